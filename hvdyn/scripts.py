@@ -1,0 +1,107 @@
+"""Script parameters: the data each template and the simulated host consume.
+
+A `Script` is a template name plus JSON-shaped parameters. The real hosts
+get the parameters as PowerShell literals in the rendered text; the mock
+transport hands the same parameters to `hvdyn.sim`. Both sides implement the
+same steps, described here once (contract).
+
+``discover``  params ``{"host": str}``
+    Prints one ``host`` record and one ``vm`` record per VM (host object and
+    snapshot/definition settings excluded).
+
+``apply``  params::
+
+    {"host": str, "job_timeout_s": int, "shutdown_timeout_s": int,
+     "start_timeout_s": int, "force_off": bool,
+     "vms": [{"id": GUID, "name": str, "expect_state": int,
+              "expect": SETTINGS, "target": SETTINGS,
+              "offline": bool, "restart": bool}]}
+
+    SETTINGS is an object with the six `model.FIELDS`. Per VM, in order,
+    each VM in its own try/catch (one failing never stops the rest):
+
+    1. find the VM by GUID; missing -> result ``failed`` "VM not found".
+    2. read state and memory settings; if they differ from ``expect`` /
+       ``expect_state`` -> result ``conflict`` (nothing written).
+    3. equal to ``target`` already -> result ``unchanged``.
+    4. ``offline`` and the VM is not Off: when it is Running and ``restart``
+       is true, InitiateShutdown (graceful, through the shutdown integration
+       service) and wait for Off up to ``shutdown_timeout_s``; past the
+       deadline RequestStateChange(3) when ``force_off``, else ``failed``.
+       Any other state -> result ``pending`` (nothing written).
+    5. ModifyVirtualSystemResources with ``target`` (Reservation written as
+       given); 4096 -> wait for the job up to ``job_timeout_s`` (JobState 7
+       is success). 32775 on a VM that is not Off -> ``pending``; any other
+       code -> ``failed`` with that code.
+    6. if the script shut the VM down, start it again (RequestStateChange(2),
+       32778 = not enough memory) and wait for Running up to
+       ``start_timeout_s``; a failure here -> ``failed`` (settings may be
+       written: they are read back).
+    7. read back state and settings -> result ``applied``.
+
+``collect``  params ``{"host": str, "samples": int, "interval_s": int}``
+    Prints ``sample`` records (one per counter instance per sample) and
+    ``balancer`` records, then the ``host`` record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hvdyn.errors import RenderError
+from hvdyn.model import FIELDS, OFFLINE_FIELDS, HostPlan, MemorySettings, VmPlan
+from hvdyn.quoting import is_guid
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplyOptions:
+    """Deadlines and permissions for the apply script."""
+
+    job_timeout_s: int = 300
+    shutdown_timeout_s: int = 600
+    start_timeout_s: int = 300
+    force_off: bool = False
+
+
+def settings_params(settings: MemorySettings) -> dict[str, bool | int]:
+    return {name: settings.get(name) for name in FIELDS}
+
+
+def discover_params(host: str) -> dict[str, Any]:
+    return {"host": host}
+
+
+def collect_params(host: str, *, samples: int, interval_s: int) -> dict[str, Any]:
+    return {"host": host, "samples": samples, "interval_s": interval_s}
+
+
+def _vm_params(vm_plan: VmPlan) -> dict[str, Any]:
+    vm = vm_plan.vm
+    if not is_guid(vm.id):
+        raise RenderError(f"VM id {vm.id!r} is not a GUID; refusing to address it")
+    assert vm_plan.target is not None
+    offline = any(
+        vm_plan.target.get(name) != vm.memory.get(name) for name in OFFLINE_FIELDS
+    )
+    return {
+        "id": vm.id,
+        "name": vm.name,
+        "expect_state": int(vm.state),
+        "expect": settings_params(vm.memory),
+        "target": settings_params(vm_plan.target),
+        "offline": offline,
+        "restart": vm_plan.restart,
+    }
+
+
+def apply_params(plan: HostPlan, options: ApplyOptions) -> dict[str, Any]:
+    """Parameters for the apply script: only VMs with planned work, in plan order."""
+    return {
+        "host": plan.host,
+        "job_timeout_s": options.job_timeout_s,
+        "shutdown_timeout_s": options.shutdown_timeout_s,
+        "start_timeout_s": options.start_timeout_s,
+        "force_off": options.force_off,
+        "vms": [_vm_params(v) for v in plan.vms if v.has_work and v.target is not None],
+    }
