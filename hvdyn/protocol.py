@@ -155,23 +155,23 @@ class _Fields:
             self.fail(f"record {self.obj.get('t')!r} key {key!r} has {type(value).__name__}")
         return value
 
-    def str(self, key: str) -> str:
+    def text(self, key: str) -> str:
         value: str = self._get(key, (str,), False)
         return value
 
-    def opt_str(self, key: str) -> str | None:
+    def opt_text(self, key: str) -> str | None:
         value: str | None = self._get(key, (str,), True)
         return value
 
-    def int(self, key: str) -> int:
+    def integer(self, key: str) -> int:
         value: int = self._get(key, (int,), False)
         return value
 
-    def opt_int(self, key: str) -> int | None:
+    def opt_integer(self, key: str) -> int | None:
         value: int | None = self._get(key, (int,), True)
         return value
 
-    def bool(self, key: str) -> bool:
+    def flag(self, key: str) -> bool:
         value: bool = self._get(key, (bool,), False)
         return value
 
@@ -187,12 +187,12 @@ class _Fields:
     def settings(self, obj: Mapping[str, Any] | None = None) -> MemorySettings:
         f = self if obj is None else _Fields(obj, self.fail)
         return MemorySettings(
-            dynamic=f.bool("dynamic"),
-            startup_mb=f.int("startup_mb"),
-            minimum_mb=f.int("minimum_mb"),
-            maximum_mb=f.int("maximum_mb"),
-            buffer=f.int("buffer"),
-            weight=f.int("weight"),
+            dynamic=f.flag("dynamic"),
+            startup_mb=f.integer("startup_mb"),
+            minimum_mb=f.integer("minimum_mb"),
+            maximum_mb=f.integer("maximum_mb"),
+            buffer=f.integer("buffer"),
+            weight=f.integer("weight"),
         )
 
 
@@ -201,54 +201,55 @@ def _typed(obj: Mapping[str, Any], fail: Any) -> Record | None:
     kind = obj.get("t")
     if kind == "host":
         return HostRecord(
-            name=f.str("name"),
-            total_mb=f.int("total_mb"),
-            free_mb=f.int("free_mb"),
-            reserve_mb=f.opt_int("reserve_mb"),
-            os=f.opt_str("os"),
-            os_version=f.opt_str("os_version"),
-            ps_version=f.opt_str("ps_version"),
+            name=f.text("name"),
+            total_mb=f.integer("total_mb"),
+            free_mb=f.integer("free_mb"),
+            reserve_mb=f.opt_integer("reserve_mb"),
+            os=f.opt_text("os"),
+            os_version=f.opt_text("os_version"),
+            ps_version=f.opt_text("ps_version"),
         )
     if kind == "vm":
         return VmRecord(
-            id=f.str("id"),
-            name=f.str("name"),
-            state=f.int("state"),
+            id=f.text("id"),
+            name=f.text("name"),
+            state=f.integer("state"),
             settings=f.settings(),
-            os=f.opt_str("os"),
-            os_version=f.opt_str("os_version"),
-            arch=f.opt_str("arch"),
-            ic_version=f.opt_str("ic_version"),
-            heartbeat=f.opt_int("heartbeat"),
-            clustered=f.bool("clustered"),
+            os=f.opt_text("os"),
+            os_version=f.opt_text("os_version"),
+            arch=f.opt_text("arch"),
+            ic_version=f.opt_text("ic_version"),
+            heartbeat=f.opt_integer("heartbeat"),
+            clustered=f.flag("clustered"),
         )
     if kind == "result":
-        outcome = f.str("outcome")
+        outcome = f.text("outcome")
         if outcome not in OUTCOMES:
             fail(f"result outcome {outcome!r} is not one of {', '.join(OUTCOMES)}")
         raw_settings = obj.get("settings")
         if raw_settings is not None and not isinstance(raw_settings, dict):
             fail("result settings is not an object")
         return ResultRecord(
-            id=f.str("id"),
+            id=f.text("id"),
             outcome=outcome,
-            code=f.opt_int("code"),
-            message=f.opt_str("message"),
-            state=f.int("state"),
-            restarted=f.bool("restarted"),
+            code=f.opt_integer("code"),
+            message=f.opt_text("message"),
+            state=f.integer("state"),
+            restarted=f.flag("restarted"),
             settings=None if raw_settings is None else f.settings(raw_settings),
         )
     if kind == "sample":
         ids = obj.get("ids")
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             fail("sample ids is not a list of strings")
+            return None
         return SampleRecord(
-            name=f.str("name"), ids=tuple(ids), ts=f.str("ts"), counters=f.counters("counters")
+            name=f.text("name"), ids=tuple(ids), ts=f.text("ts"), counters=f.counters("counters")
         )
     if kind == "balancer":
-        return BalancerRecord(name=f.str("name"), ts=f.str("ts"), counters=f.counters("counters"))
+        return BalancerRecord(name=f.text("name"), ts=f.text("ts"), counters=f.counters("counters"))
     if kind == "error":
-        return ErrorRecord(id=f.opt_str("id"), message=f.str("message"), code=f.opt_int("code"))
+        return ErrorRecord(id=f.opt_text("id"), message=f.text("message"), code=f.opt_integer("code"))
     fail(f"unknown record type {kind!r}")
     return None
 
