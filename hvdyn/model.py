@@ -246,6 +246,7 @@ class VmPlan:
     reason: str = ""  # why nothing changes, or why changes wait
     restart: bool = False  # apply will shut the VM down and start it again
     target: MemorySettings | None = None  # full settings to write, when changes go out
+    final_state: VmState | None = None  # state the apply script left the VM in
 
     @property
     def has_work(self) -> bool:
@@ -284,3 +285,26 @@ class ScriptResult:
     stdout: str
     stderr: str = ""
     requests: int = 0  # transport round trips spent, for benchmarks
+
+
+# ---------------------------------------------------------------- run results
+
+
+class HostStatus(enum.StrEnum):
+    OK = "ok"  # reached; nothing left to do
+    CHANGED = "changed"  # apply wrote settings
+    DRIFT = "drift"  # changes planned, pending or blocked
+    FAILED = "failed"  # a script or a VM failed
+    UNREACHABLE = "unreachable"  # transport error
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostResult:
+    """One host's outcome: its plan (statuses updated after apply) and any error."""
+
+    host: str
+    status: HostStatus
+    plan: HostPlan
+    error: str | None = None
+    findings: tuple[Any, ...] = ()  # checks.Finding; typed loosely to keep model import-free
+    scripts: tuple[Script, ...] = ()  # what was (or would be) sent, for --dry-run

@@ -1,0 +1,94 @@
+"""validate, plan, apply, explain: the commands that converge VMs to a policy."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hvdyn.cli import Settings, cli, common_options, settings_from, stdout_console
+from hvdyn.commands._common import load_targets, transport_factory
+from hvdyn.engine import Engine, RunOptions
+from hvdyn.errors import EXIT_OK
+from hvdyn.model import HostResult
+from hvdyn.plan import PlanOptions
+from hvdyn.report import exit_code, write_json, write_table
+from hvdyn.scripts import ApplyOptions
+
+POLICY = click.argument("policy", type=click.Path(path_type=Path, dir_okay=False))
+
+
+def _print(results: list[HostResult], settings: Settings) -> None:
+    if settings.fmt == "json":
+        write_json(results, sys.stdout)
+    else:
+        write_table(results, stdout_console(), verbose=settings.verbose)
+
+
+@cli.command()
+@POLICY
+@common_options
+def validate(policy: Path, **kwargs: Any) -> int:
+    """Check a policy and its inventory without contacting any host."""
+    settings = settings_from(kwargs)
+    targets = load_targets(policy, settings.inventory, settings.limit)
+    click.echo(
+        f"{policy}: valid ({len(targets.policy.rules)} rules); "
+        f"inventory {targets.inventory_path}: {len(targets.hosts)} hosts selected"
+    )
+    return EXIT_OK
+
+
+def _run(policy: Path, settings: Settings, options: RunOptions) -> list[HostResult]:
+    targets = load_targets(policy, settings.inventory, settings.limit)
+    engine = Engine(targets.policy, transport_factory(settings.state_dir), options)
+    return engine.run(targets.hosts)
+
+
+@cli.command()
+@POLICY
+@common_options
+@click.option("--allow-restart", is_flag=True,
+              help="Plan as if running VMs may be shut down for needs-off changes.")
+def plan(policy: Path, allow_restart: bool, **kwargs: Any) -> int:
+    """Discover hosts and show what would change and why (exit 2 when something would)."""
+    settings = settings_from(kwargs)
+    options = RunOptions(mode="plan", forks=settings.forks,
+                         plan=PlanOptions(allow_restart=allow_restart))
+    results = _run(policy, settings, options)
+    _print(results, settings)
+    return exit_code(results)
+
+
+@cli.command()
+@POLICY
+@common_options
+@click.option("--allow-restart", is_flag=True,
+              help="Shut running VMs down gracefully for changes that need them off, "
+                   "then start them again.")
+@click.option("--dry-run", is_flag=True, help="Plan and show the scripts; change nothing.")
+@click.option("--shutdown-timeout", type=click.IntRange(10, 7200), default=600,
+              show_default=True, help="Seconds to wait for a guest to shut down.")
+@click.option("--force-off", is_flag=True,
+              help="Turn a VM off hard when its guest ignores the shutdown (data loss risk).")
+def apply(policy: Path, allow_restart: bool, dry_run: bool, shutdown_timeout: int,
+          force_off: bool, **kwargs: Any) -> int:
+    """Converge VMs to the policy."""
+    settings = settings_from(kwargs)
+    options = RunOptions(
+        mode="apply",
+        dry_run=dry_run,
+        forks=settings.forks,
+        plan=PlanOptions(allow_restart=allow_restart),
+        apply=ApplyOptions(shutdown_timeout_s=shutdown_timeout, force_off=force_off),
+    )
+    results = _run(policy, settings, options)
+    _print(results, settings)
+    if dry_run and settings.fmt == "table":
+        for result in results:
+            for script in result.scripts:
+                click.echo(f"# ---- {result.host}: {script.name} ({len(script.text)} chars)")
+                click.echo(script.text)
+    return exit_code(results)

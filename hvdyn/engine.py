@@ -1,0 +1,285 @@
+"""Per-host orchestration: discover -> desired -> checks -> plan -> render -> run -> verify.
+
+Hosts run in a thread pool; each worker builds its own transport, and one
+host failing never stops the others. The engine never imports a concrete
+transport: it receives a factory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Literal, Protocol
+
+from hvdyn.errors import HvdynError, ProtocolError, TransportError
+from hvdyn.facts import host_facts
+from hvdyn.model import (
+    Change,
+    ChangeStatus,
+    Desired,
+    HostFacts,
+    HostPlan,
+    HostResult,
+    HostSpec,
+    HostStatus,
+    Script,
+    VmFacts,
+    VmPlan,
+    VmState,
+)
+from hvdyn.plan import PlanOptions, plan_vm
+from hvdyn.protocol import ErrorRecord, ParsedOutput, ResultRecord, parse_stream
+from hvdyn.render import render_script
+from hvdyn.scripts import ApplyOptions, apply_params, discover_params
+from hvdyn.transport import Transport
+
+Mode = Literal["plan", "apply"]
+DISCOVER_TIMEOUT_S = 300.0
+
+
+class Resolution(Protocol):
+    """What the policy says about one VM (see `hvdyn.policy.Resolution`)."""
+
+    @property
+    def excluded(self) -> str | None: ...
+
+    @property
+    def desired(self) -> Desired | None: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+
+class PolicyLike(Protocol):
+    def resolve(self, vm: VmFacts, host: HostSpec) -> Resolution: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunOptions:
+    mode: Mode = "plan"
+    dry_run: bool = False  # apply: render the scripts, send nothing that changes a host
+    forks: int = 10
+    plan: PlanOptions = field(default_factory=PlanOptions)
+    apply: ApplyOptions = field(default_factory=ApplyOptions)
+
+
+ProgressCallback = Callable[[str, str], None]  # (host, step)
+
+
+def _no_progress(host: str, step: str) -> None:
+    return None
+
+
+class Engine:
+    """Runs one command (plan or apply) across hosts."""
+
+    def __init__(
+        self,
+        policy: PolicyLike,
+        transport_for: Callable[[HostSpec], Transport],
+        options: RunOptions,
+        progress: ProgressCallback = _no_progress,
+    ) -> None:
+        self._policy = policy
+        self._transport_for = transport_for
+        self._options = options
+        self._progress = progress
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        """Schedule no new hosts; hosts already running finish."""
+        self._stop.set()
+
+    def run(self, hosts: Sequence[HostSpec]) -> list[HostResult]:
+        forks = max(1, min(self._options.forks, len(hosts) or 1))
+        with ThreadPoolExecutor(max_workers=forks, thread_name_prefix="hvdyn-host") as pool:
+            results = list(pool.map(self._run_host_guarded, hosts))
+        return sorted(results, key=lambda r: r.host)
+
+    # ------------------------------------------------------------ one host
+
+    def _run_host_guarded(self, spec: HostSpec) -> HostResult:
+        empty = HostPlan(host=spec.name, facts=None)
+        if self._stop.is_set():
+            return HostResult(host=spec.name, status=HostStatus.FAILED, plan=empty,
+                              error="not started: run interrupted")
+        try:
+            return self._run_host(spec)
+        except TransportError as exc:
+            return HostResult(host=spec.name, status=HostStatus.UNREACHABLE, plan=empty,
+                              error=str(exc))
+        except HvdynError as exc:
+            return HostResult(host=spec.name, status=HostStatus.FAILED, plan=empty,
+                              error=str(exc))
+        finally:
+            self._progress(spec.name, "done")
+
+    def _run_host(self, spec: HostSpec) -> HostResult:
+        transport = self._transport_for(spec)
+        try:
+            self._progress(spec.name, "discover")
+            facts = discover(transport, spec)
+            plan, findings = self.plan_host(facts, spec)
+            if self._options.mode == "plan":
+                return _result(plan, findings, scripts=())
+            work = [v for v in plan.vms if v.has_work]
+            if not work:
+                return _result(plan, findings, scripts=())
+            script = render_script("apply", apply_params(plan, self._options.apply))
+            if self._options.dry_run:
+                return _result(plan, findings, scripts=(script,))
+            self._progress(spec.name, f"apply ({len(work)} VMs)")
+            parsed = run_script(transport, spec, script, timeout_s=apply_timeout(plan, self._options.apply))
+            applied = merge_results(plan, parsed)
+            return _result(applied, findings, scripts=(script,), script_errors=parsed)
+        finally:
+            transport.close()
+
+    def plan_host(self, facts: HostFacts, spec: HostSpec) -> tuple[HostPlan, list[object]]:
+        """Resolve the policy for every VM on a host and plan it."""
+        vm_plans: list[VmPlan] = []
+        findings: list[object] = []
+        for vm in facts.vms:
+            resolution = self._policy.resolve(vm, spec)
+            vm_plan, vm_findings = plan_vm(
+                vm,
+                facts,
+                resolution.desired,
+                self._options.plan,
+                excluded=resolution.excluded,
+                policy_error=resolution.error,
+            )
+            vm_plans.append(vm_plan)
+            findings.extend(vm_findings)
+        return HostPlan(host=spec.name, facts=facts, vms=tuple(vm_plans)), findings
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def run_script(transport: Transport, spec: HostSpec, script: Script, *, timeout_s: float) -> ParsedOutput:
+    """Run a script and parse its records; a broken stream names stderr too."""
+    result = transport.run(script, timeout_s=timeout_s)
+    try:
+        return parse_stream(result.stdout, host=spec.name, script=script.name)
+    except ProtocolError as exc:
+        detail = result.stderr.strip().splitlines()[-3:] if result.stderr.strip() else []
+        extra = f" (exit code {result.rc}; stderr: {' | '.join(detail)})" if detail else (
+            f" (exit code {result.rc})"
+        )
+        raise ProtocolError(spec.name, script.name, str(exc).split(": ", 2)[-1] + extra) from exc
+
+
+def discover(transport: Transport, spec: HostSpec) -> HostFacts:
+    script = render_script("discover", discover_params(spec.name))
+    parsed = run_script(transport, spec, script, timeout_s=DISCOVER_TIMEOUT_S)
+    fatal = parsed.script_errors
+    if fatal:
+        raise ProtocolError(spec.name, "discover", "; ".join(e.message for e in fatal))
+    return host_facts(parsed, host=spec.name)
+
+
+def apply_timeout(plan: HostPlan, options: ApplyOptions) -> float:
+    """Upper bound for the apply script: every VM's deadlines in sequence, plus slack."""
+    total = 120.0
+    for vm in plan.vms:
+        if vm.has_work:
+            total += options.job_timeout_s
+            if vm.restart:
+                total += options.shutdown_timeout_s + options.start_timeout_s
+    return total
+
+
+def _status_for(outcome: str) -> ChangeStatus:
+    return {
+        "applied": ChangeStatus.APPLIED,
+        "unchanged": ChangeStatus.APPLIED,
+        "conflict": ChangeStatus.CONFLICT,
+        "pending": ChangeStatus.PENDING,
+        "failed": ChangeStatus.FAILED,
+    }[outcome]
+
+
+def _verify(vm_plan: VmPlan, record: ResultRecord) -> tuple[ChangeStatus, str]:
+    """Read-back must equal the target, else the VM failed."""
+    status = _status_for(record.outcome)
+    message = record.message or ""
+    if record.code is not None and record.outcome != "applied":
+        message = f"{message} (code {record.code})".strip()
+    if status is ChangeStatus.APPLIED:
+        if record.settings is None:
+            return ChangeStatus.FAILED, "host returned no read-back of the settings"
+        target = vm_plan.target
+        assert target is not None
+        wrong = [
+            f"{name} is {record.settings.get(name)}, wanted {target.get(name)}"
+            for name in target.as_dict()
+            if record.settings.get(name) != target.get(name)
+        ]
+        if wrong:
+            return ChangeStatus.FAILED, "read-back differs: " + "; ".join(wrong)
+        message = message or ("applied (VM restarted)" if record.restarted else "applied")
+    return status, message
+
+
+def merge_results(plan: HostPlan, parsed: ParsedOutput) -> HostPlan:
+    """Fold the apply script's result records into the plan's change statuses."""
+    by_id = {r.id.lower(): r for r in parsed.of_type(ResultRecord)}
+    errors = {(e.id or "").lower(): e for e in parsed.of_type(ErrorRecord)}
+    merged: list[VmPlan] = []
+    for vm_plan in plan.vms:
+        if not vm_plan.has_work:
+            merged.append(vm_plan)
+            continue
+        key = vm_plan.vm.id.lower()
+        record = by_id.get(key)
+        final_state: VmState | None = None
+        if record is None:
+            err = errors.get(key)
+            status = ChangeStatus.FAILED
+            message = err.message if err else "no result from the host for this VM"
+        else:
+            status, message = _verify(vm_plan, record)
+            final_state = VmState.from_code(record.state)
+        changes = tuple(
+            replace(c, status=status, reason=message) if c.status is ChangeStatus.PLANNED else c
+            for c in vm_plan.changes
+        )
+        merged.append(replace(vm_plan, changes=changes, reason=message or vm_plan.reason,
+                              final_state=final_state))
+    return replace(plan, vms=tuple(merged))
+
+
+def _all_changes(plan: HostPlan) -> Iterable[Change]:
+    for vm in plan.vms:
+        yield from vm.changes
+
+
+def host_status(plan: HostPlan) -> HostStatus:
+    statuses = {c.status for c in _all_changes(plan)}
+    if ChangeStatus.FAILED in statuses:
+        return HostStatus.FAILED
+    if statuses & {ChangeStatus.PLANNED, ChangeStatus.PENDING, ChangeStatus.BLOCKED,
+                   ChangeStatus.CONFLICT}:
+        return HostStatus.DRIFT
+    if ChangeStatus.APPLIED in statuses:
+        return HostStatus.CHANGED
+    return HostStatus.OK
+
+
+def _result(
+    plan: HostPlan,
+    findings: list[object],
+    *,
+    scripts: tuple[Script, ...],
+    script_errors: ParsedOutput | None = None,
+) -> HostResult:
+    status = host_status(plan)
+    error = None
+    if script_errors is not None and script_errors.script_errors:
+        status = HostStatus.FAILED
+        error = "; ".join(e.message for e in script_errors.script_errors)
+    return HostResult(host=plan.host, status=status, plan=plan, error=error,
+                      findings=tuple(findings), scripts=scripts)

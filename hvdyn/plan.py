@@ -1,0 +1,159 @@
+"""Turn (current settings, desired settings, findings) into a plan per VM.
+
+Pure: no IO. Every VM ends with either changes (each with a status) or a
+no-op reason, so `plan` can always say why nothing happens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from hvdyn.checks import Finding, VmContext, check_vm
+from hvdyn.model import (
+    FIELDS,
+    OFFLINE_FIELDS,
+    Change,
+    ChangeStatus,
+    Desired,
+    HostFacts,
+    MemorySettings,
+    VmFacts,
+    VmPlan,
+    VmState,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanOptions:
+    allow_restart: bool = False  # --allow-restart: shut running VMs down for needs-off changes
+
+
+def target_settings(current: MemorySettings, desired: Desired) -> MemorySettings:
+    """The full settings to write: desired where the policy manages a field, else current.
+
+    Static VMs keep Limit = Reservation = VirtualQuantity (what Hyper-V Manager
+    writes); buffer and weight of a static VM are left as they are.
+    """
+    dynamic = desired.get("dynamic")
+    dynamic = current.dynamic if dynamic is None else bool(dynamic)
+    startup = _int_or(desired.get("startup_mb"), current.startup_mb)
+    minimum = _int_or(desired.get("minimum_mb"), current.minimum_mb)
+    if not dynamic:
+        return replace(
+            current, dynamic=False, startup_mb=startup, minimum_mb=startup, maximum_mb=startup
+        )
+    return MemorySettings(
+        dynamic=True,
+        startup_mb=startup,
+        minimum_mb=minimum,
+        maximum_mb=_int_or(desired.get("maximum_mb"), current.maximum_mb),
+        buffer=_int_or(desired.get("buffer"), current.buffer),
+        weight=_int_or(desired.get("weight"), current.weight),
+    )
+
+
+def _int_or(value: bool | int | None, fallback: int) -> int:
+    return fallback if value is None else int(value)
+
+
+def _diff(current: MemorySettings, target: MemorySettings) -> list[Change]:
+    return [
+        Change(
+            field=name,
+            current=current.get(name),
+            desired=target.get(name),
+            needs_off=name in OFFLINE_FIELDS,
+        )
+        for name in FIELDS
+        if current.get(name) != target.get(name)
+    ]
+
+
+def _with_status(changes: list[Change], status: ChangeStatus, reason: str) -> tuple[Change, ...]:
+    return tuple(replace(c, status=status, reason=reason) for c in changes)
+
+
+def plan_vm(
+    vm: VmFacts,
+    host: HostFacts,
+    desired: Desired | None,
+    options: PlanOptions,
+    *,
+    excluded: str | None = None,
+    policy_error: str | None = None,
+) -> tuple[VmPlan, list[Finding]]:
+    """Plan one VM. Returns the plan and the findings of the safety checks."""
+    if excluded is not None:
+        return VmPlan(vm=vm, reason=f"excluded by {excluded}"), []
+    if desired is None or not desired.values:
+        return VmPlan(vm=vm, reason="no policy value applies to this VM"), []
+
+    target = target_settings(vm.memory, desired)
+    changes = _diff(vm.memory, target)
+    if not changes:
+        return VmPlan(vm=vm, reason="compliant"), []
+
+    if policy_error is None and target.dynamic and target.startup_mb > target.maximum_mb:
+        policy_error = (
+            f"startup {target.startup_mb}MB would exceed maximum {target.maximum_mb}MB; "
+            "set maximum in the policy for this VM"
+        )
+    if policy_error is not None:
+        blocked = _with_status(changes, ChangeStatus.BLOCKED, policy_error)
+        return VmPlan(vm=vm, changes=blocked, reason=policy_error), []
+
+    findings = check_vm(VmContext(vm=vm, target=target, host=host))
+    errors = [f for f in findings if f.blocks]
+    if errors:
+        reason = "; ".join(f"{f.check}: {f.message}" for f in errors)
+        return VmPlan(vm=vm, changes=_with_status(changes, ChangeStatus.BLOCKED, reason),
+                      reason=reason), findings
+
+    return _classify(vm, target, changes, desired, options), findings
+
+
+def _classify(
+    vm: VmFacts,
+    target: MemorySettings,
+    changes: list[Change],
+    desired: Desired,
+    options: PlanOptions,
+) -> VmPlan:
+    """Decide which changes go out now, which wait for the VM to be off."""
+    offline = [c for c in changes if c.needs_off]
+    online = [c for c in changes if not c.needs_off]
+    state = vm.state
+
+    if state is VmState.OFF:
+        return VmPlan(vm=vm, changes=_with_status(changes, ChangeStatus.PLANNED, "VM is off"),
+                      target=target)
+    if state.is_transitional or state is VmState.UNKNOWN:
+        reason = f"VM is {state.label}; run again once it settles"
+        return VmPlan(vm=vm, changes=_with_status(changes, ChangeStatus.PENDING, reason),
+                      reason=reason)
+    if state is VmState.SAVED:
+        reason = "VM is saved: its memory settings are locked and hvdyn never discards saved state"
+        return VmPlan(vm=vm, changes=_with_status(changes, ChangeStatus.PENDING, reason),
+                      reason=reason)
+
+    restart = state is VmState.RUNNING and (options.allow_restart or desired.restart_allowed)
+    if offline and restart:
+        why = "needs the VM off: graceful shutdown, apply, start"
+        return VmPlan(vm=vm, changes=_with_status(changes, ChangeStatus.PLANNED, why),
+                      target=target, restart=True)
+
+    planned = list(_with_status(online, ChangeStatus.PLANNED, "tried while the VM runs"))
+    reason = ""
+    if offline:
+        if state is VmState.PAUSED:
+            reason = "VM is paused: needs-off changes wait (hvdyn never stops a paused VM)"
+        else:
+            reason = "needs the VM off; rerun with --allow-restart or stop the VM"
+        planned += _with_status(offline, ChangeStatus.PENDING, reason)
+    online_target = vm.memory
+    for change in online:
+        online_target = replace(online_target, **{change.field: change.desired})
+    ordered = tuple(sorted(planned, key=lambda c: FIELDS.index(c.field)))
+    return VmPlan(
+        vm=vm, changes=ordered, reason=reason, target=online_target if online else None
+    )

@@ -1,0 +1,204 @@
+"""Printing results: table and JSON for plan/apply, and the exit code.
+
+Exit codes (contract, DESIGN §5): 0 compliant / success; 1 a host failed or
+was unreachable (or a VM failed); 2 drift or changes remain pending; 3
+invalid input. Failures win over drift.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from typing import IO, Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from hvdyn.errors import EXIT_FAILED, EXIT_OK, EXIT_PENDING
+from hvdyn.model import (
+    Change,
+    ChangeStatus,
+    HostResult,
+    HostStatus,
+    VmPlan,
+    format_mb,
+)
+
+_DRIFT = {ChangeStatus.PLANNED, ChangeStatus.PENDING, ChangeStatus.BLOCKED, ChangeStatus.CONFLICT}
+
+
+def exit_code(results: Sequence[HostResult]) -> int:
+    statuses = {r.status for r in results}
+    if statuses & {HostStatus.FAILED, HostStatus.UNREACHABLE}:
+        return EXIT_FAILED
+    if HostStatus.DRIFT in statuses:
+        return EXIT_PENDING
+    return EXIT_OK
+
+
+def printable(text: str) -> str:
+    """A VM name safe for a terminal: control characters shown as escapes."""
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
+def format_value(field: str, value: bool | int) -> str:
+    if field == "dynamic":
+        return "dynamic" if value else "static"
+    if field.endswith("_mb"):
+        return format_mb(int(value))
+    if field == "buffer":
+        return f"{value}%"
+    return str(value)
+
+
+# ---------------------------------------------------------------- summary + JSON
+
+
+def summarize(results: Sequence[HostResult]) -> dict[str, int]:
+    changes: Counter[ChangeStatus] = Counter()
+    vms = failed_vms = 0
+    for result in results:
+        for vm in result.plan.vms:
+            vms += 1
+            statuses = [c.status for c in vm.changes]
+            changes.update(statuses)
+            if ChangeStatus.FAILED in statuses:
+                failed_vms += 1
+    failed_hosts = sum(
+        1 for r in results if r.status in (HostStatus.FAILED, HostStatus.UNREACHABLE) and r.error
+    )
+    return {
+        "hosts": len(results),
+        "vms": vms,
+        "changes": sum(changes.values()) - changes[ChangeStatus.APPLIED],
+        "planned": changes[ChangeStatus.PLANNED],
+        "applied": changes[ChangeStatus.APPLIED],
+        "pending": changes[ChangeStatus.PENDING],
+        "blocked": changes[ChangeStatus.BLOCKED],
+        "conflicts": changes[ChangeStatus.CONFLICT],
+        "failed": failed_vms + failed_hosts,
+    }
+
+
+def _change_json(change: Change) -> dict[str, Any]:
+    return {
+        "field": change.field,
+        "current": change.current,
+        "desired": change.desired,
+        "needs_off": change.needs_off,
+        "status": str(change.status),
+        "reason": change.reason,
+    }
+
+
+def _vm_json(vm: VmPlan, findings: Sequence[Any]) -> dict[str, Any]:
+    return {
+        "id": vm.vm.id,
+        "name": vm.vm.name,
+        "state": vm.vm.state.label,
+        "final_state": vm.final_state.label if vm.final_state is not None else None,
+        "os": vm.vm.guest.os_name,
+        "changes": [_change_json(c) for c in vm.changes],
+        "reason": vm.reason,
+        "restart": vm.restart,
+        "findings": [
+            {"check": f.check, "severity": str(f.severity), "message": f.message}
+            for f in findings
+            if getattr(f, "vm_id", None) == vm.vm.id
+        ],
+    }
+
+
+def results_json(results: Sequence[HostResult]) -> dict[str, Any]:
+    hosts = []
+    for result in results:
+        hosts.append(
+            {
+                "host": result.host,
+                "status": str(result.status),
+                "error": result.error,
+                "vms": [_vm_json(vm, result.findings) for vm in result.plan.vms],
+            }
+        )
+    return {"hosts": hosts, "summary": summarize(results)}
+
+
+def write_json(results: Sequence[HostResult], out: IO[str]) -> None:
+    json.dump(results_json(results), out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+# ---------------------------------------------------------------- table
+
+
+_STATUS_STYLE = {
+    ChangeStatus.PLANNED: "cyan",
+    ChangeStatus.APPLIED: "green",
+    ChangeStatus.PENDING: "yellow",
+    ChangeStatus.BLOCKED: "magenta",
+    ChangeStatus.CONFLICT: "yellow",
+    ChangeStatus.FAILED: "red",
+}
+_HOST_STYLE = {
+    HostStatus.OK: "green",
+    HostStatus.CHANGED: "green",
+    HostStatus.DRIFT: "yellow",
+    HostStatus.FAILED: "red",
+    HostStatus.UNREACHABLE: "red",
+}
+
+
+def write_table(results: Sequence[HostResult], console: Console, *, verbose: bool = False) -> None:
+    for result in results:
+        vms = result.plan.vms
+        with_changes = [vm for vm in vms if vm.changes]
+        header = Text()
+        header.append(result.host, style="bold")
+        header.append(": ")
+        header.append(str(result.status), style=_HOST_STYLE[result.status])
+        header.append(f"  ({len(vms)} VMs, {len(with_changes)} with changes)")
+        console.print(header)
+        if result.error:
+            console.print(Text("  error: " + result.error, style="red"))
+        if with_changes:
+            console.print(_changes_table(with_changes))
+        quiet = Counter(vm.reason or "no change" for vm in vms if not vm.changes)
+        if verbose:
+            for vm in vms:
+                if not vm.changes:
+                    console.print(Text(f"  {printable(vm.vm.name)}: {vm.reason}", style="dim"))
+        elif quiet:
+            parts = ", ".join(f"{n} {reason}" for reason, n in sorted(quiet.items()))
+            console.print(Text(f"  unchanged: {parts}", style="dim"))
+        for finding in result.findings:
+            if getattr(finding, "severity", None) == "warning":
+                console.print(Text(f"  warning {finding.check}: {finding.message}", style="yellow"))
+        console.print()
+    summary = summarize(results)
+    line = ", ".join(f"{summary[k]} {k}" for k in summary)
+    console.print(Text("summary: " + line, style="bold"))
+
+
+def _changes_table(vms: Sequence[VmPlan]) -> Table:
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for column in ("VM", "state", "field", "current", "desired", "status", "reason"):
+        table.add_column(column, overflow="fold")
+    for vm in vms:
+        previous_reason: str | None = None
+        for index, change in enumerate(vm.changes):
+            first = index == 0
+            table.add_row(
+                Text(printable(vm.vm.name)) if first else Text(""),
+                Text(vm.vm.state.label) if first else Text(""),
+                Text(change.field),
+                Text(format_value(change.field, change.current)),
+                Text(format_value(change.field, change.desired)),
+                Text(str(change.status), style=_STATUS_STYLE[change.status]),
+                Text(change.reason if change.reason != previous_reason else ""),
+            )
+            previous_reason = change.reason
+    return table
