@@ -43,7 +43,8 @@ class VmContext:
 
 MIN_IC_VERSION = (6, 1, 7601, 17514)  # SP1 integration services (Dynamic Memory VSC)
 
-# Guests Microsoft lists for DM on 2008 R2 SP1 (reference §4.1): name pattern -> needs hot-add update.
+# Guests Microsoft lists for DM on 2008 R2 SP1 (reference §4.1):
+# name pattern -> whether the edition needs the hot-add update.
 _SUPPORTED_GUESTS: tuple[tuple[re.Pattern[str], bool], ...] = (
     (re.compile(r"^windows server 2008 r2 (enterprise|datacenter)\b"), False),
     (re.compile(r"^windows server 2008 r2 (standard|web)\b"), True),
@@ -132,16 +133,17 @@ def check_integration_services(ctx: VmContext) -> list[Finding]:
 def check_x86_client_maximum(ctx: VmContext) -> list[Finding]:
     os_name = normalise_os_name(ctx.vm.guest.os_name or "")
     is_client = os_name.startswith(("windows 7", "windows vista"))
-    if ctx.vm.guest.arch == "x86" and is_client and ctx.target.dynamic:
-        if ctx.target.maximum_mb > 4096:
-            return [
-                Finding(
-                    check="HVD004",
-                    severity=Severity.ERROR,
-                    message=f"32-bit {ctx.vm.guest.os_name} with maximum {ctx.target.maximum_mb}MB: "
-                    "hot-adding memory past 4 GB crashes the guest (KB983545); cap maximum at 4GB",
-                )
-            ]
+    x86_client = ctx.vm.guest.arch == "x86" and is_client
+    if x86_client and ctx.target.dynamic and ctx.target.maximum_mb > 4096:
+        return [
+            Finding(
+                check="HVD004",
+                severity=Severity.ERROR,
+                message=f"32-bit {ctx.vm.guest.os_name} with maximum "
+                f"{ctx.target.maximum_mb}MB: hot-adding memory past 4 GB crashes the guest "
+                "(KB983545); cap maximum at 4GB",
+            )
+        ]
     return []
 
 

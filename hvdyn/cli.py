@@ -47,16 +47,40 @@ class Settings:
 def common_options(func: F) -> F:
     """-i/--inventory, --limit, --forks, --state-dir, --format, -v on every command."""
     options = [
-        click.option("-i", "--inventory", type=click.Path(path_type=Path), default=None,
-                     help="Inventory file (default: the policy's `inventory:`)."),
-        click.option("--limit", default=None, metavar="PATTERN",
-                     help="Only these hosts or groups (globs, comma-separated, !excludes)."),
-        click.option("--forks", type=click.IntRange(1, 500), default=10, show_default=True,
-                     help="Hosts worked on in parallel."),
-        click.option("--state-dir", type=click.Path(path_type=Path), default=None,
-                     help="State directory (default: $HVDYN_STATE_DIR or the XDG state dir)."),
-        click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
-                     show_default=True, help="Output format."),
+        click.option(
+            "-i",
+            "--inventory",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Inventory file (default: the policy's `inventory:`).",
+        ),
+        click.option(
+            "--limit",
+            default=None,
+            metavar="PATTERN",
+            help="Only these hosts or groups (globs, comma-separated, !excludes).",
+        ),
+        click.option(
+            "--forks",
+            type=click.IntRange(1, 500),
+            default=10,
+            show_default=True,
+            help="Hosts worked on in parallel.",
+        ),
+        click.option(
+            "--state-dir",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="State directory (default: $HVDYN_STATE_DIR or the XDG state dir).",
+        ),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(FORMATS),
+            default="table",
+            show_default=True,
+            help="Output format.",
+        ),
         click.option("-v", "--verbose", is_flag=True, help="Also list VMs without changes."),
     ]
     for option in reversed(options):

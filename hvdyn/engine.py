@@ -18,7 +18,6 @@ from hvdyn.facts import host_facts
 from hvdyn.model import (
     Change,
     ChangeStatus,
-    Desired,
     HostFacts,
     HostPlan,
     HostResult,
@@ -30,6 +29,7 @@ from hvdyn.model import (
     VmState,
 )
 from hvdyn.plan import PlanOptions, plan_vm
+from hvdyn.policy import Resolution
 from hvdyn.protocol import ErrorRecord, ParsedOutput, ResultRecord, parse_stream
 from hvdyn.render import render_script
 from hvdyn.scripts import ApplyOptions, apply_params, discover_params
@@ -39,20 +39,9 @@ Mode = Literal["plan", "apply"]
 DISCOVER_TIMEOUT_S = 300.0
 
 
-class Resolution(Protocol):
-    """What the policy says about one VM (see `hvdyn.policy.Resolution`)."""
-
-    @property
-    def excluded(self) -> str | None: ...
-
-    @property
-    def desired(self) -> Desired | None: ...
-
-    @property
-    def error(self) -> str | None: ...
-
-
 class PolicyLike(Protocol):
+    """What the engine needs of a policy (see `hvdyn.policy.Policy`)."""
+
     def resolve(self, vm: VmFacts, host: HostSpec) -> Resolution: ...
 
 
@@ -103,16 +92,20 @@ class Engine:
     def _run_host_guarded(self, spec: HostSpec) -> HostResult:
         empty = HostPlan(host=spec.name, facts=None)
         if self._stop.is_set():
-            return HostResult(host=spec.name, status=HostStatus.FAILED, plan=empty,
-                              error="not started: run interrupted")
+            return HostResult(
+                host=spec.name,
+                status=HostStatus.FAILED,
+                plan=empty,
+                error="not started: run interrupted",
+            )
         try:
             return self._run_host(spec)
         except TransportError as exc:
-            return HostResult(host=spec.name, status=HostStatus.UNREACHABLE, plan=empty,
-                              error=str(exc))
+            return HostResult(
+                host=spec.name, status=HostStatus.UNREACHABLE, plan=empty, error=str(exc)
+            )
         except HvdynError as exc:
-            return HostResult(host=spec.name, status=HostStatus.FAILED, plan=empty,
-                              error=str(exc))
+            return HostResult(host=spec.name, status=HostStatus.FAILED, plan=empty, error=str(exc))
         finally:
             self._progress(spec.name, "done")
 
@@ -131,7 +124,9 @@ class Engine:
             if self._options.dry_run:
                 return _result(plan, findings, scripts=(script,))
             self._progress(spec.name, f"apply ({len(work)} VMs)")
-            parsed = run_script(transport, spec, script, timeout_s=apply_timeout(plan, self._options.apply))
+            parsed = run_script(
+                transport, spec, script, timeout_s=apply_timeout(plan, self._options.apply)
+            )
             applied = merge_results(plan, parsed)
             return _result(applied, findings, scripts=(script,), script_errors=parsed)
         finally:
@@ -143,12 +138,13 @@ class Engine:
         findings: list[object] = []
         for vm in facts.vms:
             resolution = self._policy.resolve(vm, spec)
+            allow = resolution.may_restart(self._options.plan.allow_restart)
             vm_plan, vm_findings = plan_vm(
                 vm,
                 facts,
                 resolution.desired,
-                self._options.plan,
-                excluded=resolution.excluded,
+                replace(self._options.plan, allow_restart=allow),
+                excluded=None if resolution.excluded_by is None else str(resolution.excluded_by),
                 policy_error=resolution.error,
             )
             vm_plans.append(vm_plan)
@@ -159,15 +155,19 @@ class Engine:
 # ---------------------------------------------------------------- helpers
 
 
-def run_script(transport: Transport, spec: HostSpec, script: Script, *, timeout_s: float) -> ParsedOutput:
+def run_script(
+    transport: Transport, spec: HostSpec, script: Script, *, timeout_s: float
+) -> ParsedOutput:
     """Run a script and parse its records; a broken stream names stderr too."""
     result = transport.run(script, timeout_s=timeout_s)
     try:
         return parse_stream(result.stdout, host=spec.name, script=script.name)
     except ProtocolError as exc:
         detail = result.stderr.strip().splitlines()[-3:] if result.stderr.strip() else []
-        extra = f" (exit code {result.rc}; stderr: {' | '.join(detail)})" if detail else (
-            f" (exit code {result.rc})"
+        extra = (
+            f" (exit code {result.rc}; stderr: {' | '.join(detail)})"
+            if detail
+            else (f" (exit code {result.rc})")
         )
         raise ProtocolError(spec.name, script.name, str(exc).split(": ", 2)[-1] + extra) from exc
 
@@ -247,8 +247,11 @@ def merge_results(plan: HostPlan, parsed: ParsedOutput) -> HostPlan:
             replace(c, status=status, reason=message) if c.status is ChangeStatus.PLANNED else c
             for c in vm_plan.changes
         )
-        merged.append(replace(vm_plan, changes=changes, reason=message or vm_plan.reason,
-                              final_state=final_state))
+        merged.append(
+            replace(
+                vm_plan, changes=changes, reason=message or vm_plan.reason, final_state=final_state
+            )
+        )
     return replace(plan, vms=tuple(merged))
 
 
@@ -261,8 +264,12 @@ def host_status(plan: HostPlan) -> HostStatus:
     statuses = {c.status for c in _all_changes(plan)}
     if ChangeStatus.FAILED in statuses:
         return HostStatus.FAILED
-    if statuses & {ChangeStatus.PLANNED, ChangeStatus.PENDING, ChangeStatus.BLOCKED,
-                   ChangeStatus.CONFLICT}:
+    if statuses & {
+        ChangeStatus.PLANNED,
+        ChangeStatus.PENDING,
+        ChangeStatus.BLOCKED,
+        ChangeStatus.CONFLICT,
+    }:
         return HostStatus.DRIFT
     if ChangeStatus.APPLIED in statuses:
         return HostStatus.CHANGED
@@ -281,5 +288,11 @@ def _result(
     if script_errors is not None and script_errors.script_errors:
         status = HostStatus.FAILED
         error = "; ".join(e.message for e in script_errors.script_errors)
-    return HostResult(host=plan.host, status=status, plan=plan, error=error,
-                      findings=tuple(findings), scripts=scripts)
+    return HostResult(
+        host=plan.host,
+        status=status,
+        plan=plan,
+        error=error,
+        findings=tuple(findings),
+        scripts=scripts,
+    )

@@ -50,3 +50,51 @@ def host_facts(parsed: ParsedOutput, *, host: str) -> HostFacts:
         ps_version=h.ps_version,
         vms=tuple(vms),
     )
+
+
+# ---------------------------------------------------------------- snapshots
+
+SNAPSHOT_VERSION = 1
+
+
+def facts_to_json(facts: HostFacts) -> dict[str, object]:
+    """JSON form of what discovery saw, for `plan --save-snapshot`."""
+    return {
+        "name": facts.name,
+        "total_mb": facts.total_mb,
+        "free_mb": facts.free_mb,
+        "reserve_mb": facts.reserve_mb,
+        "os": facts.os,
+        "os_version": facts.os_version,
+        "ps_version": facts.ps_version,
+        "vms": [
+            {
+                "id": vm.id,
+                "name": vm.name,
+                "state": int(vm.state),
+                **vm.memory.as_dict(),
+                "os": vm.guest.os_name,
+                "os_version": vm.guest.os_version,
+                "arch": vm.guest.arch,
+                "ic_version": vm.guest.ic_version,
+                "heartbeat": None if vm.guest.heartbeat is None else int(vm.guest.heartbeat),
+                "clustered": vm.clustered,
+            }
+            for vm in facts.vms
+        ],
+    }
+
+
+def facts_from_json(data: dict[str, object], *, host: str, source: str) -> HostFacts:
+    """Rebuild HostFacts from `facts_to_json` output, checking it like a record stream."""
+    from hvdyn.protocol import encode_record, parse_stream
+
+    vms = data.get("vms")
+    if not isinstance(vms, list):
+        raise ProtocolError(host, source, "snapshot host has no 'vms' list")
+    host_record = {k: v for k, v in data.items() if k != "vms"}
+    records = [{"t": "host", **host_record}, *({"t": "vm", **vm} for vm in vms)]
+    lines = [encode_record({"t": "begin", "script": source, "ps": data.get("ps_version")})]
+    lines += [encode_record(r) for r in records]
+    lines.append(encode_record({"t": "end", "records": len(records) + 1}))
+    return host_facts(parse_stream("\n".join(lines), host=host, script=source), host=host)

@@ -124,6 +124,18 @@ class MemorySettings:
     def as_dict(self) -> dict[str, bool | int]:
         return {name: self.get(name) for name in FIELDS}
 
+    def with_values(self, updates: Mapping[str, bool | int]) -> MemorySettings:
+        """A copy with some fields replaced (names from FIELDS)."""
+        merged = {**self.as_dict(), **updates}
+        return MemorySettings(
+            dynamic=bool(merged["dynamic"]),
+            startup_mb=int(merged["startup_mb"]),
+            minimum_mb=int(merged["minimum_mb"]),
+            maximum_mb=int(merged["maximum_mb"]),
+            buffer=int(merged["buffer"]),
+            weight=int(merged["weight"]),
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GuestInfo:

@@ -25,7 +25,9 @@ from hvdyn.model import (
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanOptions:
-    allow_restart: bool = False  # --allow-restart: shut running VMs down for needs-off changes
+    # Running VMs may be shut down for needs-off changes (--allow-restart, or the
+    # rule's `restart: allowed`; `restart: never` wins over the flag).
+    allow_restart: bool = False
 
 
 def target_settings(current: MemorySettings, desired: Desired) -> MemorySettings:
@@ -106,17 +108,17 @@ def plan_vm(
     errors = [f for f in findings if f.blocks]
     if errors:
         reason = "; ".join(f"{f.check}: {f.message}" for f in errors)
-        return VmPlan(vm=vm, changes=_with_status(changes, ChangeStatus.BLOCKED, reason),
-                      reason=reason), findings
+        return VmPlan(
+            vm=vm, changes=_with_status(changes, ChangeStatus.BLOCKED, reason), reason=reason
+        ), findings
 
-    return _classify(vm, target, changes, desired, options), findings
+    return _classify(vm, target, changes, options), findings
 
 
 def _classify(
     vm: VmFacts,
     target: MemorySettings,
     changes: list[Change],
-    desired: Desired,
     options: PlanOptions,
 ) -> VmPlan:
     """Decide which changes go out now, which wait for the VM to be off."""
@@ -125,22 +127,29 @@ def _classify(
     state = vm.state
 
     if state is VmState.OFF:
-        return VmPlan(vm=vm, changes=_with_status(changes, ChangeStatus.PLANNED, "VM is off"),
-                      target=target)
+        return VmPlan(
+            vm=vm, changes=_with_status(changes, ChangeStatus.PLANNED, "VM is off"), target=target
+        )
     if state.is_transitional or state is VmState.UNKNOWN:
         reason = f"VM is {state.label}; run again once it settles"
-        return VmPlan(vm=vm, changes=_with_status(changes, ChangeStatus.PENDING, reason),
-                      reason=reason)
+        return VmPlan(
+            vm=vm, changes=_with_status(changes, ChangeStatus.PENDING, reason), reason=reason
+        )
     if state is VmState.SAVED:
         reason = "VM is saved: its memory settings are locked and hvdyn never discards saved state"
-        return VmPlan(vm=vm, changes=_with_status(changes, ChangeStatus.PENDING, reason),
-                      reason=reason)
+        return VmPlan(
+            vm=vm, changes=_with_status(changes, ChangeStatus.PENDING, reason), reason=reason
+        )
 
-    restart = state is VmState.RUNNING and (options.allow_restart or desired.restart_allowed)
+    restart = state is VmState.RUNNING and options.allow_restart
     if offline and restart:
         why = "needs the VM off: graceful shutdown, apply, start"
-        return VmPlan(vm=vm, changes=_with_status(changes, ChangeStatus.PLANNED, why),
-                      target=target, restart=True)
+        return VmPlan(
+            vm=vm,
+            changes=_with_status(changes, ChangeStatus.PLANNED, why),
+            target=target,
+            restart=True,
+        )
 
     planned = list(_with_status(online, ChangeStatus.PLANNED, "tried while the VM runs"))
     reason = ""
@@ -150,10 +159,6 @@ def _classify(
         else:
             reason = "needs the VM off; rerun with --allow-restart or stop the VM"
         planned += _with_status(offline, ChangeStatus.PENDING, reason)
-    online_target = vm.memory
-    for change in online:
-        online_target = replace(online_target, **{change.field: change.desired})
+    online_target = vm.memory.with_values({c.field: c.desired for c in online})
     ordered = tuple(sorted(planned, key=lambda c: FIELDS.index(c.field)))
-    return VmPlan(
-        vm=vm, changes=ordered, reason=reason, target=online_target if online else None
-    )
+    return VmPlan(vm=vm, changes=ordered, reason=reason, target=online_target if online else None)

@@ -249,7 +249,9 @@ def _typed(obj: Mapping[str, Any], fail: Any) -> Record | None:
     if kind == "balancer":
         return BalancerRecord(name=f.text("name"), ts=f.text("ts"), counters=f.counters("counters"))
     if kind == "error":
-        return ErrorRecord(id=f.opt_text("id"), message=f.text("message"), code=f.opt_integer("code"))
+        return ErrorRecord(
+            id=f.opt_text("id"), message=f.text("message"), code=f.opt_integer("code")
+        )
     fail(f"unknown record type {kind!r}")
     return None
 

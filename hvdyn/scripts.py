@@ -81,9 +81,7 @@ def _vm_params(vm_plan: VmPlan) -> dict[str, Any]:
     if not is_guid(vm.id):
         raise RenderError(f"VM id {vm.id!r} is not a GUID; refusing to address it")
     assert vm_plan.target is not None
-    offline = any(
-        vm_plan.target.get(name) != vm.memory.get(name) for name in OFFLINE_FIELDS
-    )
+    offline = any(vm_plan.target.get(name) != vm.memory.get(name) for name in OFFLINE_FIELDS)
     return {
         "id": vm.id,
         "name": vm.name,

@@ -50,13 +50,17 @@ def _run(policy: Path, settings: Settings, options: RunOptions) -> list[HostResu
 @cli.command()
 @POLICY
 @common_options
-@click.option("--allow-restart", is_flag=True,
-              help="Plan as if running VMs may be shut down for needs-off changes.")
+@click.option(
+    "--allow-restart",
+    is_flag=True,
+    help="Plan as if running VMs may be shut down for needs-off changes.",
+)
 def plan(policy: Path, allow_restart: bool, **kwargs: Any) -> int:
     """Discover hosts and show what would change and why (exit 2 when something would)."""
     settings = settings_from(kwargs)
-    options = RunOptions(mode="plan", forks=settings.forks,
-                         plan=PlanOptions(allow_restart=allow_restart))
+    options = RunOptions(
+        mode="plan", forks=settings.forks, plan=PlanOptions(allow_restart=allow_restart)
+    )
     results = _run(policy, settings, options)
     _print(results, settings)
     return exit_code(results)
@@ -65,16 +69,32 @@ def plan(policy: Path, allow_restart: bool, **kwargs: Any) -> int:
 @cli.command()
 @POLICY
 @common_options
-@click.option("--allow-restart", is_flag=True,
-              help="Shut running VMs down gracefully for changes that need them off, "
-                   "then start them again.")
+@click.option(
+    "--allow-restart",
+    is_flag=True,
+    help="Shut running VMs down gracefully for changes that need them off, then start them again.",
+)
 @click.option("--dry-run", is_flag=True, help="Plan and show the scripts; change nothing.")
-@click.option("--shutdown-timeout", type=click.IntRange(10, 7200), default=600,
-              show_default=True, help="Seconds to wait for a guest to shut down.")
-@click.option("--force-off", is_flag=True,
-              help="Turn a VM off hard when its guest ignores the shutdown (data loss risk).")
-def apply(policy: Path, allow_restart: bool, dry_run: bool, shutdown_timeout: int,
-          force_off: bool, **kwargs: Any) -> int:
+@click.option(
+    "--shutdown-timeout",
+    type=click.IntRange(10, 7200),
+    default=600,
+    show_default=True,
+    help="Seconds to wait for a guest to shut down.",
+)
+@click.option(
+    "--force-off",
+    is_flag=True,
+    help="Turn a VM off hard when its guest ignores the shutdown (data loss risk).",
+)
+def apply(
+    policy: Path,
+    allow_restart: bool,
+    dry_run: bool,
+    shutdown_timeout: int,
+    force_off: bool,
+    **kwargs: Any,
+) -> int:
     """Converge VMs to the policy."""
     settings = settings_from(kwargs)
     options = RunOptions(
