@@ -292,6 +292,9 @@ def parse_stream(output: str, *, host: str, script: str) -> ParsedOutput:
             obj = json.loads(payload)
         except json.JSONDecodeError as exc:
             fail(f"record is not valid JSON ({exc.msg} at column {exc.colno})", lineno)
+        except (ValueError, RecursionError) as exc:
+            # an integer past sys.get_int_max_str_digits(), or nesting past the recursion limit
+            fail(f"record is not acceptable JSON ({type(exc).__name__})", lineno)
         if not isinstance(obj, dict) or not isinstance(obj.get("t"), str):
             fail("record is not a JSON object with a type 't'", lineno)
 
