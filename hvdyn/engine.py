@@ -8,7 +8,7 @@ transport: it receives a factory.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
@@ -49,6 +49,7 @@ class PolicyLike(Protocol):
 class RunOptions:
     mode: Mode = "plan"
     dry_run: bool = False  # apply: render the scripts, send nothing that changes a host
+    review: bool = False  # render scripts in review form (comments kept)
     forks: int = 10
     plan: PlanOptions = field(default_factory=PlanOptions)
     apply: ApplyOptions = field(default_factory=ApplyOptions)
@@ -70,11 +71,15 @@ class Engine:
         transport_for: Callable[[HostSpec], Transport],
         options: RunOptions,
         progress: ProgressCallback = _no_progress,
+        snapshot: Mapping[str, HostFacts] | None = None,
     ) -> None:
+        if snapshot is not None and not (options.mode == "plan" or options.dry_run):
+            raise ValueError("a snapshot can only be planned or rendered, never applied")
         self._policy = policy
         self._transport_for = transport_for
         self._options = options
         self._progress = progress
+        self._snapshot = snapshot
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -110,19 +115,22 @@ class Engine:
             self._progress(spec.name, "done")
 
     def _run_host(self, spec: HostSpec) -> HostResult:
+        if self._snapshot is not None:
+            facts = self._snapshot.get(spec.name)
+            if facts is None:
+                raise HvdynError(f"{spec.name}: not in the snapshot")
+            return self._plan_and_render(facts, spec)
         transport = self._transport_for(spec)
         try:
             self._progress(spec.name, "discover")
             facts = discover(transport, spec)
+            if self._options.mode == "plan" or self._options.dry_run:
+                return self._plan_and_render(facts, spec)
             plan, findings = self.plan_host(facts, spec)
-            if self._options.mode == "plan":
-                return _result(plan, findings, scripts=())
             work = [v for v in plan.vms if v.has_work]
             if not work:
                 return _result(plan, findings, scripts=())
             script = render_script("apply", apply_params(plan, self._options.apply))
-            if self._options.dry_run:
-                return _result(plan, findings, scripts=(script,))
             self._progress(spec.name, f"apply ({len(work)} VMs)")
             parsed = run_script(
                 transport, spec, script, timeout_s=apply_timeout(plan, self._options.apply)
@@ -131,6 +139,15 @@ class Engine:
             return _result(applied, findings, scripts=(script,), script_errors=parsed)
         finally:
             transport.close()
+
+    def _plan_and_render(self, facts: HostFacts, spec: HostSpec) -> HostResult:
+        """Plan from facts; for a dry run also render the apply script (sent nowhere)."""
+        plan, findings = self.plan_host(facts, spec)
+        if self._options.mode == "plan":
+            return _result(plan, findings, scripts=())
+        params = apply_params(plan, self._options.apply)
+        script = render_script("apply", params, review=self._options.review)
+        return _result(plan, findings, scripts=(script,))
 
     def plan_host(self, facts: HostFacts, spec: HostSpec) -> tuple[HostPlan, list[object]]:
         """Resolve the policy for every VM on a host and plan it."""

@@ -113,22 +113,27 @@ def _vm_json(vm: VmPlan, findings: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def results_json(results: Sequence[HostResult]) -> dict[str, Any]:
+def results_json(results: Sequence[HostResult], *, include_scripts: bool = False) -> dict[str, Any]:
     hosts = []
     for result in results:
-        hosts.append(
-            {
-                "host": result.host,
-                "status": str(result.status),
-                "error": result.error,
-                "vms": [_vm_json(vm, result.findings) for vm in result.plan.vms],
-            }
-        )
+        host: dict[str, Any] = {
+            "host": result.host,
+            "status": str(result.status),
+            "error": result.error,
+            "vms": [_vm_json(vm, result.findings) for vm in result.plan.vms],
+        }
+        if include_scripts:
+            host["scripts"] = [{"name": s.name, "text": s.text} for s in result.scripts]
+        hosts.append(host)
     return {"hosts": hosts, "summary": summarize(results)}
 
 
-def write_json(results: Sequence[HostResult], out: IO[str]) -> None:
-    json.dump(results_json(results), out, indent=2, ensure_ascii=False)
+def write_json(
+    results: Sequence[HostResult], out: IO[str], *, include_scripts: bool = False
+) -> None:
+    json.dump(
+        results_json(results, include_scripts=include_scripts), out, indent=2, ensure_ascii=False
+    )
     out.write("\n")
 
 

@@ -16,13 +16,14 @@ from hvdyn.model import HostResult
 from hvdyn.plan import PlanOptions
 from hvdyn.report import exit_code, write_json, write_table
 from hvdyn.scripts import ApplyOptions
+from hvdyn.snapshot import save_snapshot as save_snapshot_file
 
 POLICY = click.argument("policy", type=click.Path(path_type=Path, dir_okay=False))
 
 
-def _print(results: list[HostResult], settings: Settings) -> None:
+def _print(results: list[HostResult], settings: Settings, *, scripts: bool = False) -> None:
     if settings.fmt == "json":
-        write_json(results, sys.stdout)
+        write_json(results, sys.stdout, include_scripts=scripts)
     else:
         write_table(results, stdout_console(), verbose=settings.verbose)
 
@@ -55,7 +56,13 @@ def _run(policy: Path, settings: Settings, options: RunOptions) -> list[HostResu
     is_flag=True,
     help="Plan as if running VMs may be shut down for needs-off changes.",
 )
-def plan(policy: Path, allow_restart: bool, **kwargs: Any) -> int:
+@click.option(
+    "--save-snapshot",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Save what discovery saw, for `render --snapshot` later.",
+)
+def plan(policy: Path, allow_restart: bool, save_snapshot: Path | None, **kwargs: Any) -> int:
     """Discover hosts and show what would change and why (exit 2 when something would)."""
     settings = settings_from(kwargs)
     options = RunOptions(
@@ -63,6 +70,9 @@ def plan(policy: Path, allow_restart: bool, **kwargs: Any) -> int:
     )
     results = _run(policy, settings, options)
     _print(results, settings)
+    if save_snapshot is not None:
+        count = save_snapshot_file(save_snapshot, results)
+        click.echo(f"saved the facts of {count} hosts to {save_snapshot}", err=True)
     return exit_code(results)
 
 
@@ -105,10 +115,12 @@ def apply(
         apply=ApplyOptions(shutdown_timeout_s=shutdown_timeout, force_off=force_off),
     )
     results = _run(policy, settings, options)
-    _print(results, settings)
+    _print(results, settings, scripts=dry_run)
     if dry_run and settings.fmt == "table":
         for result in results:
             for script in result.scripts:
+                if not script.params.get("vms"):
+                    continue
                 click.echo(f"# ---- {result.host}: {script.name} ({len(script.text)} chars)")
                 click.echo(script.text)
     return exit_code(results)

@@ -1,0 +1,228 @@
+"""render and explain: the commands change control reads before anything runs."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.text import Text
+
+from hvdyn.cli import Settings, cli, common_options, settings_from, stdout_console
+from hvdyn.commands._common import load_targets, transport_factory
+from hvdyn.engine import Engine, RunOptions
+from hvdyn.errors import EXIT_FAILED, EXIT_OK, InputError
+from hvdyn.model import HostFacts, HostResult, HostStatus
+from hvdyn.plan import PlanOptions
+from hvdyn.policy import Policy
+from hvdyn.report import exit_code, format_value, printable, results_json
+from hvdyn.scripts import ApplyOptions
+from hvdyn.snapshot import load_snapshot, write_atomic
+
+POLICY = click.argument("policy", type=click.Path(path_type=Path, dir_okay=False))
+SNAPSHOT = click.option(
+    "--snapshot",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Plan from a snapshot saved by `plan --save-snapshot` (no host contact).",
+)
+
+README_TEXT = """\
+hvdyn render output
+===================
+
+One <host>.ps1 per host: the exact apply script hvdyn would send to that
+host, in review form (comments kept; the wire form sent by `hvdyn apply`
+is the same script with comments and blank lines removed).
+
+Run one by hand on its host, in an elevated PowerShell 2.0 console:
+
+    powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\<host>.ps1
+
+Each script re-checks every VM before it writes anything: a VM whose
+settings changed since this plan was made is reported as a conflict and
+left alone. Output lines start with HVDYN1 (one JSON record each).
+
+plan.json holds the plan these scripts were rendered from (hvdyn's JSON
+format: hosts, VMs, changes with current/desired/status, summary).
+
+Rendered from policy {policy} (sha256 {digest}).
+Hosts: {hosts}
+"""
+
+
+def safe_filename(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "_"
+
+
+def _engine(
+    policy: Policy,
+    settings: Settings,
+    options: RunOptions,
+    snapshot: Path | None,
+) -> Engine:
+    facts: dict[str, HostFacts] | None = None if snapshot is None else load_snapshot(snapshot)
+    return Engine(policy, transport_factory(settings.state_dir), options, snapshot=facts)
+
+
+@cli.command()
+@POLICY
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Directory for <host>.ps1, plan.json and README.txt.",
+)
+@SNAPSHOT
+@click.option("--allow-restart", is_flag=True, help="Render as `apply --allow-restart` would.")
+@click.option("--force-off", is_flag=True, help="Render as `apply --force-off` would.")
+@click.option(
+    "--shutdown-timeout",
+    type=click.IntRange(10, 7200),
+    default=600,
+    show_default=True,
+    help="Seconds the script waits for a guest to shut down.",
+)
+@common_options
+def render(
+    policy: Path,
+    out_dir: Path,
+    snapshot: Path | None,
+    allow_restart: bool,
+    force_off: bool,
+    shutdown_timeout: int,
+    **kwargs: Any,
+) -> int:
+    """Write the exact apply script per host for review; change nothing."""
+    settings = settings_from(kwargs)
+    targets = load_targets(policy, settings.inventory, settings.limit)
+    options = RunOptions(
+        mode="apply",
+        dry_run=True,
+        review=True,
+        forks=settings.forks,
+        plan=PlanOptions(allow_restart=allow_restart),
+        apply=ApplyOptions(shutdown_timeout_s=shutdown_timeout, force_off=force_off),
+    )
+    results = _engine(targets.policy, settings, options, snapshot).run(targets.hosts)
+    written = _write_render(out_dir, targets.policy, results)
+    for result in results:
+        if result.error:
+            click.echo(f"hvdyn: {result.host}: {result.error}", err=True)
+    click.echo(f"wrote {len(written)} scripts, plan.json and README.txt to {out_dir}")
+    failed = any(r.status in (HostStatus.FAILED, HostStatus.UNREACHABLE) for r in results)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _write_render(out_dir: Path, policy: Policy, results: list[HostResult]) -> list[str]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    for result in results:
+        for script in result.scripts:
+            name = f"{safe_filename(result.host)}.ps1"
+            write_atomic(out_dir / name, script.text)
+            written.append(name)
+    plan_text = json.dumps(results_json(results), indent=2, ensure_ascii=False) + "\n"
+    write_atomic(out_dir / "plan.json", plan_text)
+    readme = README_TEXT.format(
+        policy=policy.path.name, digest=policy.digest, hosts=", ".join(written) or "none"
+    )
+    write_atomic(out_dir / "README.txt", readme)
+    return written
+
+
+@cli.command()
+@POLICY
+@click.option(
+    "--vm",
+    "vm_glob",
+    required=True,
+    metavar="GLOB",
+    help="VM display name or GUID (glob, case-insensitive).",
+)
+@SNAPSHOT
+@common_options
+def explain(policy: Path, vm_glob: str, snapshot: Path | None, **kwargs: Any) -> int:
+    """Show where each desired value of a VM comes from (defaults or which rule)."""
+    settings = settings_from(kwargs)
+    targets = load_targets(policy, settings.inventory, settings.limit)
+    options = RunOptions(mode="plan", forks=settings.forks)
+    results = _engine(targets.policy, settings, options, snapshot).run(targets.hosts)
+    pattern = re.compile(fnmatch.translate(vm_glob), re.IGNORECASE)
+    specs = {spec.name: spec for spec in targets.hosts}
+    found: list[dict[str, Any]] = []
+    for result in results:
+        if result.error:
+            click.echo(f"hvdyn: {result.host}: {result.error}", err=True)
+        for vm_plan in result.plan.vms:
+            vm = vm_plan.vm
+            if not (pattern.match(vm.name) or pattern.match(vm.id)):
+                continue
+            resolution = targets.policy.resolve(vm, specs[result.host])
+            desired = resolution.desired
+            found.append(
+                {
+                    "host": result.host,
+                    "id": vm.id,
+                    "name": vm.name,
+                    "state": vm.state.label,
+                    "os": vm.guest.os_name,
+                    "excluded_by": None
+                    if resolution.excluded_by is None
+                    else str(resolution.excluded_by),
+                    "rules": list(desired.rules) if desired else [],
+                    "values": {}
+                    if desired is None
+                    else {
+                        name: {
+                            "value": dv.value,
+                            "source": dv.provenance.source,
+                            "file": dv.provenance.file,
+                            "line": dv.provenance.line,
+                        }
+                        for name, dv in desired.values.items()
+                    },
+                    "current": vm.memory.as_dict(),
+                    "error": resolution.error,
+                    "plan": vm_plan.reason
+                    or ", ".join(f"{c.field} {c.status}" for c in vm_plan.changes),
+                }
+            )
+    if not found:
+        raise InputError(f"no VM matches {vm_glob!r} on the selected hosts")
+    if settings.fmt == "json":
+        json.dump({"vms": found}, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        _print_explain(found)
+    return exit_code(results) if any(r.error for r in results) else EXIT_OK
+
+
+def _print_explain(found: list[dict[str, Any]]) -> None:
+    console = stdout_console()
+    for vm in found:
+        head = Text()
+        head.append(f"{vm['host']} / {printable(vm['name'])}", style="bold")
+        head.append(f"  {vm['id']}  {vm['state']}  {vm['os'] or 'guest OS unknown'}")
+        console.print(head)
+        if vm["excluded_by"]:
+            console.print(f"  excluded by {vm['excluded_by']}: hvdyn leaves it alone")
+        else:
+            console.print(f"  rules matched: {', '.join(vm['rules']) or 'none (defaults only)'}")
+            for name, entry in vm["values"].items():
+                where = f"{entry['file']}:{entry['line']}" if entry["file"] else ""
+                console.print(
+                    f"  {name:<11} {format_value(name, entry['value']):<9} "
+                    f"current {format_value(name, vm['current'][name]):<9} "
+                    f"from {entry['source']} {where}".rstrip()
+                )
+        if vm["error"]:
+            console.print(Text(f"  error: {vm['error']}", style="red"))
+        console.print(f"  plan: {vm['plan']}")
+        console.print()
