@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from hvdyn.errors import HvdynError, ProtocolError, TransportError
 from hvdyn.facts import host_facts
@@ -87,9 +87,7 @@ class Engine:
         self._stop.set()
 
     def run(self, hosts: Sequence[HostSpec]) -> list[HostResult]:
-        forks = max(1, min(self._options.forks, len(hosts) or 1))
-        with ThreadPoolExecutor(max_workers=forks, thread_name_prefix="hvdyn-host") as pool:
-            results = list(pool.map(self._run_host_guarded, hosts))
+        results = fan_out(hosts, self._run_host_guarded, self._options.forks)
         return sorted(results, key=lambda r: r.host)
 
     # ------------------------------------------------------------ one host
@@ -170,6 +168,20 @@ class Engine:
 
 
 # ---------------------------------------------------------------- helpers
+
+T = TypeVar("T")
+
+
+def fan_out(hosts: Sequence[HostSpec], work: Callable[[HostSpec], T], forks: int) -> list[T]:
+    """Run `work` once per host on a pool of `forks` threads; results in host order.
+
+    `work` must not raise for a host's own failure (return it as data), so one
+    host never stops the others.
+    """
+    workers = max(1, min(forks, len(hosts) or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hvdyn-host") as pool:
+        return list(pool.map(work, hosts))
+
 
 
 def run_script(
