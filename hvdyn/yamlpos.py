@@ -122,6 +122,8 @@ def parse_yaml(
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark and mark and mark.index >= len(text):
+            mark = exc.context_mark  # "unexpected end of stream": point at what was left open
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = "YAML syntax error: " + (exc.problem or "invalid YAML")
         if exc.context:
