@@ -1,0 +1,225 @@
+"""The Jinja environment that turns templates + params into PowerShell 2.0 scripts.
+
+Every ``{{ expression }}`` goes through `quoting.ps_literal` (Jinja
+``finalize``), so a value can only ever come out as one typed PowerShell
+literal. The environment is strict: undefined names raise, ``|safe`` does not
+exist, ``Markup`` values are refused, and templates using ``{% macro %}``,
+``{% call %}`` or ``{% filter %}`` (the only output paths that bypass
+``finalize``) are refused when loaded.
+
+Two forms of each script are rendered from the same templates:
+
+- **wire** (default): PowerShell comments, blank lines and indentation are
+  removed from the *template source* before it is compiled. Data is substituted later, so no
+  value can ever be touched by the stripping; see `strip_comment_lines` for
+  the rules that make this safe for the template text itself.
+- **review** (``review=True``): the template source as written, with comments.
+
+Both forms use LF line endings (Jinja ``newline_sequence``); values keep their
+own CR/LF inside their literals. LF is accepted by PowerShell 2.0 for
+``-EncodedCommand``, ``[ScriptBlock]::Create`` and ``-File``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import nodes
+from markupsafe import Markup
+
+from hvdyn.errors import RenderError
+from hvdyn.model import Script
+from hvdyn.quoting import PSCode, is_guid, ps_literal
+
+# Runnable scripts (templates/<name>.ps1.j2). `rollback` is not separate: a
+# rollback is an `apply` whose targets are the journaled "before" values.
+SCRIPT_NAMES: tuple[str, ...] = ("discover", "apply", "collect")
+
+TEMPLATE_SUFFIX = ".ps1.j2"
+_FORBIDDEN_NODES = (nodes.Macro, nodes.CallBlock, nodes.FilterBlock)
+_GUID_FULL = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}")
+# A here-string opener at the end of a line: its body could hold lines starting with '#'.
+_HERE_STRING_OPEN = re.compile(r"""@['"\u2018-\u201e]\s*$""")
+
+# Required params per script and the JSON types they must have (scripts.py contract).
+_PARAM_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "discover": {"host": str},
+    "collect": {"host": str, "samples": int, "interval_s": int},
+    "apply": {
+        "host": str,
+        "job_timeout_s": int,
+        "shutdown_timeout_s": int,
+        "start_timeout_s": int,
+        "force_off": bool,
+        "vms": list,
+    },
+}
+
+
+def template_dir() -> Path:
+    """`hvdyn/templates` in an installed wheel, else `<repo>/templates` in a checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "templates"
+    if packaged.is_dir():
+        return packaged
+    return here.parent / "templates"
+
+
+# ---------------------------------------------------------------- comment stripping
+
+
+def strip_comment_lines(source: str, name: str | None = None) -> str:
+    """Template source without PowerShell comment lines and blank lines.
+
+    Only whole lines are removed: a line whose first non-blank text is ``#``,
+    and ``<# ... #>`` blocks that start a line and end a line. Indentation is
+    removed too (it is insignificant outside multi-line strings; trailing
+    whitespace is kept, as it can matter after a backtick). This is safe
+    because it runs on template source (data is substituted afterwards) and
+    templates may not open here-strings, the only PowerShell construct whose
+    body is naturally written as lines starting with ``#``. A comment line
+    must not contain ``{{`` or ``{%``: data in a comment could end it.
+    Trailing comments after code are not allowed in templates (a test parses
+    the wire form and finds no comment nodes).
+    """
+    out: list[str] = []
+    in_block = False
+    for lineno, line in enumerate(source.split("\n"), start=1):
+        text = line.strip()
+        is_comment = in_block or text.startswith("#") or text.startswith("<#")
+        if is_comment and ("{{" in text or "{%" in text):
+            raise jinja2.TemplateSyntaxError(
+                "Jinja expressions are not allowed in PowerShell comments", lineno, name
+            )
+        if _HERE_STRING_OPEN.search(line) and not is_comment:
+            raise jinja2.TemplateSyntaxError(
+                "here-strings are not allowed in templates (comment stripping)", lineno, name
+            )
+        if in_block:
+            in_block = not text.endswith("#>")
+            continue
+        if text.startswith("<#"):
+            in_block = not (len(text) >= 4 and text.endswith("#>"))
+            continue
+        if not text or text.startswith("#"):
+            continue
+        out.append(line.lstrip(" \t"))
+    if in_block:
+        raise jinja2.TemplateSyntaxError("unterminated <# comment block", len(out), name)
+    return "\n".join(out) + "\n"
+
+
+class _StrippingLoader(jinja2.FileSystemLoader):
+    """FileSystemLoader that hands out comment-stripped source (wire form)."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        return strip_comment_lines(source, template), filename, uptodate
+
+
+# ---------------------------------------------------------------- environment
+
+
+def _finalize(value: Any) -> PSCode:
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises UndefinedError here
+        raise RenderError("undefined value in template")
+    if isinstance(value, Markup):
+        raise RenderError("Markup (|safe) is not PowerShell; values are quoted, never trusted")
+    return ps_literal(value)
+
+
+class PSEnvironment(jinja2.Environment):
+    """Jinja environment whose only output path is a typed PowerShell literal."""
+
+    def __init__(self, loader: jinja2.BaseLoader | None = None) -> None:
+        super().__init__(
+            loader=loader,
+            autoescape=False,
+            undefined=jinja2.StrictUndefined,
+            finalize=_finalize,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            newline_sequence="\n",
+            auto_reload=False,
+        )
+        self.filters.pop("safe", None)
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        for bad in tree.find_all(_FORBIDDEN_NODES):
+            raise jinja2.TemplateSyntaxError(
+                f"{type(bad).__name__} is not allowed in PowerShell templates "
+                "(its output would bypass quoting); use include",
+                bad.lineno,
+                name,
+                filename,
+            )
+        return tree
+
+
+@lru_cache(maxsize=2)
+def _environment(review: bool) -> PSEnvironment:
+    path = str(template_dir())
+    loader = jinja2.FileSystemLoader(path) if review else _StrippingLoader(path)
+    return PSEnvironment(loader)
+
+
+def environment(review: bool = False) -> jinja2.Environment:
+    """The cached environment (wire form by default; ``review=True`` keeps comments)."""
+    return _environment(review)
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _check_json_shaped(value: Any, path: str) -> None:
+    """Params must be plain JSON-shaped data: no PSCode, Markup or objects."""
+    if isinstance(value, PSCode | Markup):
+        raise RenderError(f"params{path}: {type(value).__name__} is not data; pass plain values")
+    if value is None or isinstance(value, bool | int | float | str):
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise RenderError(f"params{path}: key {key!r} is not a str")
+            _check_json_shaped(item, f"{path}.{key}")
+        return
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_json_shaped(item, f"{path}[{i}]")
+        return
+    raise RenderError(f"params{path}: refusing {type(value).__name__}")
+
+
+def _check_params(name: str, params: Mapping[str, Any]) -> None:
+    _check_json_shaped(params, "")
+    for key, kind in _PARAM_TYPES[name].items():
+        value = params.get(key)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            raise RenderError(f"{name} params: {key!r} must be {kind}, got {value!r}")
+    for i, vm in enumerate(params.get("vms") or []):
+        vm_id = vm.get("id") if isinstance(vm, Mapping) else None
+        if not isinstance(vm_id, str) or not is_guid(vm_id) or not _GUID_FULL.fullmatch(vm_id):
+            raise RenderError(f"{name} params: vms[{i}].id {vm_id!r} is not a GUID")
+
+
+def render_script(name: str, params: Mapping[str, Any], *, review: bool = False) -> Script:
+    """Render script `name` with `params` into a `Script` (wire form unless `review`)."""
+    if name not in SCRIPT_NAMES:
+        raise RenderError(f"unknown script {name!r} (known: {', '.join(SCRIPT_NAMES)})")
+    _check_params(name, params)
+    template = environment(review).get_template(name + TEMPLATE_SUFFIX)
+    try:
+        text = template.render(params=params, script_name=name)
+    except jinja2.UndefinedError as exc:
+        raise RenderError(f"template {name}: {exc}") from exc
+    return Script(name=name, params=params, text=text)
