@@ -227,7 +227,9 @@ def load_inventory(path: Path) -> Inventory:
             for g in chain:
                 merged.update(groups[g].vars)
             merged.update(reader.host_vars[name])
-            spec = _host_spec(reader, path, name, merged, tuple(g for g in chain if g != "all"))
+            spec = _host_spec(
+                reader, path, name, merged, tuple(sorted(g for g in chain if g != "all"))
+            )
             if spec is not None:
                 hosts[name] = spec
     errors = sorted(reader.errors, key=lambda e: (e.line, e.col))
