@@ -1,0 +1,210 @@
+"""The Dynamic Memory balancer model: demand curves, allocation, counters.
+
+Reference §5.1: target = demand x (1 + buffer%), clipped to [startup,
+maximum]; when the host cannot meet every target, each VM keeps its startup
+RAM and the rest is shared by Weight. Everything is a pure function of the
+VM id, the simulated clock and the current state, so runs are repeatable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from hvdyn.sim.guest import supports_dm
+from hvdyn.sim.state import HOLDS_MEMORY, PAUSED, RUNNING, HostState, SimVm
+
+PRESSURE_WINDOW = 12  # ticks kept for Average/Minimum/Maximum pressure
+NOISE_PERIOD_S = 60
+NOISE_SHARE = 0.05  # noise amplitude as a share of peak demand
+
+VM_COUNTERS = (
+    "PhysicalMemory",
+    "GuestVisiblePhysicalMemory",
+    "CurrentPressure",
+    "AveragePressure",
+    "MinimumPressure",
+    "MaximumPressure",
+    "AddedMemory",
+    "RemovedMemory",
+    "MemoryAddOperations",
+    "MemoryRemoveOperations",
+)
+BALANCER_COUNTERS = (
+    "AvailableMemory",
+    "AveragePressure",
+    "AddedMemory",
+    "RemovedMemory",
+    "MemoryAddOperations",
+    "MemoryRemoveOperations",
+    "SystemCurrentPressure",  # later releases only: always null here
+    "AvailableMemoryForBalancing",  # later releases only: always null here
+)
+BALANCER_INSTANCE = "System Balancer"
+
+
+# ---------------------------------------------------------------- demand
+
+
+def _unit_noise(vm_id: str, slot: int) -> float:
+    """Deterministic value in [-1, 1] for one VM and one time slot."""
+    digest = hashlib.blake2b(f"{vm_id}:{slot}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / float(2**64 - 1) * 2.0 - 1.0
+
+
+def demand_mb(vm: SimVm, epoch: str, clock_s: int) -> int:
+    """Guest committed memory at a clock second: a daily cycle plus noise.
+
+    Lowest at 03:00 UTC, highest at 15:00; noise is interpolated between
+    per-minute values seeded by the VM id, so curves differ per VM.
+    """
+    start = datetime.fromisoformat(epoch.replace("Z", "+00:00"))
+    seconds = start.hour * 3600 + start.minute * 60 + start.second + clock_s
+    hours = (seconds / 3600.0) % 24.0
+    daily = 0.5 - 0.5 * math.cos(2.0 * math.pi * (hours - 3.0) / 24.0)
+    slot, within = divmod(seconds, NOISE_PERIOD_S)
+    frac = within / NOISE_PERIOD_S
+    noise = (1 - frac) * _unit_noise(vm.id, slot) + frac * _unit_noise(vm.id, slot + 1)
+    base, peak = vm.demand.base_mb, vm.demand.peak_mb
+    value = base + (peak - base) * daily + NOISE_SHARE * peak * noise
+    return max(32, round(value))
+
+
+# ---------------------------------------------------------------- allocation
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One VM's wish for this tick: never below floor, never above target."""
+
+    floor: int
+    target: int
+    weight: int
+
+
+def allocate(claims: Sequence[Claim], pool_mb: int) -> list[int]:
+    """Share `pool_mb` among claims: targets if they fit, else floors + weight.
+
+    Weighted water-filling: the memory above the floors is split in
+    proportion to Weight, no VM past its target; what a satisfied VM leaves
+    goes round again. Weight 0 VMs get memory only when no weighted VM wants
+    more. Results are whole MB and never sum above max(pool, sum of floors).
+    """
+    if sum(c.target for c in claims) <= pool_mb:
+        return [c.target for c in claims]
+    alloc = [c.floor for c in claims]
+    spare = pool_mb - sum(alloc)
+    needy = [i for i, c in enumerate(claims) if c.target > c.floor]
+    while spare > 0 and needy:
+        weighted = [i for i in needy if claims[i].weight > 0]
+        group = weighted or needy
+        total_w = sum(claims[i].weight for i in group) if weighted else len(group)
+        given = 0
+        for i in group:
+            w = claims[i].weight if weighted else 1
+            share = spare * w // total_w
+            take = min(share, claims[i].target - alloc[i])
+            alloc[i] += take
+            given += take
+        spare -= given
+        needy = [i for i in needy if alloc[i] < claims[i].target]
+        if given == 0:  # shares rounded to 0 MB: hand out the rest by weight order
+            for i in sorted(group, key=lambda j: (-claims[j].weight, j)):
+                if spare == 0:
+                    break
+                take = min(spare, claims[i].target - alloc[i])
+                alloc[i] += take
+                spare -= take
+            needy = [i for i in needy if alloc[i] < claims[i].target]
+    return alloc
+
+
+def dm_active(vm: SimVm) -> bool:
+    """DM is enabled for the VM and its guest has the DM driver."""
+    return vm.memory.dynamic and supports_dm(vm.guest)
+
+
+def claim_for(vm: SimVm, demand: int) -> Claim:
+    startup = vm.memory.virtual_quantity
+    if vm.state == PAUSED:  # a paused guest neither grows nor gives back
+        held = max(vm.dm.assigned_mb, startup)
+        return Claim(floor=held, target=held, weight=vm.memory.weight)
+    if vm.state != RUNNING or not dm_active(vm):
+        return Claim(floor=startup, target=startup, weight=vm.memory.weight)
+    wanted = math.ceil(demand * (1 + vm.memory.buffer / 100))
+    target = min(max(wanted, startup), max(vm.memory.limit, startup))
+    return Claim(floor=startup, target=target, weight=vm.memory.weight)
+
+
+def pressure(demand: int, assigned: int) -> int:
+    """Current Pressure: demand / assigned x 100, rounded."""
+    return round(demand * 100 / assigned) if assigned > 0 else 0
+
+
+def rebalance(host: HostState) -> None:
+    """One balancer pass at the host's current clock; updates every VM's counters."""
+    active = [vm for vm in host.vms if vm.state in HOLDS_MEMORY]
+    demands = [demand_mb(vm, host.epoch, host.clock_s) for vm in active]
+    claims = [claim_for(vm, d) for vm, d in zip(active, demands, strict=True)]
+    for vm, d, new in zip(active, demands, allocate(claims, host.pool_mb), strict=True):
+        dm = vm.dm
+        old = dm.assigned_mb
+        if old and new > old:
+            dm.added_mb += new - old
+            dm.add_ops += 1
+        elif old and new < old:
+            dm.removed_mb += old - new
+            dm.remove_ops += 1
+        dm.assigned_mb = new
+        dm.visible_mb = max(dm.visible_mb, new)
+        if vm.state == RUNNING:
+            dm.demand_mb = d
+        dm.pressures.append(pressure(dm.demand_mb, new) if dm_active(vm) else 0)
+        del dm.pressures[:-PRESSURE_WINDOW]
+    for vm in host.vms:
+        if vm.state not in HOLDS_MEMORY:
+            vm.dm.assigned_mb = 0
+
+
+# ---------------------------------------------------------------- counters
+
+
+def vm_counters(vm: SimVm) -> dict[str, int | None]:
+    """The "Hyper-V Dynamic Memory VM" instance of a VM whose partition exists.
+
+    Pressure reads 0 when DM is not active for the VM (reference §6.1).
+    """
+    dm = vm.dm
+    window = dm.pressures or [0]
+    active = dm_active(vm)
+    return {
+        "PhysicalMemory": dm.assigned_mb,
+        "GuestVisiblePhysicalMemory": dm.visible_mb,
+        "CurrentPressure": window[-1] if active else 0,
+        "AveragePressure": round(sum(window) / len(window)) if active else 0,
+        "MinimumPressure": min(window) if active else 0,
+        "MaximumPressure": max(window) if active else 0,
+        "AddedMemory": dm.added_mb,
+        "RemovedMemory": dm.removed_mb,
+        "MemoryAddOperations": dm.add_ops,
+        "MemoryRemoveOperations": dm.remove_ops,
+    }
+
+
+def balancer_counters(host: HostState) -> dict[str, int | None]:
+    """The host-wide "Hyper-V Dynamic Memory Balancer" instance."""
+    live = [vm for vm in host.vms if vm.state in HOLDS_MEMORY]
+    pressures = [vm.dm.pressures[-1] for vm in live if dm_active(vm) and vm.dm.pressures]
+    return {
+        "AvailableMemory": host.free_mb(),
+        "AveragePressure": round(sum(pressures) / len(pressures)) if pressures else 0,
+        "AddedMemory": sum(vm.dm.added_mb for vm in live),
+        "RemovedMemory": sum(vm.dm.removed_mb for vm in live),
+        "MemoryAddOperations": sum(vm.dm.add_ops for vm in live),
+        "MemoryRemoveOperations": sum(vm.dm.remove_ops for vm in live),
+        "SystemCurrentPressure": None,
+        "AvailableMemoryForBalancing": None,
+    }

@@ -1,0 +1,389 @@
+"""Load a simulated-host fixture (YAML) into a fresh `HostState`.
+
+The YAML node tree is composed first so every key path keeps its line and
+column; pydantic v2 validates the plain data (unknown keys rejected) and
+each error is reported as `FixtureError(file, line, col, key, message,
+allowed)` pointing at the offending node.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from hvdyn.errors import FixtureError
+from hvdyn.model import BUFFER_RANGE, MAX_VM_MEMORY_MB, WEIGHT_RANGE, parse_size_mb
+from hvdyn.quoting import is_guid
+from hvdyn.sim import balancer
+from hvdyn.sim.guest import default_os_version
+from hvdyn.sim.state import (
+    HOLDS_MEMORY,
+    STATE_CODES,
+    Demand,
+    Fault,
+    Guest,
+    HostState,
+    MemoryData,
+    SimVm,
+)
+
+DEFAULT_EPOCH = "2026-01-05T00:00:00Z"
+DEFAULT_IC = "6.1.7601.17514"
+DEFAULT_HOST_OS = "Microsoft Windows Server 2008 R2 Enterprise"
+_ID_NAMESPACE = uuid.UUID("6f1c52a4-5d8e-4c1b-9a57-0d3f1e2b7c90")
+SIZE_HINT = "a size with a unit, e.g. 512MB, 4GB"
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError(f"{value!r} needs a unit ({SIZE_HINT})")
+    return parse_size_mb(value)
+
+
+Size = Annotated[int, BeforeValidator(_size)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+
+class HostModel(_Strict):
+    memory: Size
+    reserve: Size | None = None
+    name: str | None = None
+    os: str = DEFAULT_HOST_OS
+    os_version: str = "6.1.7601"
+    ps_version: str = "2.0"
+    online_buffer_weight: bool = True
+
+
+class MemoryModel(_Strict):
+    dynamic: bool = False
+    startup: Size
+    minimum: Size | None = None
+    maximum: Size | None = None
+    buffer: int = Field(default=20, ge=BUFFER_RANGE[0], le=BUFFER_RANGE[1])
+    weight: int = Field(default=5000, ge=WEIGHT_RANGE[0], le=WEIGHT_RANGE[1])
+
+    @model_validator(mode="after")
+    def _rules(self) -> MemoryModel:
+        for label, value in (
+            ("startup", self.startup), ("minimum", self.minimum), ("maximum", self.maximum)
+        ):
+            if value is None:
+                continue
+            if value % 2:
+                raise ValueError(f"{label} {value}MB is not an even number of MB")
+            if not 8 <= value <= MAX_VM_MEMORY_MB:
+                raise ValueError(f"{label} {value}MB is outside 8MB..64GB")
+        if self.minimum is not None and self.minimum > self.startup:
+            raise ValueError("minimum is above startup")
+        if self.maximum is not None and self.maximum < self.startup:
+            raise ValueError("maximum is below startup")
+        if not self.dynamic and self.maximum not in (None, self.startup):
+            raise ValueError("a static VM keeps maximum = startup")
+        return self
+
+
+class DemandModel(_Strict):
+    base: Size
+    peak: Size
+
+    @model_validator(mode="after")
+    def _order(self) -> DemandModel:
+        if self.peak < self.base:
+            raise ValueError("peak is below base")
+        return self
+
+
+_NOT_GIVEN = "\x00default"
+
+
+class VmModel(_Strict):
+    name: str
+    id: str | None = None
+    state: Literal["running", "off", "saved", "paused"] = "running"
+    os: str | None = None
+    os_version: str | None = None
+    arch: Literal["x64", "x86"] | None = "x64"
+    ic_version: str | None = _NOT_GIVEN
+    memory: MemoryModel
+    demand: DemandModel | None = None
+    clustered: bool = False
+    heartbeat: Literal["ok", "no_contact", "lost", "error"] = "ok"
+    shutdown_seconds: int = Field(default=15, ge=1, le=86400)
+    start_seconds: int = Field(default=5, ge=1, le=3600)
+    ignores_shutdown: bool = False
+
+    @model_validator(mode="after")
+    def _guid(self) -> VmModel:
+        if self.id is not None and not is_guid(self.id):
+            raise ValueError(f"id {self.id!r} is not a GUID")
+        return self
+
+
+class FaultModel(_Strict):
+    op: Literal["modify", "job", "shutdown", "start", "discover", "connect"]
+    vm: str | None = None
+    code: int | None = None
+    state: int | None = Field(default=None, ge=8, le=11)
+    error: Literal["unreachable", "auth", "timeout"] | None = None
+    message: str | None = None
+    times: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _shape(self) -> FaultModel:
+        if self.op == "connect" and self.error is None:
+            raise ValueError("a connect fault needs error: unreachable | auth | timeout")
+        if self.op != "connect" and self.error is not None:
+            raise ValueError("error applies to connect faults only")
+        return self
+
+
+class FixtureModel(_Strict):
+    host: HostModel
+    vms: list[VmModel] = []
+    faults: list[FaultModel] = []
+    seed: int = 0
+    clock: datetime | None = None
+
+
+# ---------------------------------------------------------------- marks
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: `state: off` stays the string 'off'."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+Path_ = tuple[str | int, ...]
+
+
+def _marks(node: yaml.Node, path: Path_, keys: dict[Path_, yaml.Mark],
+           values: dict[Path_, yaml.Mark], file: str) -> None:
+    values[path] = node.start_mark
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                raise _located(file, key_node.start_mark, _dotted((*path, key)),
+                               "duplicate key", None)
+            seen.add(key)
+            keys[(*path, key)] = key_node.start_mark
+            _marks(value_node, (*path, key), keys, values, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _marks(item, (*path, index), keys, values, file)
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _located(file: str, mark: yaml.Mark | None, key: str, message: str,
+             allowed: str | None) -> FixtureError:
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    return FixtureError(file, line, col, key, message, allowed)
+
+
+def _allowed(model: type[BaseModel] | None) -> str | None:
+    return ", ".join(model.model_fields) if model is not None else None
+
+
+_MODEL_AT: dict[str, type[BaseModel]] = {
+    "": FixtureModel, "host": HostModel, "vms": VmModel, "memory": MemoryModel,
+    "demand": DemandModel, "faults": FaultModel,
+}
+
+
+def _error_from(exc: ValidationError, file: str, keys: dict[Path_, yaml.Mark],
+                values: dict[Path_, yaml.Mark]) -> FixtureError:
+    err = exc.errors(include_url=False)[0]
+    loc: Path_ = tuple(p for p in err["loc"] if isinstance(p, str | int))
+    # Union branches add type names to loc (e.g. 'function-before[...]'): drop them.
+    loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in ("int", "str"))))
+    kind = err["type"]
+    message = str(err["msg"]).removeprefix("Value error, ")
+    allowed: str | None = None
+    parent_key = next((p for p in reversed(loc[:-1]) if isinstance(p, str)), "")
+    if kind == "extra_forbidden":
+        message = "unknown key"
+        allowed = _allowed(_MODEL_AT.get(parent_key))
+        mark = keys.get(loc)
+    elif kind == "literal_error":
+        ctx = err.get("ctx") or {}
+        allowed = str(ctx.get("expected", "")).replace("'", "") or None
+        message = f"{values_repr(err.get('input'))} is not allowed"
+        mark = values.get(loc)
+    else:
+        if kind == "missing":
+            message = "required key is missing"
+        elif "size" in message or "unit" in message:
+            allowed = SIZE_HINT
+        mark = values.get(loc)
+    probe = loc
+    while mark is None and probe:
+        probe = probe[:-1]
+        mark = values.get(probe)
+    return _located(file, mark, _dotted(loc), message, allowed)
+
+
+def values_repr(value: Any) -> str:
+    return repr(value)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def parse_fixture(text: str, file: str) -> FixtureModel:
+    """Validate fixture text; raise FixtureError pointing at the bad node."""
+    return _parse(text, file)[0]
+
+
+def _parse(text: str, file: str) -> tuple[FixtureModel, dict[Path_, yaml.Mark]]:
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        raise _located(file, exc.problem_mark, "", exc.problem or "invalid YAML", None) from None
+    if node is None:
+        raise FixtureError(file, 1, 1, "", "the fixture is empty", "host, vms, faults, seed, clock")
+    keys: dict[Path_, yaml.Mark] = {}
+    values: dict[Path_, yaml.Mark] = {}
+    _marks(node, (), keys, values, file)
+    data = _Loader(text).get_single_data()
+    if not isinstance(data, dict):
+        raise _located(file, node.start_mark, "", "the fixture must be a mapping",
+                       "host, vms, faults, seed, clock")
+    try:
+        return FixtureModel.model_validate(data), values
+    except ValidationError as exc:
+        raise _error_from(exc, file, keys, values) from None
+
+
+def derived_id(name: str, index: int, seed: int) -> str:
+    """A stable GUID for a VM without one: uuid5 of seed, position and name."""
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{seed}:{index}:{name}")).upper()
+
+
+def default_reserve_mb(total_mb: int) -> int:
+    """Parent reserve when the registry does not set one (reference §5.3, [L])."""
+    return 384 + 64 * (total_mb // 1024)
+
+
+def build_state(
+    model: FixtureModel,
+    *,
+    file: str,
+    default_name: str,
+    marks: dict[Path_, yaml.Mark] | None = None,
+) -> HostState:
+    """Turn a validated fixture into host state, at clock second 0, balanced."""
+    marks = marks or {}
+    host = model.host
+    vms: list[SimVm] = []
+    seen_ids: set[str] = set()
+    for index, vm in enumerate(model.vms):
+        vm_id = (vm.id or derived_id(vm.name, index, model.seed)).upper()
+        if vm_id in seen_ids:
+            raise _located(file, marks.get(("vms", index, "id")), f"vms[{index}].id",
+                           f"duplicate VM id {vm_id}", None)
+        seen_ids.add(vm_id)
+        mem = vm.memory
+        startup = mem.startup
+        demand = vm.demand or DemandModel(
+            base=max(32, startup * 6 // 10), peak=max(32, startup * 9 // 10)
+        )
+        ic = DEFAULT_IC if vm.ic_version == _NOT_GIVEN else vm.ic_version
+        vms.append(
+            SimVm(
+                id=vm_id,
+                name=vm.name,
+                state=STATE_CODES[vm.state],
+                memory=MemoryData(
+                    dynamic=mem.dynamic,
+                    virtual_quantity=startup,
+                    reservation=mem.minimum if mem.minimum is not None else startup,
+                    limit=(mem.maximum or 65536) if mem.dynamic else startup,
+                    buffer=mem.buffer,
+                    weight=mem.weight,
+                ),
+                guest=Guest(
+                    os=vm.os,
+                    os_version=vm.os_version or default_os_version(vm.os),
+                    arch=vm.arch,
+                    ic_version=ic,
+                    heartbeat=vm.heartbeat if ic is not None else "no_contact",
+                ),
+                demand=Demand(base_mb=demand.base, peak_mb=demand.peak),
+                clustered=vm.clustered,
+                shutdown_seconds=vm.shutdown_seconds,
+                start_seconds=vm.start_seconds,
+                ignores_shutdown=vm.ignores_shutdown,
+            )
+        )
+    parent = host.reserve if host.reserve is not None else default_reserve_mb(host.memory)
+    epoch = DEFAULT_EPOCH
+    if model.clock is not None:
+        clock = model.clock.astimezone(UTC) if model.clock.tzinfo else model.clock
+        epoch = clock.strftime("%Y-%m-%dT%H:%M:%SZ")
+    state = HostState(
+        name=host.name or default_name,
+        os=host.os,
+        os_version=host.os_version,
+        ps_version=host.ps_version,
+        total_mb=host.memory,
+        registry_reserve_mb=host.reserve,
+        parent_reserve_mb=parent,
+        online_buffer_weight=host.online_buffer_weight,
+        epoch=epoch,
+        seed=model.seed,
+        vms=vms,
+        faults=[Fault(**f.model_dump()) for f in model.faults],
+        fixture_path=file,
+    )
+    needed = sum(vm.memory.virtual_quantity for vm in vms if vm.state in HOLDS_MEMORY)
+    if needed > state.pool_mb:
+        raise _located(
+            file, marks.get(("host", "memory")), "host.memory",
+            f"running VMs need {needed}MB of startup RAM but only {state.pool_mb}MB "
+            f"is left after the parent reserve", None,
+        )
+    balancer.rebalance(state)
+    return state
+
+
+def load_fixture(path: str | Path, *, default_name: str | None = None) -> HostState:
+    """Read, validate and build a fixture file into fresh host state."""
+    file = str(Path(path).absolute())
+    try:
+        raw = Path(file).read_bytes()
+    except OSError as exc:
+        raise FixtureError(file, 1, 1, "", f"cannot read fixture: {exc.strerror}") from None
+    text = raw.decode("utf-8-sig", errors="replace")
+    model, marks = _parse(text, file)
+    state = build_state(
+        model, file=file, default_name=default_name or Path(file).stem, marks=marks
+    )
+    state.fixture_sha256 = hashlib.sha256(raw).hexdigest()
+    return state

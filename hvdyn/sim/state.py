@@ -1,0 +1,216 @@
+"""Mutable state of one simulated Hyper-V host, and its JSON form.
+
+Plain dataclasses so the WMI rules, the balancer and the script runner can
+share one object; `to_json`/`from_json` keep persistence explicit (no
+pickling: state files stay readable and diffable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from hvdyn.model import MemorySettings
+
+# EnabledState values (WMI v1) the simulator produces.
+RUNNING = 2
+OFF = 3
+PAUSED = 32768
+SAVED = 32769
+STARTING = 32770
+STOPPING = 32774
+
+STATE_CODES = {"running": RUNNING, "off": OFF, "paused": PAUSED, "saved": SAVED}
+# States in which the VM's partition exists and holds host memory.
+HOLDS_MEMORY = frozenset({RUNNING, PAUSED, STARTING, STOPPING})
+
+# Msvm_ConcreteJob.JobState
+JOB_RUNNING = 4
+JOB_COMPLETED = 7
+JOB_EXCEPTION = 10
+JOB_IN_PROGRESS = frozenset({2, 3, 4, 5, 6})
+
+HEARTBEAT_CODES = {"ok": 2, "error": 6, "no_contact": 12, "lost": 13}
+STATE_VERSION = 1
+
+
+@dataclass(slots=True)
+class MemoryData:
+    """`Msvm_MemorySettingData` of one VM (all sizes MB)."""
+
+    dynamic: bool
+    virtual_quantity: int  # startup
+    reservation: int  # minimum
+    limit: int  # maximum
+    buffer: int  # TargetMemoryBuffer, %
+    weight: int
+
+    def to_settings(self) -> MemorySettings:
+        return MemorySettings(
+            dynamic=self.dynamic,
+            startup_mb=self.virtual_quantity,
+            minimum_mb=self.reservation,
+            maximum_mb=self.limit,
+            buffer=self.buffer,
+            weight=self.weight,
+        )
+
+    @classmethod
+    def from_settings(cls, s: MemorySettings) -> MemoryData:
+        return cls(
+            dynamic=s.dynamic,
+            virtual_quantity=s.startup_mb,
+            reservation=s.minimum_mb,
+            limit=s.maximum_mb,
+            buffer=s.buffer,
+            weight=s.weight,
+        )
+
+
+@dataclass(slots=True)
+class Guest:
+    """What the guest's integration services would report (KVP, heartbeat)."""
+
+    os: str | None
+    os_version: str | None
+    arch: str | None
+    ic_version: str | None  # None = no integration services installed
+    heartbeat: str = "ok"  # key of HEARTBEAT_CODES, while the VM runs
+
+
+@dataclass(slots=True)
+class Demand:
+    """Parameters of the guest's committed-memory curve (MB)."""
+
+    base_mb: int
+    peak_mb: int
+
+
+@dataclass(slots=True)
+class DmCounters:
+    """Balancer bookkeeping for one VM since it last started."""
+
+    assigned_mb: int = 0
+    visible_mb: int = 0
+    added_mb: int = 0
+    removed_mb: int = 0
+    add_ops: int = 0
+    remove_ops: int = 0
+    demand_mb: int = 0
+    pressures: list[int] = field(default_factory=list)  # recent ticks, newest last
+
+
+@dataclass(slots=True)
+class SimVm:
+    id: str
+    name: str
+    state: int
+    memory: MemoryData
+    guest: Guest
+    demand: Demand
+    clustered: bool = False
+    shutdown_seconds: int = 15
+    start_seconds: int = 5
+    ignores_shutdown: bool = False
+    shutdown_at: int | None = None  # clock second when a guest shutdown completes
+    dm: DmCounters = field(default_factory=DmCounters)
+
+
+@dataclass(slots=True)
+class Job:
+    """A `Msvm_ConcreteJob`; its effect is applied when it completes."""
+
+    id: str
+    vm_id: str
+    kind: str  # modify | start | stop
+    done_at: int
+    job_state: int = JOB_RUNNING
+    final_state: int = JOB_COMPLETED
+    error_code: int = 0
+    error_description: str = ""
+    payload: dict[str, Any] | None = None  # modify: MemoryData fields
+
+
+@dataclass(slots=True)
+class Fault:
+    """An injected failure; `times` None = every time, else remaining uses.
+
+    ops: modify (return `code`), job (modify job ends in `state`, `code`),
+    shutdown (InitiateShutdown returns `code`), start (RequestStateChange(2)
+    returns `code`), discover (the VM's read fails with `message`),
+    connect (transport raises `error`: unreachable | auth | timeout).
+    """
+
+    op: str
+    vm: str | None = None  # display name or GUID; None = any VM
+    code: int | None = None
+    state: int | None = None
+    error: str | None = None
+    message: str | None = None
+    times: int | None = None
+
+
+@dataclass(slots=True)
+class HostState:
+    name: str
+    os: str
+    os_version: str
+    ps_version: str
+    total_mb: int
+    registry_reserve_mb: int | None  # MemoryReserve, when the fixture sets it
+    parent_reserve_mb: int  # what the parent partition actually keeps
+    online_buffer_weight: bool
+    epoch: str  # ISO-8601 UTC of clock second 0
+    seed: int
+    vms: list[SimVm]
+    clock_s: int = 0
+    jobs: dict[str, Job] = field(default_factory=dict)
+    next_job: int = 1
+    faults: list[Fault] = field(default_factory=list)
+    fixture_path: str = ""
+    fixture_sha256: str = ""
+
+    def vm(self, vm_id: str) -> SimVm | None:
+        """The VM with this GUID (case-insensitive, as WMI compares it)."""
+        wanted = vm_id.upper()
+        for vm in self.vms:
+            if vm.id.upper() == wanted:
+                return vm
+        return None
+
+    @property
+    def pool_mb(self) -> int:
+        """Memory the balancer may hand to VMs."""
+        return self.total_mb - self.parent_reserve_mb
+
+    def held_mb(self) -> int:
+        return sum(vm.dm.assigned_mb for vm in self.vms if vm.state in HOLDS_MEMORY)
+
+    def free_mb(self) -> int:
+        return max(0, self.pool_mb - self.held_mb())
+
+    # ------------------------------------------------------------ JSON
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["version"] = STATE_VERSION
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HostState:
+        if data.get("version") != STATE_VERSION:
+            raise ValueError(f"state version {data.get('version')!r} is not {STATE_VERSION}")
+        raw = {k: v for k, v in data.items() if k != "version"}
+        raw["vms"] = [_vm_from_json(v) for v in raw["vms"]]
+        raw["jobs"] = {k: Job(**v) for k, v in raw["jobs"].items()}
+        raw["faults"] = [Fault(**f) for f in raw["faults"]]
+        return cls(**raw)
+
+
+def _vm_from_json(data: dict[str, Any]) -> SimVm:
+    raw = dict(data)
+    raw["memory"] = MemoryData(**raw["memory"])
+    raw["guest"] = Guest(**raw["guest"])
+    raw["demand"] = Demand(**raw["demand"])
+    raw["dm"] = DmCounters(**raw["dm"])
+    return SimVm(**raw)

@@ -1,0 +1,265 @@
+"""WMI v1 rules of a 2008 R2 SP1 host, as the apply script meets them.
+
+ModifyVirtualSystemResources, Msvm_ConcreteJob, InitiateShutdown and
+RequestStateChange with the return codes of reference §2.2 and the state
+rules of §3; `advance` moves the simulated clock, completes jobs and guest
+shutdowns, and runs the balancer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+
+from hvdyn.model import MAX_VM_MEMORY_MB
+from hvdyn.sim import balancer
+from hvdyn.sim.state import (
+    HOLDS_MEMORY,
+    JOB_COMPLETED,
+    JOB_EXCEPTION,
+    JOB_IN_PROGRESS,
+    OFF,
+    PAUSED,
+    RUNNING,
+    SAVED,
+    STARTING,
+    STOPPING,
+    DmCounters,
+    Fault,
+    HostState,
+    Job,
+    MemoryData,
+    SimVm,
+)
+
+OK = 0
+JOB_STARTED = 4096
+FAILED = 32768
+INVALID_PARAMETER = 32773
+INVALID_STATE = 32775
+OUT_OF_MEMORY = 32778
+
+MIN_VM_MEMORY_MB = 8
+MODIFY_JOB_S = 2
+STOP_JOB_S = 1
+MAX_TICK_S = 5  # the balancer runs at least this often while time passes
+
+
+class ComponentMissing(Exception):
+    """The VM has no such integration component (no ICs in the guest)."""
+
+
+# ---------------------------------------------------------------- clock
+
+
+def now_iso(host: HostState) -> str:
+    start = datetime.fromisoformat(host.epoch.replace("Z", "+00:00"))
+    return (start + timedelta(seconds=host.clock_s)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _next_event(host: HostState) -> int | None:
+    times = [j.done_at for j in host.jobs.values() if j.job_state in JOB_IN_PROGRESS]
+    times += [vm.shutdown_at for vm in host.vms if vm.shutdown_at is not None]
+    return min(times) if times else None
+
+
+def advance(host: HostState, seconds: int) -> None:
+    """Let `seconds` of simulated time pass: events fire in order, the balancer ticks."""
+    end = host.clock_s + max(0, seconds)
+    while host.clock_s < end:
+        step = min(end - host.clock_s, MAX_TICK_S)
+        event = _next_event(host)
+        if event is not None and event > host.clock_s:
+            step = min(step, event - host.clock_s)
+        host.clock_s += step
+        _fire_due(host)
+        balancer.rebalance(host)
+
+
+def _fire_due(host: HostState) -> None:
+    for vm in host.vms:
+        if vm.shutdown_at is not None and vm.shutdown_at <= host.clock_s:
+            vm.shutdown_at = None
+            _power_off(vm)
+    for job in host.jobs.values():
+        if job.job_state in JOB_IN_PROGRESS and job.done_at <= host.clock_s:
+            _complete(host, job)
+
+
+def _power_off(vm: SimVm) -> None:
+    vm.state = OFF
+    vm.shutdown_at = None
+    vm.dm = DmCounters()
+
+
+def _complete(host: HostState, job: Job) -> None:
+    job.job_state = job.final_state
+    vm = host.vm(job.vm_id)
+    if vm is None or job.final_state != JOB_COMPLETED:
+        return
+    if job.kind == "modify" and job.payload is not None:
+        vm.memory = MemoryData(**job.payload)
+    elif job.kind == "start":
+        vm.state = RUNNING
+    elif job.kind == "stop":
+        _power_off(vm)
+
+
+def _new_job(host: HostState, vm: SimVm, kind: str, seconds: int) -> Job:
+    job_id = f"{host.next_job:08d}-0000-0000-0000-{vm.id[-12:]}"
+    host.next_job += 1
+    job = Job(id=job_id, vm_id=vm.id, kind=kind, done_at=host.clock_s + seconds)
+    host.jobs[job_id] = job
+    # Keep the table small: completed jobs older than an hour are gone, as on a host.
+    for old_id in [
+        k
+        for k, j in host.jobs.items()
+        if j.job_state not in JOB_IN_PROGRESS and j.done_at < host.clock_s - 3600
+    ]:
+        del host.jobs[old_id]
+    return job
+
+
+def get_job(host: HostState, job_id: str) -> Job | None:
+    return host.jobs.get(job_id)
+
+
+# ---------------------------------------------------------------- faults
+
+
+def take_fault(host: HostState, op: str, vm: SimVm | None = None) -> Fault | None:
+    """The first matching injected fault for `op` (and VM), consuming one use."""
+    for fault in host.faults:
+        if fault.op != op or fault.times == 0:
+            continue
+        if fault.vm is not None and (
+            vm is None or (fault.vm not in (vm.name, vm.id) and fault.vm.upper() != vm.id)
+        ):
+            continue
+        if fault.times is not None:
+            fault.times -= 1
+        return fault
+    return None
+
+
+# ---------------------------------------------------------------- modify
+
+
+def validate(mem: MemoryData) -> str | None:
+    """Why Hyper-V would answer 32773 (invalid parameter), or None."""
+    for label, value in (
+        ("VirtualQuantity", mem.virtual_quantity),
+        ("Reservation", mem.reservation),
+        ("Limit", mem.limit),
+    ):
+        if value % 2:
+            return f"{label} {value} MB is not an even number of MB"
+    for label, value in (("VirtualQuantity", mem.virtual_quantity), ("Limit", mem.limit)):
+        if not MIN_VM_MEMORY_MB <= value <= MAX_VM_MEMORY_MB:
+            return f"{label} {value} MB is outside {MIN_VM_MEMORY_MB}..{MAX_VM_MEMORY_MB}"
+    if mem.reservation > mem.virtual_quantity:
+        return "Reservation is above VirtualQuantity"
+    if mem.dynamic and mem.limit < mem.virtual_quantity:
+        return "Limit is below VirtualQuantity"
+    if not 5 <= mem.buffer <= 2000:
+        return f"TargetMemoryBuffer {mem.buffer} is outside 5..2000"
+    if not 0 <= mem.weight <= 10000:
+        return f"Weight {mem.weight} is outside 0..10000"
+    return None
+
+
+def normalized(mem: MemoryData) -> MemoryData:
+    """What the host stores: static VMs keep Limit = Reservation = VirtualQuantity."""
+    if mem.dynamic:
+        return MemoryData(**asdict(mem))
+    q = mem.virtual_quantity
+    return MemoryData(
+        dynamic=False, virtual_quantity=q, reservation=q, limit=q,
+        buffer=mem.buffer, weight=mem.weight,
+    )
+
+
+def modify_memory(host: HostState, vm: SimVm, new: MemoryData) -> tuple[int, Job | None]:
+    """ModifyVirtualSystemResources with a memory RASD: (return value, job)."""
+    fault = take_fault(host, "modify", vm)
+    if fault is not None:
+        return (fault.code if fault.code is not None else FAILED), None
+    if validate(new) is not None:
+        return INVALID_PARAMETER, None
+    stored = normalized(new)
+    old = vm.memory
+    offline_changed = (
+        stored.dynamic != old.dynamic
+        or stored.virtual_quantity != old.virtual_quantity
+        or stored.reservation != old.reservation
+        or stored.limit != old.limit
+    )
+    online_changed = stored.buffer != old.buffer or stored.weight != old.weight
+    if vm.state != OFF:
+        if offline_changed:
+            return INVALID_STATE, None
+        if online_changed and not (host.online_buffer_weight and vm.state in (RUNNING, PAUSED)):
+            return INVALID_STATE, None
+        vm.memory = stored  # buffer/weight take effect at once on a live VM
+        return OK, None
+    job = _new_job(host, vm, "modify", MODIFY_JOB_S)
+    job.payload = asdict(stored)
+    fault = take_fault(host, "job", vm)
+    if fault is not None:
+        job.final_state = fault.state if fault.state is not None else JOB_EXCEPTION
+        job.error_code = fault.code if fault.code is not None else FAILED
+        job.error_description = fault.message or "The operation failed."
+    return JOB_STARTED, job
+
+
+# ---------------------------------------------------------------- state changes
+
+
+def initiate_shutdown(host: HostState, vm: SimVm, *, force: bool) -> int:
+    """Msvm_ShutdownComponent.InitiateShutdown; raises ComponentMissing without ICs.
+
+    0 means initiated: the VM turns Off `shutdown_seconds` later, unless the
+    guest ignores the request.
+    """
+    if vm.guest.ic_version is None or vm.state not in (RUNNING, PAUSED, STOPPING):
+        raise ComponentMissing("no shutdown integration component (integration services missing?)")
+    fault = take_fault(host, "shutdown", vm)
+    if fault is not None:
+        return fault.code if fault.code is not None else FAILED
+    if vm.state != RUNNING:
+        return 32780  # guest not ready (paused)
+    if vm.shutdown_at is not None:
+        return 32782  # already in progress
+    if not vm.ignores_shutdown:
+        vm.shutdown_at = host.clock_s + max(1, vm.shutdown_seconds)
+    return OK
+
+
+def request_state_change(host: HostState, vm: SimVm, requested: int) -> tuple[int, Job | None]:
+    """Msvm_ComputerSystem.RequestStateChange for 2 (start) and 3 (turn off)."""
+    if requested == RUNNING:
+        if vm.state not in (OFF, SAVED):
+            return INVALID_STATE, None
+        fault = take_fault(host, "start", vm)
+        if fault is not None:
+            return (fault.code if fault.code is not None else FAILED), None
+        if host.free_mb() < vm.memory.virtual_quantity:
+            return OUT_OF_MEMORY, None
+        vm.state = STARTING
+        vm.dm = DmCounters(assigned_mb=vm.memory.virtual_quantity,
+                           visible_mb=vm.memory.virtual_quantity)
+        return JOB_STARTED, _new_job(host, vm, "start", max(1, vm.start_seconds))
+    if requested == OFF:
+        if vm.state == OFF:
+            return INVALID_STATE, None
+        vm.shutdown_at = None
+        if vm.state == SAVED:  # discards the saved state
+            _power_off(vm)
+            return OK, None
+        vm.state = STOPPING
+        return JOB_STARTED, _new_job(host, vm, "stop", STOP_JOB_S)
+    return 32770, None  # not supported by the simulator
+
+
+def holds_memory(vm: SimVm) -> bool:
+    return vm.state in HOLDS_MEMORY
