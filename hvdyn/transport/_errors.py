@@ -1,0 +1,206 @@
+"""Turn client-library exceptions into TransportErrors a user can act on.
+
+pywinrm, pypsrp, requests and urllib3 each wrap errors differently; this
+walks the exception chain once and picks the most specific cause. Messages
+never carry a secret: only library texts, the host and its settings.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Iterator
+
+from hvdyn.errors import (
+    AuthError,
+    ConnectError,
+    TlsError,
+    TransportError,
+    TransportTimeout,
+    WsmanFault,
+)
+from hvdyn.transport._options import ConnOptions
+
+# WS-Management / WinRS codes seen from WinRM 2.0.
+OPERATION_TIMEOUT = 2150858793  # 0x80338029
+QUOTA_MAX_OPERATIONS = 0x803381A6  # ERROR_WSMAN_QUOTA_MAX_OPERATIONS (wmierror)
+SHELL_NOT_FOUND = 2150858843  # 0x8033805B: ShellId unknown (idle shell reaped)
+MAX_ENVELOPE = 0x80338111
+QUOTA_SHELLS = (0x803381A2, 0x803381A4, 0x803381A5)  # shells per user / users / memory
+ACCESS_DENIED = 5
+ERROR_BUSY = 170
+
+_TLS_VERSION_MARKERS = (
+    "PROTOCOL_VERSION",
+    "UNSUPPORTED_PROTOCOL",
+    "NO_PROTOCOLS_AVAILABLE",
+    "LEGACY_SIGALG",
+    "HANDSHAKE_FAILURE",
+    "VERSION_TOO_LOW",
+)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, its causes and exceptions held in args (urllib3 wraps this way)."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        cur = todo.pop(0)
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        yield cur
+        todo.extend(a for a in cur.args if isinstance(a, BaseException))
+        reason = getattr(cur, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+        for nxt in (cur.__cause__, cur.__context__):
+            if nxt is not None:
+                todo.append(nxt)
+
+
+def _names(exc: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def tls_hint(opts: ConnOptions, text: str) -> str:
+    upper = text.upper()
+    if "CERTIFICATE_VERIFY_FAILED" in upper or ("HOSTNAME" in upper and "MISMATCH" in upper):
+        return (
+            "set hvdyn_ca_bundle to the PEM of the CA that signed the listener certificate"
+            " (or hvdyn_cert_validation: ignore for a lab host)"
+        )
+    if "WRONG_VERSION_NUMBER" in upper:
+        return f"port {opts.port} does not speak TLS: use scheme http for 5985, https for 5986"
+    if opts.tls_min in ("1.0", "1.1"):
+        return (
+            "the TLS 1.0 context was offered and still refused: check the listener certificate"
+            " and the host's SChannel settings"
+        )
+    return (
+        "an untouched 2008 R2 HTTPS listener speaks only TLS 1.0: set hvdyn_tls_min: '1.0'"
+        " for this host, or enable TLS 1.2 in SChannel on the host, or use ntlm over HTTP 5985"
+    )
+
+
+def _fault(opts: ConnOptions, code: int | None, wmi: int | None, reason: str) -> TransportError:
+    reason = " ".join((reason or "").split())
+    ident = f" (code {code:#x})" if code else ""
+    if wmi == QUOTA_MAX_OPERATIONS or code == QUOTA_MAX_OPERATIONS:
+        hint = "WinRM operation quota reached (hvdyn re-creates the shell); lower --forks"
+    elif code in QUOTA_SHELLS or wmi in QUOTA_SHELLS:
+        hint = "WinRM 2.0 allows 5 shells per user: lower --forks for this host"
+    elif code == MAX_ENVELOPE:
+        hint = "lower hvdyn_max_envelope_kb to the host's MaxEnvelopeSizekb"
+    elif code == ACCESS_DENIED or "access is denied" in reason.lower():
+        hint = "the account must be a local administrator on the host"
+    elif code == SHELL_NOT_FOUND:
+        hint = "the host dropped the shell (idle timeout or service restart); retry"
+    else:
+        hint = "see the WinRM event log on the host (Microsoft-Windows-WinRM/Operational)"
+    return WsmanFault(opts.host, f"WS-Management fault{ident}: {reason}", hint)
+
+
+def classify(opts: ConnOptions, exc: BaseException) -> TransportError:
+    """The TransportError subclass (with a hint) for an exception from the client stack."""
+    if isinstance(exc, TransportError):
+        return exc
+    chain = list(_chain(exc))
+    for cur in chain:
+        names = _names(cur)
+        if isinstance(cur, ssl.SSLError) or "SSLError" in names:
+            text = str(cur)
+            return TlsError(opts.host, f"TLS handshake with {opts.endpoint} failed: {text}",
+                            tls_hint(opts, text))
+    for cur in chain:
+        names = _names(cur)
+        http_401 = getattr(cur, "code", None) == 401 and "WinRMTransportError" in names
+        if names & {"InvalidCredentialsError", "AuthenticationError"} or http_401:
+            who = opts.user or "(no user)"
+            return AuthError(
+                opts.host,
+                f"{opts.auth} authentication as {who} was rejected",
+                f"check the user name and the password in ${opts.password_env}"
+                " (domain accounts as DOMAIN\\user; basic needs a local account and"
+                " Auth/Basic enabled on the service)",
+            )
+    for cur in chain:
+        if isinstance(cur, socket.gaierror) or "NameResolutionError" in _names(cur):
+            return ConnectError(
+                opts.host,
+                f"cannot resolve {opts.address!r}",
+                "check the host name, DNS, or set ansible_host to the IP address",
+            )
+    for cur in chain:
+        if isinstance(cur, ConnectionRefusedError) or "refused" in str(cur).lower():
+            return ConnectError(
+                opts.host,
+                f"connection to {opts.address}:{opts.port} refused",
+                "WinRM is not listening there: run `winrm quickconfig` on the host"
+                + (" (HTTPS needs a listener with a certificate)" if opts.scheme == "https" else "")
+                + f" and check the firewall for port {opts.port}",
+            )
+    for cur in chain:
+        names = _names(cur)
+        if "ConnectTimeout" in names or "ConnectTimeoutError" in names:
+            return ConnectError(
+                opts.host,
+                f"timed out connecting to {opts.address}:{opts.port}",
+                "check the address, routing and the firewall (TCP port open?)",
+            )
+    for cur in chain:
+        names = _names(cur)
+        if names & {"ReadTimeout", "ReadTimeoutError", "TimeoutError"} or isinstance(
+            cur, socket.timeout
+        ):
+            return TransportTimeout(
+                opts.host,
+                f"no answer within {opts.read_timeout_s}s",
+                "the host or its WinRM service is overloaded; raise hvdyn_operation_timeout_s",
+            )
+    for cur in chain:
+        names = _names(cur)
+        if "WSManFaultError" in names:
+            code = getattr(cur, "wsman_fault_code", None)
+            if code is None:
+                raw = getattr(cur, "code", None)
+                code = raw if isinstance(raw, int) else _int_or_none(raw)
+            wmi = getattr(cur, "wmierror_code", None)
+            reason = str(getattr(cur, "reason", None) or cur)
+            return _fault(opts, code, wmi, reason)
+        if "WinRMTransportError" in names:
+            code = getattr(cur, "code", None)
+            return WsmanFault(
+                opts.host,
+                f"HTTP {code} from {opts.endpoint}",
+                "check the port and the path (/wsman); a proxy or another service may answer",
+            )
+    for cur in chain:
+        names = _names(cur)
+        if names & {"ConnectionError", "ConnectionResetError", "OSError"}:
+            return ConnectError(
+                opts.host,
+                f"connection to {opts.endpoint} failed: {cur}",
+                "check the address, the port and the firewall",
+            )
+    return ConnectError(opts.host, f"{type(exc).__name__}: {exc}", None)
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def is_shell_gone(exc: BaseException) -> bool:
+    """A fault after which a new shell (and a re-run) is the fix."""
+    code = getattr(exc, "wsman_fault_code", None)
+    wmi = getattr(exc, "wmierror_code", None)
+    reason = str(getattr(exc, "reason", "") or "").lower()
+    return (
+        wmi == QUOTA_MAX_OPERATIONS
+        or code in (QUOTA_MAX_OPERATIONS, SHELL_NOT_FOUND)
+        or "shell was not found" in reason
+        or "shell not found" in reason
+    )

@@ -1,0 +1,169 @@
+"""Connection options for the real transports, read once from a HostSpec.
+
+Host vars (all optional; DESIGN §4/§7, docs/transports.md):
+
+- ``hvdyn_tls_min``: ``"1.0"`` | ``"1.1"`` | ``"1.2"``; below 1.2 opts the host
+  into a legacy TLS context (an untouched 2008 R2 HTTPS listener speaks TLS 1.0).
+- ``hvdyn_cert_validation``: ``validate`` (default) | ``ignore``.
+- ``hvdyn_ca_bundle``: PEM file with the CA(s) that signed the listener certificate.
+- ``hvdyn_allow_unencrypted``: permit basic auth over plain HTTP (lab only).
+- ``hvdyn_script_delivery``: ``stdin`` (default) | ``file``.
+- ``hvdyn_operation_timeout_s``: WS-Management OperationTimeout (default 20).
+- ``hvdyn_max_envelope_kb``: the host's MaxEnvelopeSizekb (default 150, WinRM 2.0).
+- ``hvdyn_psrp_recycle_after``: PSRP pool invocations before a new pool (default 100).
+- ``hvdyn_cert_pem`` / ``hvdyn_cert_key_pem``: client certificate for ``certificate`` auth.
+- ``hvdyn_credssp_disable_tlsv1_2``: CredSSP's inner TLS on 2008 R2 without TLS 1.2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hvdyn.errors import InputError
+from hvdyn.model import HostSpec
+
+AUTHS = ("ntlm", "kerberos", "credssp", "basic", "certificate")
+NEEDS_PASSWORD = frozenset({"ntlm", "credssp", "basic"})
+DELIVERIES = ("stdin", "file")
+TLS_VERSIONS = ("1.0", "1.1", "1.2")
+DEFAULT_PASSWORD_ENV = "HVDYN_PASSWORD"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnOptions:
+    host: str
+    address: str
+    port: int
+    scheme: str
+    auth: str
+    user: str | None
+    password_env: str
+    tls_min: str | None
+    cert_validation: str
+    ca_bundle: str | None
+    allow_unencrypted: bool
+    delivery: str
+    operation_timeout_s: int
+    max_envelope_bytes: int
+    recycle_after: int
+    cert_pem: str | None
+    cert_key_pem: str | None
+    credssp_disable_tlsv1_2: bool
+
+    @property
+    def endpoint(self) -> str:
+        address = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{self.scheme}://{address}:{self.port}/wsman"
+
+    @property
+    def read_timeout_s(self) -> int:
+        # Must exceed the operation timeout (pywinrm refuses otherwise); Ansible uses +10.
+        return self.operation_timeout_s + 10
+
+    @property
+    def encrypt(self) -> bool:
+        """Message encryption over plain HTTP: always, except basic (it cannot)."""
+        return self.scheme == "http" and self.auth != "basic"
+
+    @property
+    def legacy_tls(self) -> bool:
+        return self.scheme == "https" and self.tls_min in ("1.0", "1.1")
+
+
+def _var(spec: HostSpec, *names: str) -> Any:
+    for name in names:
+        if name in spec.vars and spec.vars[name] is not None:
+            return spec.vars[name]
+    return None
+
+
+def _flag(spec: HostSpec, name: str) -> bool:
+    value = _var(spec, name)
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise InputError(f"{spec.name}: host var {name} must be true or false, not {value!r}")
+
+
+def _choice(spec: HostSpec, value: Any, name: str, allowed: tuple[str, ...]) -> str:
+    text = str(value).strip().lower()
+    if text not in allowed:
+        raise InputError(
+            f"{spec.name}: host var {name} is {value!r} (allowed: {', '.join(allowed)})"
+        )
+    return text
+
+
+def _int(spec: HostSpec, name: str, default: int, low: int, high: int) -> int:
+    value = _var(spec, name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"{spec.name}: host var {name} must be an integer, not {value!r}"
+        ) from None
+    if not low <= number <= high:
+        raise InputError(f"{spec.name}: host var {name} must be in {low}..{high}, not {number}")
+    return number
+
+
+def parse_options(spec: HostSpec) -> ConnOptions:
+    """Validate the connection settings of one host; InputError names the var."""
+    scheme = _choice(spec, spec.scheme or "http", "scheme", ("http", "https"))
+    auth = _choice(spec, spec.auth or "ntlm", "ansible_winrm_transport", AUTHS)
+    tls_raw = _var(spec, "hvdyn_tls_min")
+    tls_min = None if tls_raw is None else _choice(spec, tls_raw, "hvdyn_tls_min", TLS_VERSIONS)
+    validation = _choice(
+        spec,
+        _var(spec, "hvdyn_cert_validation", "ansible_winrm_server_cert_validation") or "validate",
+        "hvdyn_cert_validation",
+        ("validate", "ignore"),
+    )
+    allow_unencrypted = _flag(spec, "hvdyn_allow_unencrypted")
+    if auth == "basic" and scheme == "http" and not allow_unencrypted:
+        raise InputError(
+            f"{spec.name}: basic auth over plain HTTP sends the password readable on the wire;"
+            " use ntlm (encrypted over HTTP 5985), https, or set hvdyn_allow_unencrypted: true"
+            " for a lab host"
+        )
+    if auth == "certificate" and scheme != "https":
+        raise InputError(f"{spec.name}: certificate auth needs scheme https (port 5986)")
+    cert_pem = _var(spec, "hvdyn_cert_pem", "ansible_winrm_cert_pem")
+    cert_key_pem = _var(spec, "hvdyn_cert_key_pem", "ansible_winrm_cert_key_pem")
+    if auth == "certificate" and not (cert_pem and cert_key_pem):
+        raise InputError(
+            f"{spec.name}: certificate auth needs hvdyn_cert_pem and hvdyn_cert_key_pem"
+        )
+    delivery = _choice(
+        spec, _var(spec, "hvdyn_script_delivery") or "stdin", "hvdyn_script_delivery", DELIVERIES
+    )
+    ca_bundle = _var(spec, "hvdyn_ca_bundle", "ansible_winrm_ca_trust_path")
+    return ConnOptions(
+        host=spec.name,
+        address=spec.address,
+        port=spec.port or (5986 if scheme == "https" else 5985),
+        scheme=scheme,
+        auth=auth,
+        user=spec.user,
+        password_env=spec.password_env or DEFAULT_PASSWORD_ENV,
+        tls_min=tls_min,
+        cert_validation=validation,
+        ca_bundle=str(ca_bundle) if ca_bundle else None,
+        allow_unencrypted=allow_unencrypted,
+        delivery=delivery,
+        operation_timeout_s=_int(spec, "hvdyn_operation_timeout_s", 20, 1, 3600),
+        max_envelope_bytes=_int(spec, "hvdyn_max_envelope_kb", 150, 32, 8192) * 1024,
+        recycle_after=_int(spec, "hvdyn_psrp_recycle_after", 100, 1, 100000),
+        cert_pem=str(cert_pem) if cert_pem else None,
+        cert_key_pem=str(cert_key_pem) if cert_key_pem else None,
+        credssp_disable_tlsv1_2=_flag(spec, "hvdyn_credssp_disable_tlsv1_2"),
+    )
