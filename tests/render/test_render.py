@@ -1,4 +1,4 @@
-"""Rendered scripts: parse cleanly, keep data in literals; wire form = review form minus comments."""
+"""Rendered scripts: parse cleanly, keep data in literals; wire = review minus comments."""
 
 from __future__ import annotations
 
