@@ -143,7 +143,7 @@ def _classify(
 
     restart = state is VmState.RUNNING and options.allow_restart
     if offline and restart:
-        why = "needs the VM off: graceful shutdown, apply, start"
+        why = "restart: graceful shutdown, apply, start"
         return VmPlan(
             vm=vm,
             changes=_with_status(changes, ChangeStatus.PLANNED, why),
@@ -151,13 +151,13 @@ def _classify(
             restart=True,
         )
 
-    planned = list(_with_status(online, ChangeStatus.PLANNED, "tried while the VM runs"))
+    planned = list(_with_status(online, ChangeStatus.PLANNED, "tried online (buffer/weight)"))
     reason = ""
     if offline:
         if state is VmState.PAUSED:
             reason = "VM is paused: needs-off changes wait (hvdyn never stops a paused VM)"
         else:
-            reason = "needs the VM off; rerun with --allow-restart or stop the VM"
+            reason = "needs the VM off (use --allow-restart, or stop the VM)"
         planned += _with_status(offline, ChangeStatus.PENDING, reason)
     online_target = vm.memory.with_values({c.field: c.desired for c in online})
     ordered = tuple(sorted(planned, key=lambda c: FIELDS.index(c.field)))

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from hvdyn.errors import EXIT_FAILED, EXIT_OK, EXIT_PENDING
@@ -170,7 +169,7 @@ def write_table(results: Sequence[HostResult], console: Console, *, verbose: boo
         if result.error:
             console.print(Text("  error: " + result.error, style="red"))
         if with_changes:
-            console.print(_changes_table(with_changes))
+            _print_changes(with_changes, console)
         quiet = Counter(vm.reason or "no change" for vm in vms if not vm.changes)
         if verbose:
             for vm in vms:
@@ -188,22 +187,26 @@ def write_table(results: Sequence[HostResult], console: Console, *, verbose: boo
     console.print(Text("summary: " + line, style="bold"))
 
 
-def _changes_table(vms: Sequence[VmPlan]) -> Table:
-    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for column in ("VM", "state", "field", "current", "desired", "status", "reason"):
-        table.add_column(column, overflow="fold")
+def _print_changes(vms: Sequence[VmPlan], console: Console) -> None:
+    """One header line per VM (name, state, why), then one line per change."""
     for vm in vms:
-        previous_reason: str | None = None
-        for index, change in enumerate(vm.changes):
-            first = index == 0
-            table.add_row(
-                Text(printable(vm.vm.name)) if first else Text(""),
-                Text(vm.vm.state.label) if first else Text(""),
-                Text(change.field),
-                Text(format_value(change.field, change.current)),
-                Text(format_value(change.field, change.desired)),
-                Text(str(change.status), style=_STATUS_STYLE[change.status]),
-                Text(change.reason if change.reason != previous_reason else ""),
+        head = Text("  ")
+        head.append(printable(vm.vm.name), style="bold")
+        head.append(f" ({vm.vm.state.label})")
+        reasons = {c.reason for c in vm.changes}
+        shared = reasons.pop() if len(reasons) == 1 else None
+        if shared:
+            head.append("  " + shared, style="dim")
+        console.print(head)
+        for change in vm.changes:
+            line = Text("      ")
+            line.append(f"{change.field:<11}")
+            arrow = (
+                f"{format_value(change.field, change.current)} -> "
+                f"{format_value(change.field, change.desired)}"
             )
-            previous_reason = change.reason
-    return table
+            line.append(f"{arrow:<20} ")
+            line.append(str(change.status), style=_STATUS_STYLE[change.status])
+            if change.reason and shared is None:
+                line.append("  " + change.reason, style="dim")
+            console.print(line)

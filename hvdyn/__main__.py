@@ -1,0 +1,5 @@
+"""`python -m hvdyn` runs the CLI."""
+
+from hvdyn.cli import main
+
+main()
