@@ -429,7 +429,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if length > fake.max_envelope:
                 raise _Fault(0x80338111, "The request size exceeded the configured"
                              " MaxEnvelopeSize quota.", "w:EncodingLimit")
-            body = fake.dispatch(root, action, op_timeout)
+            try:
+                body = fake.dispatch(root, action, op_timeout)
+            except (KeyError, AssertionError, ValueError) as exc:  # e.g. PSRP beyond Create
+                raise _Fault(0x80338000, f"the fake endpoint cannot handle this request"
+                             f" ({type(exc).__name__})") from exc
             status = 200
             reply_action = action + "Response"
         except _Fault as fault:
