@@ -47,7 +47,7 @@ def ps_single_quote(text: str) -> str:
 
 def is_guid(text: str) -> bool:
     """True for a canonical GUID, the only form allowed into a WQL filter."""
-    return bool(_GUID_RE.match(text))
+    return _GUID_RE.fullmatch(text) is not None
 
 
 def ps_literal(value: object) -> PSCode:

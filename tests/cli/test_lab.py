@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .helpers import LAB_POLICY, Hvdyn
+from .helpers import LAB_INVENTORY, LAB_POLICY, Hvdyn
 
 FIELD_NAMES = {"dynamic", "startup_mb", "minimum_mb", "maximum_mb", "buffer", "weight"}
 
@@ -101,3 +101,11 @@ def test_explain_shows_provenance(hvdyn: Hvdyn) -> None:
 def test_explain_unknown_vm_is_an_input_error(hvdyn: Hvdyn) -> None:
     run = hvdyn("explain", LAB_POLICY, "--vm", "no-such-vm")
     assert run.exit_code == 3 and "no VM matches" in run.stderr
+
+
+def test_sim_reset_brings_back_the_fixture_state(hvdyn: Hvdyn) -> None:
+    assert hvdyn("apply", LAB_POLICY, "--allow-restart").exit_code == 0
+    assert hvdyn("plan", LAB_POLICY).exit_code == 0
+    reset = hvdyn("sim", "reset", "-i", LAB_INVENTORY)
+    assert reset.exit_code == 0 and "3 simulated hosts reset" in reset.stdout
+    assert hvdyn("plan", LAB_POLICY).exit_code == 2

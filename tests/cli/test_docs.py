@@ -1,0 +1,39 @@
+"""What the README and examples promise stays true."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from hvdyn.checks import checks_table
+
+from .helpers import REPO, Hvdyn
+
+EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
+
+
+def test_readme_checks_table_is_generated_from_the_check_list() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(
+        r"<!-- checks-table:start -->\n(.*?)\n<!-- checks-table:end -->", readme, re.S
+    )
+    assert block is not None
+    assert block.group(1) == checks_table(), "regenerate the table with hvdyn.checks.checks_table()"
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+    commands = [line for line in lines[:6] if line.startswith("python3 -m venv")]
+    assert commands[0].endswith("hvdyn apply examples/lab.yaml --allow-restart")
+    assert commands[1].endswith("pytest")
+    assert commands[1] in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("policy", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_validates_and_plans(hvdyn: Hvdyn, policy: Path) -> None:
+    assert hvdyn("validate", policy).exit_code == 0
+    run = hvdyn("plan", policy, "--format", "json")
+    assert run.exit_code in (0, 2), run.stderr
+    assert run.json()["summary"]["failed"] == 0
