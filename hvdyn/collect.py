@@ -1,0 +1,184 @@
+"""Collect Dynamic Memory counters from hosts into the store.
+
+Per host, in its own worker: discover (current settings, so history can be
+read against startup/maximum later without contacting hosts), then the
+`collect` script; its records become store rows committed as one batch.
+A counter instance is mapped to a VM by the GUIDs the script lists for its
+display name: none or several GUIDs make the samples *ambiguous* (stored,
+flagged, never used for a VM's health or advice).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from hvdyn.engine import discover, fan_out, run_script
+from hvdyn.errors import HvdynError, TransportError
+from hvdyn.model import HostFacts, HostSpec
+from hvdyn.protocol import BalancerRecord, HostRecord, ParsedOutput, SampleRecord
+from hvdyn.render import render_script
+from hvdyn.scripts import collect_params
+from hvdyn.store import (
+    BALANCER_COUNTER_COLUMNS,
+    VM_COUNTER_COLUMNS,
+    BalancerRow,
+    HostMemoryRow,
+    SampleRow,
+    Store,
+    VmSettingsRow,
+    normalise_ts,
+    now_ts,
+)
+from hvdyn.transport import Transport
+
+COLLECT_SLACK_S = 300.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CollectResult:
+    """One host's collection: what was stored, or why nothing was."""
+
+    host: str
+    ok: bool
+    samples: int = 0  # VM sample rows stored
+    vms: int = 0  # distinct VMs with unambiguous samples
+    balancer: int = 0
+    ambiguous: tuple[str, ...] = ()  # display names whose counters map to 0 or 2+ VMs
+    warnings: tuple[str, ...] = ()  # script-level errors that did not stop collection
+    first_ts: str | None = None
+    last_ts: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Batch:
+    samples: list[SampleRow]
+    balancer: list[BalancerRow]
+    host_memory: list[HostMemoryRow]
+    vm_settings: list[VmSettingsRow]
+    ambiguous: tuple[str, ...]
+
+
+def _split(counters: Mapping[str, int | None], known: Mapping[str, str]
+           ) -> tuple[dict[str, int | None], dict[str, object]]:
+    columns = {col: counters.get(prop) for prop, col in known.items()}
+    extra: dict[str, object] = {k: v for k, v in counters.items() if k not in known}
+    return columns, extra
+
+
+def sample_row(host: str, record: SampleRecord, run_id: int | None) -> SampleRow:
+    columns, extra = _split(record.counters, VM_COUNTER_COLUMNS)
+    ambiguous = len(record.ids) != 1
+    if ambiguous:
+        extra = {**extra, "_ids": list(record.ids)}
+    return SampleRow(
+        host=host,
+        vm_id=None if ambiguous else record.ids[0].upper(),
+        vm_name=record.name,
+        ts=normalise_ts(record.ts),
+        extra=json.dumps(extra, sort_keys=True),
+        ambiguous=ambiguous,
+        run_id=run_id,
+        **columns,
+    )
+
+
+def batch_from(
+    host: str, parsed: ParsedOutput, facts: HostFacts | None, run_id: int | None
+) -> Batch:
+    """Turn a collect stream (and the discovery before it) into store rows."""
+    samples = [sample_row(host, r, run_id) for r in parsed.of_type(SampleRecord)]
+    balancer: list[BalancerRow] = []
+    for record in parsed.of_type(BalancerRecord):
+        columns, extra = _split(record.counters, BALANCER_COUNTER_COLUMNS)
+        balancer.append(BalancerRow(host=host, name=record.name, ts=normalise_ts(record.ts),
+                                    extra=json.dumps(extra, sort_keys=True), run_id=run_id,
+                                    **columns))
+    times = [s.ts for s in samples] + [b.ts for b in balancer]
+    last = max(times) if times else now_ts()
+    memory = [
+        HostMemoryRow(host=host, ts=last, total_mb=h.total_mb, free_mb=h.free_mb,
+                      reserve_mb=h.reserve_mb, run_id=run_id)
+        for h in parsed.of_type(HostRecord)
+    ]
+    first = min(times) if times else last
+    settings = [] if facts is None else [
+        VmSettingsRow(
+            host=host, vm_id=vm.id.upper(), vm_name=vm.name, ts=first, state=int(vm.state),
+            dynamic=vm.memory.dynamic, startup_mb=vm.memory.startup_mb,
+            minimum_mb=vm.memory.minimum_mb, maximum_mb=vm.memory.maximum_mb,
+            buffer=vm.memory.buffer, weight=vm.memory.weight, os=vm.guest.os_name,
+            arch=vm.guest.arch, run_id=run_id,
+        )
+        for vm in facts.vms
+    ]
+    ambiguous = tuple(sorted({s.vm_name for s in samples if s.ambiguous}))
+    return Batch(samples=samples, balancer=balancer, host_memory=memory,
+                 vm_settings=settings, ambiguous=ambiguous)
+
+
+def collect_timeout(samples: int, interval_s: int) -> float:
+    return samples * interval_s + COLLECT_SLACK_S
+
+
+class Collector:
+    """Runs discover + collect on each host and stores the batches."""
+
+    def __init__(
+        self,
+        store: Store,
+        transport_for: Callable[[HostSpec], Transport],
+        *,
+        samples: int,
+        interval_s: int,
+        run_id: int | None = None,
+    ) -> None:
+        self._store = store
+        self._transport_for = transport_for
+        self._samples = samples
+        self._interval_s = interval_s
+        self._run_id = run_id
+
+    def run(self, hosts: Sequence[HostSpec], forks: int) -> list[CollectResult]:
+        return sorted(fan_out(hosts, self._guarded, forks), key=lambda r: r.host)
+
+    def _guarded(self, spec: HostSpec) -> CollectResult:
+        try:
+            return self._one(spec)
+        except TransportError as exc:
+            return CollectResult(host=spec.name, ok=False, error=f"unreachable: {exc}")
+        except HvdynError as exc:
+            return CollectResult(host=spec.name, ok=False, error=str(exc))
+
+    def _one(self, spec: HostSpec) -> CollectResult:
+        transport = self._transport_for(spec)
+        try:
+            facts = discover(transport, spec)
+            script = render_script(
+                "collect",
+                collect_params(spec.name, samples=self._samples, interval_s=self._interval_s),
+            )
+            parsed = run_script(transport, spec, script,
+                                timeout_s=collect_timeout(self._samples, self._interval_s))
+        finally:
+            transport.close()
+        batch = batch_from(spec.name, parsed, facts, self._run_id)
+        warnings = tuple(e.message for e in parsed.script_errors)
+        if warnings and not batch.samples and not batch.balancer:
+            return CollectResult(host=spec.name, ok=False, error="; ".join(warnings))
+        self._store.add_collection(samples=batch.samples, balancer=batch.balancer,
+                                   host_memory=batch.host_memory, vm_settings=batch.vm_settings)
+        times = [s.ts for s in batch.samples] + [b.ts for b in batch.balancer]
+        return CollectResult(
+            host=spec.name,
+            ok=True,
+            samples=len(batch.samples),
+            vms=len({s.vm_id for s in batch.samples if s.vm_id}),
+            balancer=len(batch.balancer),
+            ambiguous=batch.ambiguous,
+            warnings=warnings,
+            first_ts=min(times) if times else None,
+            last_ts=max(times) if times else None,
+        )
