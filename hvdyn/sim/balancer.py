@@ -8,6 +8,7 @@ VM id, the simulated clock and the current state, so runs are repeatable.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Sequence
@@ -55,14 +56,19 @@ def _unit_noise(vm_id: str, slot: int) -> float:
     return int.from_bytes(digest, "big") / float(2**64 - 1) * 2.0 - 1.0
 
 
+@functools.lru_cache(maxsize=64)
+def _epoch_second_of_day(epoch: str) -> int:
+    start = datetime.fromisoformat(epoch.replace("Z", "+00:00"))
+    return start.hour * 3600 + start.minute * 60 + start.second
+
+
 def demand_mb(vm: SimVm, epoch: str, clock_s: int) -> int:
     """Guest committed memory at a clock second: a daily cycle plus noise.
 
     Lowest at 03:00 UTC, highest at 15:00; noise is interpolated between
     per-minute values seeded by the VM id, so curves differ per VM.
     """
-    start = datetime.fromisoformat(epoch.replace("Z", "+00:00"))
-    seconds = start.hour * 3600 + start.minute * 60 + start.second + clock_s
+    seconds = _epoch_second_of_day(epoch) + clock_s
     hours = (seconds / 3600.0) % 24.0
     daily = 0.5 - 0.5 * math.cos(2.0 * math.pi * (hours - 3.0) / 24.0)
     slot, within = divmod(seconds, NOISE_PERIOD_S)

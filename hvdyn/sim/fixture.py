@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from hvdyn.errors import FixtureError
 from hvdyn.model import BUFFER_RANGE, MAX_VM_MEMORY_MB, WEIGHT_RANGE, parse_size_mb
@@ -219,7 +220,17 @@ _MODEL_AT: dict[str, type[BaseModel]] = {
 
 def _error_from(exc: ValidationError, file: str, keys: dict[Path_, yaml.Mark],
                 values: dict[Path_, yaml.Mark]) -> FixtureError:
-    err = exc.errors(include_url=False)[0]
+    """The first error in file order; an unknown key wins (a typo explains a 'missing')."""
+    found = [
+        (err["type"] != "extra_forbidden", _one_error(err, file, keys, values))
+        for err in exc.errors(include_url=False)
+    ]
+    found.sort(key=lambda pair: (pair[0], pair[1].line, pair[1].col))
+    return found[0][1]
+
+
+def _one_error(err: ErrorDetails, file: str, keys: dict[Path_, yaml.Mark],
+               values: dict[Path_, yaml.Mark]) -> FixtureError:
     loc: Path_ = tuple(p for p in err["loc"] if isinstance(p, str | int))
     # Union branches add type names to loc (e.g. 'function-before[...]'): drop them.
     loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in ("int", "str"))))
@@ -311,9 +322,10 @@ def build_state(
         seen_ids.add(vm_id)
         mem = vm.memory
         startup = mem.startup
-        demand = vm.demand or DemandModel(
-            base=max(32, startup * 6 // 10), peak=max(32, startup * 9 // 10)
-        )
+        if vm.demand is not None:
+            demand = Demand(base_mb=vm.demand.base, peak_mb=vm.demand.peak)
+        else:  # no curve given: a guest using 60-90% of its startup RAM
+            demand = Demand(base_mb=max(32, startup * 6 // 10), peak_mb=max(32, startup * 9 // 10))
         ic = DEFAULT_IC if vm.ic_version == _NOT_GIVEN else vm.ic_version
         vms.append(
             SimVm(
@@ -335,7 +347,7 @@ def build_state(
                     ic_version=ic,
                     heartbeat=vm.heartbeat if ic is not None else "no_contact",
                 ),
-                demand=Demand(base_mb=demand.base, peak_mb=demand.peak),
+                demand=demand,
                 clustered=vm.clustered,
                 shutdown_seconds=vm.shutdown_seconds,
                 start_seconds=vm.start_seconds,

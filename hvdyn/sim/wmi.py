@@ -42,7 +42,7 @@ OUT_OF_MEMORY = 32778
 MIN_VM_MEMORY_MB = 8
 MODIFY_JOB_S = 2
 STOP_JOB_S = 1
-MAX_TICK_S = 5  # the balancer runs at least this often while time passes
+MAX_TICK_S = 5  # the balancer runs at least this often during short waits
 
 
 class ComponentMissing(Exception):
@@ -66,8 +66,9 @@ def _next_event(host: HostState) -> int | None:
 def advance(host: HostState, seconds: int) -> None:
     """Let `seconds` of simulated time pass: events fire in order, the balancer ticks."""
     end = host.clock_s + max(0, seconds)
+    tick = max(MAX_TICK_S, seconds // 60)  # long waits: at most ~60 balancer passes each
     while host.clock_s < end:
-        step = min(end - host.clock_s, MAX_TICK_S)
+        step = min(end - host.clock_s, tick)
         event = _next_event(host)
         if event is not None and event > host.clock_s:
             step = min(step, event - host.clock_s)
@@ -196,7 +197,7 @@ def modify_memory(host: HostState, vm: SimVm, new: MemoryData) -> tuple[int, Job
     )
     online_changed = stored.buffer != old.buffer or stored.weight != old.weight
     if vm.state != OFF:
-        if offline_changed:
+        if offline_changed or vm.state not in (RUNNING, PAUSED):  # saved: settings locked
             return INVALID_STATE, None
         if online_changed and not (host.online_buffer_weight and vm.state in (RUNNING, PAUSED)):
             return INVALID_STATE, None
