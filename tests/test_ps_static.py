@@ -74,6 +74,12 @@ def params_matrix(name: str) -> list[tuple[str, dict[str, Any]]]:
     """(case id, params) for one script; every script name needs an entry here."""
     if name == "discover":
         return [(f"host{i}", {"host": h}) for i, h in enumerate([*HOSTILE_NAMES[:6], "hv01"])]
+    if name == "ping":
+        return [
+            (f"host{i}", {"host": h, "delivery": d})
+            for i, (h, d) in enumerate(zip(HOSTILE_NAMES[:3], ("stdin", "file", "x'\u2019"),
+                                           strict=True))
+        ]
     if name == "collect":
         return [
             (f"host{i}-s{s}", {"host": h, "samples": s, "interval_s": 1})

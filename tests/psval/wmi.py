@@ -170,7 +170,10 @@ class _Checker:
                     if sub.named_child_count != 1:
                         return frozenset()
                     sub = sub.named_children[0]
-                return self.cls(sub)
+                got = self.cls(sub)
+                if t == "array_expression":  # @(...) is an array of those objects
+                    return frozenset(c if c.endswith("[]") else c + "[]" for c in got)
+                return got
             return frozenset()
         if t == "command":
             return self.command_class(node)
@@ -207,6 +210,8 @@ class _Checker:
         if not stages:
             return frozenset()
         c = self.cls(stages[0])
+        if len(stages) > 1:
+            c = _elements(c)  # a pipeline unrolls arrays
         for s in stages[1:]:
             if s.type != "command":
                 return frozenset()
@@ -245,7 +250,8 @@ class _Checker:
                     var = next((c for c in n.named_children if c.type == "variable"), None)
                     coll = next((c for c in n.named_children if c.type == "pipeline"), None)
                     if var is not None and coll is not None:
-                        self._bind(self.scope_of(n), _var(p.node_text(var)), self.cls(coll))
+                        self._bind(self.scope_of(n), _var(p.node_text(var)),
+                                   _elements(self.cls(coll)))
                 elif n.type == "command":
                     got = command_name(p, n)
                     if got and got[0] in self.functions:
@@ -317,6 +323,15 @@ class _Checker:
             if not classes:
                 continue
             mname = p.node_text(member)
+            arrays = [c for c in classes if c.endswith("[]")]
+            if arrays and mname.lower() not in ARRAY_MEMBERS:
+                names = ", ".join(sorted(arrays))
+                self.report.findings.append(p.finding(
+                    member, "WMI003",
+                    f".{mname} on an array ({names}) is member enumeration: PS 3.0+"))
+                continue
+            if arrays:
+                continue
             ok_in = [c for c in classes if mname.lower() in allow.members(c)]
             for c in classes:
                 self.report.members_checked.append((c, mname))
@@ -326,6 +341,17 @@ class _Checker:
                     p.finding(member, "WMI002", f"{mname} is not an allowlisted member of {names}")
                 )
         return self.report
+
+
+ARRAY_MEMBERS = frozenset({
+    "count", "length", "longlength", "rank", "contains", "indexof", "clone", "copyto",
+    "getenumerator", "gettype", "tostring", "getlength", "getvalue", "getupperbound",
+    "getlowerbound", "isfixedsize", "isreadonly", "issynchronized", "syncroot",
+})
+
+
+def _elements(classes: Classes) -> Classes:
+    return frozenset(c.removesuffix("[]") for c in classes)
 
 
 def _var(text: str) -> str:
