@@ -20,6 +20,8 @@ Record types (``t``):
 - ``sample``  name (counter instance), ids ([GUID]), ts (str), counters {prop: int|null}
 - ``balancer`` name, ts, counters {prop: int|null}
 - ``error``   id (GUID|null: null = the script as a whole), message, code (int|null)
+- ``ping``    ps_version (str|null), os (str|null), virtualization (bool: WMI
+              root\\virtualization answers), delivery (str: the transport's mode, echoed)
 - ``end``     records (int)
 """
 
@@ -113,7 +115,17 @@ class ErrorRecord:
     code: int | None
 
 
-Record = HostRecord | VmRecord | ResultRecord | SampleRecord | BalancerRecord | ErrorRecord
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PingRecord:
+    ps_version: str | None
+    os: str | None
+    virtualization: bool
+    delivery: str
+
+
+Record = (
+    HostRecord | VmRecord | ResultRecord | SampleRecord | BalancerRecord | ErrorRecord | PingRecord
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -251,6 +263,13 @@ def _typed(obj: Mapping[str, Any], fail: Any) -> Record | None:
     if kind == "error":
         return ErrorRecord(
             id=f.opt_text("id"), message=f.text("message"), code=f.opt_integer("code")
+        )
+    if kind == "ping":
+        return PingRecord(
+            ps_version=f.opt_text("ps_version"),
+            os=f.opt_text("os"),
+            virtualization=f.flag("virtualization"),
+            delivery=f.text("delivery"),
         )
     fail(f"unknown record type {kind!r}")
     return None

@@ -109,6 +109,7 @@ class FakeWsman:
         quota_after: int | None = None,
         send_timeouts: int = 0,
         max_envelope: int = 153600,
+        stdin_broken: bool = False,
     ) -> None:
         self.handler: Handler = handler or (lambda text: Reply())
         self.user, self.password = user, password
@@ -117,6 +118,7 @@ class FakeWsman:
         self.quota_after = quota_after
         self.send_timeouts = send_timeouts
         self.max_envelope = max_envelope
+        self.stdin_broken = stdin_broken  # models a host whose PS 2.0 bootstrap sees no stdin
         self.actions: Counter[str] = Counter()
         self.requests = 0
         self.connections = 0
@@ -332,6 +334,9 @@ class FakeWsman:
         if "-encodedcommand" in lowered:
             text = base64.b64decode(argv[lowered.index("-encodedcommand") + 1]).decode("utf-16-le")
             if text == strip_comments(read_asset(STDIN_BOOTSTRAP)):
+                if self.stdin_broken:
+                    return Reply(stderr="hvdyn bootstrap: Exception calling \"FromBase64String\""
+                                 " with \"1\" argument(s): \"Invalid length\"\r\n", rc=1)
                 b64 = bytes(cmd.stdin).decode("ascii")  # the bootstrap only takes base64
                 return self._script(base64.b64decode(b64).decode("utf-8"), cmd)
             if text == strip_comments(read_asset(FILE_DECODER)):

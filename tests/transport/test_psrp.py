@@ -9,7 +9,7 @@ opt-in, and the Create that opens a runspace pool.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from pypsrp.complex_objects import PSInvocationState
@@ -58,7 +58,7 @@ class _Pool:
 class _PowerShell:
     """Plays a script: `behaviour` decides output, errors, exit code, or a hang."""
 
-    behaviour: dict[str, Any] = {}
+    behaviour: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, pool: _Pool) -> None:
         self.pool = pool
@@ -119,7 +119,9 @@ def test_exit_code_output_lines_and_errors(tmp_path: Path, stand_ins: None) -> N
     result = _transport(tmp_path).run(SCRIPT, timeout_s=5)
     assert result.rc == 3
     assert result.stdout == "HVDYN1 {}\r\n42\r\nhello\r\n"
-    assert result.stderr == "boom\r\nAt line:1 char:6\r\n    + FullyQualifiedErrorId : RuntimeException\r\n"
+    assert result.stderr == (
+        "boom\r\nAt line:1 char:6\r\n    + FullyQualifiedErrorId : RuntimeException\r\n"
+    )
 
 
 def test_rc_without_exit(tmp_path: Path, stand_ins: None) -> None:
