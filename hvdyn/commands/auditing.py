@@ -1,0 +1,183 @@
+"""audit and schedule: the job a scheduler runs, and the unit files that run it."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from hvdyn.audit import AuditReport, run_audit, store_audit
+from hvdyn.cli import cli, stdout_console
+from hvdyn.commands._common import load_targets, transport_factory
+from hvdyn.commands.observe import duration, host_options, output_option, state_dir_of
+from hvdyn.errors import EXIT_OK, InputError
+from hvdyn.formats.audit_text import audit_json, print_audit
+from hvdyn.formats.html import audit_html
+from hvdyn.formats.junit import to_junit
+from hvdyn.formats.prometheus import to_prometheus
+from hvdyn.snapshot import write_atomic
+from hvdyn.store import open_store
+
+AUDIT_FORMATS = ("table", "json", "junit", "prometheus", "html")
+
+
+def render_audit(report: AuditReport, fmt: str) -> str:
+    if fmt == "json":
+        return audit_json(report)
+    if fmt == "junit":
+        return to_junit(report)
+    if fmt == "prometheus":
+        return to_prometheus(report)
+    if fmt == "html":
+        return audit_html(report)
+    raise ValueError(fmt)
+
+
+@cli.command()
+@click.argument("policy", type=click.Path(path_type=Path, dir_okay=False))
+@host_options
+@click.option("--since", default="24h", show_default=True, metavar="DURATION",
+              help="Health window, counted back from each host's newest stored sample.")
+@click.option("--format", "fmt", type=click.Choice(AUDIT_FORMATS), default="table",
+              show_default=True)
+@output_option("any format; the table goes to stdout")
+def audit(policy: Path, inventory: Path | None, limit: str | None, forks: int,
+          state_dir: Path | None, since: str, fmt: str, output: Path | None) -> int:
+    """Drift and health findings (exit 2 on drift or an error finding, 1 if a host failed)."""
+    window = duration(since)
+    targets = load_targets(policy, inventory, limit)
+    state = state_dir_of(state_dir)
+    with open_store(state) as store:
+        run_id = store.start_run(
+            "audit", policy_path=str(policy.absolute()), policy_digest=targets.policy.digest,
+            options={"inventory": str(targets.inventory_path), "limit": limit, "since": since,
+                     "format": fmt})
+        report = run_audit(targets.policy, targets.hosts, transport_factory(state), store,
+                           since=window, forks=forks)
+        report = AuditReport(policy=report.policy, since=report.since, hosts=report.hosts,
+                             findings=report.findings, run_id=run_id)
+        store_audit(store, run_id, report)
+        code = report.exit_code
+        store.finish_run(run_id, outcome={0: "compliant", 1: "failed", 2: "drift"}[code],
+                         exit_code=code)
+    if fmt == "table":
+        print_audit(report, stdout_console())
+        if output is not None:
+            write_atomic(output, audit_json(report))
+    else:
+        text = render_audit(report, fmt)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            write_atomic(output, text)
+    if output is not None:
+        click.echo(f"wrote {output}", err=True)
+    failing = [f for f in report.findings if f.fails and f.kind != "drift"]
+    for f in failing:
+        click.echo(f"{f.id} {f.severity}: {f.host}/{f.vm_name or '-'}: {f.message}", err=True)
+    return code
+
+
+# ---------------------------------------------------------------- schedule
+
+_PATH_OPTIONS = {"-i", "--inventory", "-o", "--output", "--state-dir"}
+
+
+def hvdyn_executable() -> str:
+    """Absolute path of the hvdyn console script running now (or on PATH)."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name.startswith("hvdyn") and argv0.exists():
+        return str(argv0.absolute())
+    found = shutil.which("hvdyn")
+    if found:
+        return str(Path(found).absolute())
+    return f"{sys.executable} -c 'from hvdyn.cli import main; main()'"
+
+
+def absolute_args(args: tuple[str, ...]) -> list[str]:
+    """Make path arguments absolute: values of path options and existing files."""
+    out: list[str] = []
+    previous = ""
+    for arg in args:
+        if "=" in arg and arg.split("=", 1)[0] in _PATH_OPTIONS:
+            key, value = arg.split("=", 1)
+            out.append(f"{key}={Path(value).absolute()}")
+        elif previous in _PATH_OPTIONS or (not arg.startswith("-") and Path(arg).exists()):
+            out.append(str(Path(arg).absolute()))
+        else:
+            out.append(arg)
+        previous = arg
+    return out
+
+
+def systemd_units(name: str, command: str, state_dir: Path, on_calendar: str) -> str:
+    return f"""# /etc/systemd/system/{name}.service
+[Unit]
+Description=hvdyn {name}
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+Environment=HVDYN_STATE_DIR={state_dir}
+ExecStart={command}
+# exit 2 = drift or an error finding: the report says so; the unit only fails on 1/3
+SuccessExitStatus=2
+
+# /etc/systemd/system/{name}.timer
+[Unit]
+Description=Run hvdyn {name} on a schedule
+
+[Timer]
+OnCalendar={on_calendar}
+Persistent=true
+RandomizedDelaySec=60
+
+[Install]
+WantedBy=timers.target
+
+# enable with: systemctl daemon-reload && systemctl enable --now {name}.timer
+"""
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.option("--systemd", "kind", flag_value="systemd", help="Print a service and timer.")
+@click.option("--cron", "kind", flag_value="cron", help="Print a crontab line.")
+@click.option("--on-calendar", default="hourly", show_default=True,
+              help="systemd OnCalendar expression.")
+@click.option("--cron-expr", default="0 * * * *", show_default=True,
+              help="cron schedule (five fields).")
+@click.option("--name", default=None, help="Unit name (default: hvdyn-<command>).")
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None,
+              help="HVDYN_STATE_DIR for the job (default: this shell's).")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+def schedule(kind: str | None, on_calendar: str, cron_expr: str, name: str | None,
+             state_dir: Path | None, command: tuple[str, ...]) -> int:
+    """Print a systemd timer or crontab line for an hvdyn command given after `--`.
+
+    \b
+    Example:
+      hvdyn schedule --systemd -- audit /etc/hvdyn/policy.yaml \\
+          --format junit -o /var/lib/hvdyn/audit.xml
+    """
+    if kind is None:
+        raise InputError("choose --systemd or --cron")
+    args = list(command[1:]) if command and command[0] == "hvdyn" else list(command)
+    if not args:
+        raise InputError("give the hvdyn command to schedule after `--`")
+    if len(cron_expr.split()) != 5:
+        raise InputError(f"--cron-expr {cron_expr!r} needs five fields")
+    state = Path(state_dir_of(state_dir)).absolute()
+    line = " ".join([hvdyn_executable(), *(shlex.quote(a) for a in absolute_args(tuple(args)))])
+    unit = name or f"hvdyn-{args[0]}"
+    if kind == "systemd":
+        click.echo(systemd_units(unit, line, state, on_calendar), nl=False)
+    else:
+        log = state / f"{unit}.log"
+        click.echo(f"# {unit}: crontab -e, then add (exit 2 = drift, reported in the output)")
+        click.echo(f"{cron_expr} HVDYN_STATE_DIR={shlex.quote(str(state))} {line} "
+                   f">>{shlex.quote(str(log))} 2>&1")
+    return EXIT_OK

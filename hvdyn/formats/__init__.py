@@ -1,0 +1,1 @@
+"""Output writers for audit and report: JUnit, Prometheus textfile, HTML, SVG charts."""
