@@ -156,4 +156,4 @@ def main() -> None:
 
 
 # Commands register themselves on `cli`; imported last because they import this module.
-from hvdyn.commands import auditing, converge, observe, review, simulate  # noqa: E402, F401
+from hvdyn.commands import auditing, converge, history, observe, review, simulate  # noqa: E402, F401
