@@ -136,7 +136,8 @@ class FakeWsman:
 
     def start(self) -> FakeWsman:
         self._server = _Server(("127.0.0.1", 0), _RequestHandler, self)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
         return self
 
     def stop(self) -> None:
