@@ -30,6 +30,18 @@ HVDYN_VARS = (
     "hvdyn_auth",
     "hvdyn_password_env",
     "hvdyn_mock_fixture",
+    # read by the real transports (hvdyn/transport/_options.py, docs/transports.md)
+    "hvdyn_tls_min",
+    "hvdyn_cert_validation",
+    "hvdyn_ca_bundle",
+    "hvdyn_allow_unencrypted",
+    "hvdyn_script_delivery",
+    "hvdyn_operation_timeout_s",
+    "hvdyn_max_envelope_kb",
+    "hvdyn_psrp_recycle_after",
+    "hvdyn_cert_pem",
+    "hvdyn_cert_key_pem",
+    "hvdyn_credssp_disable_tlsv1_2",
 )
 PASSWORD_VARS = frozenset(
     {

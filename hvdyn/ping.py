@@ -46,13 +46,10 @@ class PingResult:
 
 
 def render_ping(spec: HostSpec, delivery: str) -> Script:
-    """The ping script, rendered by the shared PowerShell Jinja environment."""
-    from hvdyn.render import TEMPLATE_SUFFIX, environment
+    """The ping script, rendered like every other script."""
+    from hvdyn.render import render_script
 
-    params = {"host": spec.name, "delivery": delivery}
-    template = environment().get_template(PING_SCRIPT + TEMPLATE_SUFFIX)
-    text = template.render(params=params, script_name=PING_SCRIPT)
-    return Script(name=PING_SCRIPT, params=params, text=text)
+    return render_script(PING_SCRIPT, {"host": spec.name, "delivery": delivery})
 
 
 def _deliveries(spec: HostSpec) -> list[str]:

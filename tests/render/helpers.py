@@ -124,4 +124,5 @@ def all_params(names: list[str] | None = None) -> dict[str, dict[str, Any]]:
         "discover": discover_params("hv01.corp.example"),
         "apply": apply_params(host_plan(names), ApplyOptions(force_off=True)),
         "collect": collect_params("hv01.corp.example", samples=3, interval_s=10),
+        "ping": {"host": "hv01.corp.example", "delivery": "stdin"},
     }
