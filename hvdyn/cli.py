@@ -42,6 +42,7 @@ class Settings:
     state_dir: Path
     fmt: str
     verbose: bool
+    ask_pass: bool
 
 
 def common_options(func: F) -> F:
@@ -82,6 +83,8 @@ def common_options(func: F) -> F:
             help="Output format.",
         ),
         click.option("-v", "--verbose", is_flag=True, help="Also list VMs without changes."),
+        click.option("--ask-pass", is_flag=True,
+                     help="Prompt for passwords (once per user) not found in env or keyring."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -96,6 +99,7 @@ def settings_from(kwargs: dict[str, Any]) -> Settings:
         state_dir=kwargs.pop("state_dir") or default_state_dir(),
         fmt=kwargs.pop("fmt"),
         verbose=kwargs.pop("verbose"),
+        ask_pass=kwargs.pop("ask_pass"),
     )
 
 
@@ -156,4 +160,12 @@ def main() -> None:
 
 
 # Commands register themselves on `cli`; imported last because they import this module.
-from hvdyn.commands import auditing, converge, history, observe, review, simulate  # noqa: E402, F401
+from hvdyn.commands import (  # noqa: E402, F401
+    auditing,
+    connect,
+    converge,
+    history,
+    observe,
+    review,
+    simulate,
+)

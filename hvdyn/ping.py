@@ -53,8 +53,8 @@ def render_ping(spec: HostSpec, delivery: str) -> Script:
 
 
 def _deliveries(spec: HostSpec) -> list[str]:
-    if spec.transport == "psrp":
-        return ["psrp"]
+    if spec.transport in ("psrp", "mock"):
+        return [spec.transport]
     configured = spec.vars.get("hvdyn_script_delivery")
     return [str(configured)] if configured else ["stdin", "file"]
 
@@ -85,9 +85,6 @@ def ping_host(
 ) -> PingResult:
     """Connect, authenticate and run the ping script; never raises HvdynError."""
     started = time.monotonic()
-    if spec.transport == "mock":
-        return PingResult(host=spec.name, transport="mock", ok=True, delivery="mock",
-                          notes=("simulated host: no connection made",))
     requests = 0
     notes: list[str] = []
     last: HvdynError | None = None

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hvdyn.credentials import make_password_resolver
 from hvdyn.errors import InputError
 from hvdyn.inventory import load_inventory, select_hosts
 from hvdyn.model import HostSpec
@@ -44,16 +45,18 @@ def load_hosts(inventory: Path | None, limit: str | None) -> list[HostSpec]:
 def transport_factory(
     state_dir: Path,
     *,
+    ask_pass: bool = False,
     password_for: Callable[[HostSpec], str | None] | None = None,
     latency_s: float = 0.0,
 ) -> Callable[[HostSpec], Transport]:
-    """Build a transport per host (per worker) from its `hvdyn_transport`."""
+    """Build a transport per host (per worker) from its `hvdyn_transport`.
+
+    Passwords come from the host's `hvdyn_password_env` variable, the
+    keyring, or (with `ask_pass`) one prompt per user name.
+    """
     if password_for is None:
-        context = TransportContext(state_dir=state_dir, latency_s=latency_s)
-    else:
-        context = TransportContext(
-            state_dir=state_dir, password_for=password_for, latency_s=latency_s
-        )
+        password_for = make_password_resolver(ask_pass)
+    context = TransportContext(state_dir=state_dir, password_for=password_for, latency_s=latency_s)
 
     def build(spec: HostSpec) -> Transport:
         return transport_class(spec.transport)(spec, context)

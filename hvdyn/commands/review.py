@@ -66,7 +66,8 @@ def _engine(
     snapshot: Path | None,
 ) -> Engine:
     facts: dict[str, HostFacts] | None = None if snapshot is None else load_snapshot(snapshot)
-    return Engine(policy, transport_factory(settings.state_dir), options, snapshot=facts)
+    factory = transport_factory(settings.state_dir, ask_pass=settings.ask_pass)
+    return Engine(policy, factory, options, snapshot=facts)
 
 
 @cli.command()
