@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -152,7 +153,11 @@ def advise(host: str, samples: Sequence[SampleRow], settings: Sequence[VmSetting
         if s.vm_id is not None and not s.ambiguous:
             by_vm.setdefault(s.vm_id.upper(), []).append(s)
     current = {s.vm_id.upper(): s for s in settings}
+    names = Counter(s.vm_name for s in settings)
     out = [
+        _refuse(host, vm_id, current[vm_id].vm_name, current[vm_id],
+                "display name shared with another VM: its counters cannot be attributed")
+        if vm_id in current and names[current[vm_id].vm_name] > 1 else
         advise_vm(host, vm_id, sorted(by_vm.get(vm_id, []), key=lambda r: r.ts),
                   current.get(vm_id), headroom=headroom)
         for vm_id in sorted(set(by_vm) | set(current))

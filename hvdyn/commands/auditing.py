@@ -93,6 +93,9 @@ def hvdyn_executable() -> str:
     argv0 = Path(sys.argv[0])
     if argv0.name.startswith("hvdyn") and argv0.exists():
         return str(argv0.absolute())
+    sibling = Path(sys.executable).parent / "hvdyn"
+    if sibling.exists():
+        return str(sibling.absolute())
     found = shutil.which("hvdyn")
     if found:
         return str(Path(found).absolute())

@@ -1,0 +1,73 @@
+"""report (SVG / HTML) and schedule (systemd / cron)."""
+
+from __future__ import annotations
+
+import shlex
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+from .conftest import INVENTORY, POLICY, Hv
+
+NS = "{http://www.w3.org/2000/svg}"
+
+
+def test_svg_report_for_one_vm(collected: Hv, tmp_path: Path) -> None:
+    out = tmp_path / "r.svg"
+    run = collected("report", "--host", "hv-obs-01", "--vm", "busy", "-o", out)
+    assert run.code == 0
+    root = ET.parse(out).getroot()
+    titles = [t.text for t in root.iter(f"{NS}title")]
+    assert "hv-obs-01: balancer available memory" in titles
+    assert "hv-obs-01/busy: memory pressure" in titles
+    assert "hv-obs-01/busy: assigned memory" in titles
+    assert not any("starved" in (t or "") for t in titles)
+    memory = next(g for g in root.iter(f"{NS}svg")
+                  if g.findtext(f"{NS}title") == "hv-obs-01/busy: assigned memory")
+    names = [g.get("data-name") for g in memory.iter(f"{NS}g") if g.get("data-name")]
+    assert names == ["assigned", "startup 512MB", "maximum 2048MB"]
+    line = memory.find(f".//{NS}polyline")
+    assert line is not None and len(line.get("points", "").split()) == 48
+
+
+def test_html_report_and_bad_suffix(collected: Hv, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    assert collected("report", "-o", out).code == 0
+    tags: list[str] = []
+
+    class P(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: object) -> None:
+            tags.append(tag)
+
+    P().feed(out.read_text())
+    # per host one available chart, per attributable VM two charts
+    assert tags.count("svg") == (1 + 2 * 5) + (1 + 2 * 1)
+    assert collected("report", "-o", tmp_path / "r.png").code == 3
+    assert collected("report", "--host", "nope").code == 3
+
+
+def test_schedule_systemd_uses_absolute_paths(hv: Hv, state: Path) -> None:
+    run = hv("schedule", "--systemd", "--on-calendar", "*:0/30", "--", "audit", POLICY,
+             "--format", "junit", "-o", "audit.xml")
+    assert run.code == 0
+    text = run.out
+    assert f"Environment=HVDYN_STATE_DIR={state.absolute()}" in text
+    assert "OnCalendar=*:0/30" in text and "[Install]" in text
+    exec_line = next(line for line in text.splitlines() if line.startswith("ExecStart="))
+    argv = shlex.split(exec_line.removeprefix("ExecStart="))
+    assert Path(argv[0]).is_absolute()
+    assert argv[1:3] == ["audit", str(POLICY.absolute())]
+    assert argv[-1] == str(Path("audit.xml").absolute())
+    assert "SuccessExitStatus=2" in text
+
+
+def test_schedule_cron_line(hv: Hv, state: Path) -> None:
+    run = hv("schedule", "--cron", "--cron-expr", "*/5 * * * *", "--", "collect", "-i",
+             INVENTORY, "--samples", "1")
+    line = next(ln for ln in run.out.splitlines() if not ln.startswith("#"))
+    fields = line.split()
+    assert fields[:5] == ["*/5", "*", "*", "*", "*"]
+    assert fields[5] == f"HVDYN_STATE_DIR={state.absolute()}"
+    assert str(INVENTORY.absolute()) in line and ">>" in line
+    assert hv("schedule", "--", "audit", POLICY).code == 3
+    assert hv("schedule", "--cron", "--cron-expr", "hourly", "--", "audit").code == 3
