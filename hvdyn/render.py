@@ -182,8 +182,37 @@ def environment(review: bool = False) -> jinja2.Environment:
 # ---------------------------------------------------------------- rendering
 
 
+# Exact types that need no further look (subclasses such as PSCode or Markup do).
+_PLAIN_TYPES = frozenset({str, int, bool, float, type(None)})
+
+
 def _check_json_shaped(value: Any, path: str) -> None:
-    """Params must be plain JSON-shaped data: no PSCode, Markup or objects."""
+    """Params must be plain JSON-shaped data: no PSCode, Markup or objects.
+
+    Runs once per rendered script over every VM's parameters, so plain dicts,
+    lists and scalars of exact built-in types take a fast path; anything else
+    (subclasses included) gets the full checks below.
+    """
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                break
+            if type(item) not in _PLAIN_TYPES:
+                _check_json_shaped(item, f"{path}.{key}")
+        else:
+            return
+    elif kind is list or kind is tuple:
+        for i, item in enumerate(value):
+            if type(item) not in _PLAIN_TYPES:
+                _check_json_shaped(item, f"{path}[{i}]")
+        return
+    _check_json_shaped_slow(value, path)
+
+
+def _check_json_shaped_slow(value: Any, path: str) -> None:
     if isinstance(value, PSCode | Markup):
         raise RenderError(f"params{path}: {type(value).__name__} is not data; pass plain values")
     if value is None or isinstance(value, bool | int | float | str):
