@@ -154,5 +154,8 @@ def test_table_output_and_exit(collected: Hv) -> None:
     assert "HVD111 error: hv-obs-01/starved" in run.err
 
 
-def test_json_matches_stored_inventory(collected: Hv) -> None:
-    assert json.loads(collected("audit", POLICY, "--format", "json", "-i", INVENTORY).out)
+def test_limit_and_inventory_override(collected: Hv) -> None:
+    code, doc = _audit_json(collected, "-i", str(INVENTORY), "--limit", "hv-obs-02")
+    assert [h["host"] for h in doc["hosts"]] == ["hv-obs-02"]
+    assert {f["id"] for f in doc["findings"]} == {"HVD120", "HVD130"}
+    assert code == 2
