@@ -67,14 +67,12 @@ def audit(policy: Path, inventory: Path | None, limit: str | None, forks: int,
         print_audit(report, stdout_console())
         if output is not None:
             write_atomic(output, audit_json(report))
-            output.chmod(0o644)
     else:
         text = render_audit(report, fmt)
         if output is None:
             sys.stdout.write(text)
         else:
-            write_atomic(output, text)
-            output.chmod(0o644)  # readable by node_exporter / the web server
+            write_atomic(output, text)  # 0644: readable by node_exporter / the web server
     if output is not None:
         click.echo(f"wrote {output}", err=True)
     failing = [f for f in report.findings if f.fails and f.kind != "drift"]
