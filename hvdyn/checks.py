@@ -1,8 +1,9 @@
 """Safety checks: small, listed units that turn facts into findings.
 
 Each check has an id, a severity and a one-line summary; the README's table
-is generated from `VM_CHECKS` (see `checks_table`). Errors block the VM's
-changes; warnings are shown and do not block.
+is generated from `VM_CHECKS` and `checks_host.HOST_CHECKS` (see
+`checks_table`). Errors block the VM's changes (capacity errors the host's);
+warnings and infos are shown and do not block.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hvdyn.model import MAX_VM_MEMORY_MB, HostFacts, MemorySettings, VmFacts
 class Severity(enum.StrEnum):
     ERROR = "error"
     WARNING = "warning"
+    INFO = "info"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -232,7 +234,11 @@ def check_vm(ctx: VmContext) -> list[Finding]:
 
 
 def checks_table() -> str:
-    """Markdown table of the checks, for the README."""
+    """Markdown table of the VM and host checks, for the README."""
+    from hvdyn.checks_host import HOST_CHECKS  # imports this module
+
+    rows = [(c.id, c.severity, c.summary) for c in VM_CHECKS]
+    rows += [(c.id, c.severity, c.summary) for c in HOST_CHECKS]
     lines = ["| id | severity | check |", "|---|---|---|"]
-    lines += [f"| {c.id} | {c.severity} | {c.summary} |" for c in VM_CHECKS]
+    lines += [f"| {i} | {sev} | {summary} |" for i, sev, summary in rows]
     return "\n".join(lines)

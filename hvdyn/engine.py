@@ -8,12 +8,16 @@ transport: it receives a factory.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol, TypeVar
 
+from hvdyn.checks import Finding
+from hvdyn.checks_host import CAPACITY, HostContext, check_host
 from hvdyn.errors import HvdynError, ProtocolError, TransportError
+from hvdyn.executor import ApplyContext, JournalSink, apply_host
 from hvdyn.facts import host_facts
 from hvdyn.model import (
     Change,
@@ -28,7 +32,7 @@ from hvdyn.model import (
     VmPlan,
     VmState,
 )
-from hvdyn.plan import PlanOptions, plan_vm
+from hvdyn.plan import PlanOptions, block_by_findings, plan_vm
 from hvdyn.policy import Resolution
 from hvdyn.protocol import ErrorRecord, ParsedOutput, ResultRecord, parse_stream
 from hvdyn.render import render_script
@@ -42,6 +46,12 @@ DISCOVER_TIMEOUT_S = 300.0
 class PolicyLike(Protocol):
     """What the engine needs of a policy (see `hvdyn.policy.Policy`)."""
 
+    @property
+    def host_reserve_mb(self) -> int: ...
+
+    @property
+    def max_overcommit(self) -> float | None: ...
+
     def resolve(self, vm: VmFacts, host: HostSpec) -> Resolution: ...
 
 
@@ -53,6 +63,8 @@ class RunOptions:
     forks: int = 10
     plan: PlanOptions = field(default_factory=PlanOptions)
     apply: ApplyOptions = field(default_factory=ApplyOptions)
+    max_restarts_per_host: int = 1  # VMs restarted at once on one host
+    host_timeout_s: float | None = None  # whole apply phase of a host; None = sum of deadlines
 
 
 ProgressCallback = Callable[[str, str], None]  # (host, step)
@@ -72,6 +84,7 @@ class Engine:
         options: RunOptions,
         progress: ProgressCallback = _no_progress,
         snapshot: Mapping[str, HostFacts] | None = None,
+        journal: JournalSink | None = None,
     ) -> None:
         if snapshot is not None and not (options.mode == "plan" or options.dry_run):
             raise ValueError("a snapshot can only be planned or rendered, never applied")
@@ -81,6 +94,7 @@ class Engine:
         self._progress = progress
         self._snapshot = snapshot
         self._stop = threading.Event()
+        self._journal = journal
 
     def stop(self) -> None:
         """Schedule no new hosts; hosts already running finish."""
@@ -124,19 +138,37 @@ class Engine:
             facts = discover(transport, spec)
             if self._options.mode == "plan" or self._options.dry_run:
                 return self._plan_and_render(facts, spec)
-            plan, findings = self.plan_host(facts, spec)
-            work = [v for v in plan.vms if v.has_work]
-            if not work:
-                return _result(plan, findings, scripts=())
-            script = render_script("apply", apply_params(plan, self._options.apply))
-            self._progress(spec.name, f"apply ({len(work)} VMs)")
-            parsed = run_script(
-                transport, spec, script, timeout_s=apply_timeout(plan, self._options.apply)
-            )
-            applied = merge_results(plan, parsed)
-            return _result(applied, findings, scripts=(script,), script_errors=parsed)
+            return self._apply(transport, spec, facts)
         finally:
             transport.close()
+
+    def _apply(self, transport: Transport, spec: HostSpec, facts: HostFacts) -> HostResult:
+        """Send the planned work in batches (see `hvdyn.executor`) and verify it."""
+        plan, findings = self.plan_host(facts, spec)
+        if not any(v.has_work for v in plan.vms):
+            return _result(plan, findings, scripts=())
+        options = self._options
+        budget = options.host_timeout_s or apply_timeout(plan, options.apply)
+        ctx = ApplyContext(
+            spec=spec,
+            options=options.apply,
+            journal=self._journal,
+            transport_for=self._transport_for,
+            run_script=lambda t, s, script, left: run_script(
+                t, s, script, timeout_s=min(left, apply_timeout(plan, options.apply))
+            ),
+            merge=merge_results,
+            progress=self._progress,
+            stopped=self._stop.is_set,
+            deadline=time.monotonic() + budget,
+            max_restarts=options.max_restarts_per_host,
+        )
+        out = apply_host(ctx, transport, plan)
+        applied = replace(plan, vms=tuple(out.vms.get(v.vm.id, v) for v in plan.vms))
+        result = _result(applied, findings, scripts=tuple(out.scripts))
+        if out.errors:
+            return replace(result, status=HostStatus.FAILED, error="; ".join(out.errors))
+        return result
 
     def _plan_and_render(self, facts: HostFacts, spec: HostSpec) -> HostResult:
         """Plan from facts; for a dry run also render the apply script (sent nowhere)."""
@@ -148,9 +180,9 @@ class Engine:
         return _result(plan, findings, scripts=(script,))
 
     def plan_host(self, facts: HostFacts, spec: HostSpec) -> tuple[HostPlan, list[object]]:
-        """Resolve the policy for every VM on a host and plan it."""
+        """Resolve the policy for every VM on a host, plan it, then run the host checks."""
         vm_plans: list[VmPlan] = []
-        findings: list[object] = []
+        findings: list[Finding] = []
         for vm in facts.vms:
             resolution = self._policy.resolve(vm, spec)
             allow = resolution.may_restart(self._options.plan.allow_restart)
@@ -164,7 +196,17 @@ class Engine:
             )
             vm_plans.append(vm_plan)
             findings.extend(vm_findings)
-        return HostPlan(host=spec.name, facts=facts, vms=tuple(vm_plans)), findings
+        host_findings = check_host(
+            HostContext(
+                host=facts,
+                plans=tuple(vm_plans),
+                reserve_mb=self._policy.host_reserve_mb,
+                max_overcommit=self._policy.max_overcommit,
+            )
+        )
+        findings.extend(host_findings)
+        blocked = block_by_findings(vm_plans, host_findings, CAPACITY)
+        return HostPlan(host=spec.name, facts=facts, vms=blocked), list(findings)
 
 
 # ---------------------------------------------------------------- helpers

@@ -6,6 +6,7 @@ no-op reason, so `plan` can always say why nothing happens.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from hvdyn.checks import Finding, VmContext, check_vm
@@ -28,6 +29,10 @@ class PlanOptions:
     # Running VMs may be shut down for needs-off changes (--allow-restart, or the
     # rule's `restart: allowed`; `restart: never` wins over the flag).
     allow_restart: bool = False
+    # Saved / Paused VMs are taken through the restart too only when asked
+    # (--include-saved resumes then saves again; --include-paused resumes then pauses).
+    include_saved: bool = False
+    include_paused: bool = False
 
 
 def target_settings(current: MemorySettings, desired: Desired) -> MemorySettings:
@@ -135,15 +140,22 @@ def _classify(
         return VmPlan(
             vm=vm, changes=_with_status(changes, ChangeStatus.PENDING, reason), reason=reason
         )
-    if state is VmState.SAVED:
+    restart = options.allow_restart and (
+        state is VmState.RUNNING
+        or (state is VmState.SAVED and options.include_saved)
+        or (state is VmState.PAUSED and options.include_paused)
+    )
+    if state is VmState.SAVED and not (offline and restart):
         reason = "VM is saved: its memory settings are locked and hvdyn never discards saved state"
+        if offline and options.allow_restart:
+            reason += " (--include-saved resumes it, restarts it and saves it again)"
         return VmPlan(
             vm=vm, changes=_with_status(changes, ChangeStatus.PENDING, reason), reason=reason
         )
-
-    restart = state is VmState.RUNNING and options.allow_restart
     if offline and restart:
         why = "restart: graceful shutdown, apply, start"
+        if state is not VmState.RUNNING:
+            why = f"restart: resume, graceful shutdown, apply, start, back to {state.label}"
         return VmPlan(
             vm=vm,
             changes=_with_status(changes, ChangeStatus.PLANNED, why),
@@ -155,10 +167,36 @@ def _classify(
     reason = ""
     if offline:
         if state is VmState.PAUSED:
-            reason = "VM is paused: needs-off changes wait (hvdyn never stops a paused VM)"
+            reason = "VM is paused: needs-off changes wait (hvdyn never stops a paused VM"
+            reason += " without --include-paused)" if options.allow_restart else ")"
         else:
             reason = "needs the VM off (use --allow-restart, or stop the VM)"
         planned += _with_status(offline, ChangeStatus.PENDING, reason)
     online_target = vm.memory.with_values({c.field: c.desired for c in online})
     ordered = tuple(sorted(planned, key=lambda c: FIELDS.index(c.field)))
     return VmPlan(vm=vm, changes=ordered, reason=reason, target=online_target if online else None)
+
+
+def block_by_findings(
+    plans: Sequence[VmPlan], findings: Sequence[Finding], capacity: frozenset[str]
+) -> tuple[VmPlan, ...]:
+    """Planned changes become blocked: all of a host's for a capacity error, else the VM's."""
+    errors = [f for f in findings if f.blocks]
+    host_wide = "; ".join(f"{f.check}: {f.message}" for f in errors if f.check in capacity)
+    out: list[VmPlan] = []
+    for vm_plan in plans:
+        mine = "; ".join(
+            f"{f.check}: {f.message}" for f in errors if f.vm_id == vm_plan.vm.id
+        )
+        reason = "; ".join(r for r in (host_wide, mine) if r)
+        if not reason or not vm_plan.has_work:
+            out.append(vm_plan)
+            continue
+        changes = tuple(
+            replace(c, status=ChangeStatus.BLOCKED, reason=reason)
+            if c.status is ChangeStatus.PLANNED
+            else c
+            for c in vm_plan.changes
+        )
+        out.append(replace(vm_plan, changes=changes, reason=reason, restart=False, target=None))
+    return tuple(out)

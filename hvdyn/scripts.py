@@ -13,31 +13,43 @@ same steps, described here once (contract).
 
     {"host": str, "job_timeout_s": int, "shutdown_timeout_s": int,
      "start_timeout_s": int, "force_off": bool,
+     "retries": int, "retry_delay_s": int,   (optional: 0 and 1 when absent)
      "vms": [{"id": GUID, "name": str, "expect_state": int,
               "expect": SETTINGS, "target": SETTINGS,
               "offline": bool, "restart": bool}]}
 
-    SETTINGS is an object with the six `model.FIELDS`. Per VM, in order,
-    each VM in its own try/catch (one failing never stops the rest):
+    SETTINGS is an object with the six `model.FIELDS`. Every WMI method call
+    (modify, state changes) that returns 32774 (system in use) is retried
+    up to ``retries`` times, waiting ``retry_delay_s`` then doubling. Per VM,
+    in order, each VM in its own try/catch (one failing never stops the rest):
 
     1. find the VM by GUID; missing -> result ``failed`` "VM not found".
     2. read state and memory settings; if they differ from ``expect`` /
        ``expect_state`` -> result ``conflict`` (nothing written).
     3. equal to ``target`` already -> result ``unchanged``.
-    4. ``offline`` and the VM is not Off: when it is Running and ``restart``
-       is true, InitiateShutdown (graceful, through the shutdown integration
-       service) and wait for Off up to ``shutdown_timeout_s``; past the
-       deadline RequestStateChange(3) when ``force_off``, else ``failed``.
-       Any other state -> result ``pending`` (nothing written).
+    4. ``offline`` and the VM is not Off: only when ``restart`` is true and
+       the VM is Running, Paused or Saved (else result ``pending``, nothing
+       written). A Paused/Saved VM is first resumed (RequestStateChange(2))
+       and waited for Running and heartbeat OK. Then InitiateShutdown
+       (graceful, through the shutdown integration service) and wait for
+       Off up to ``shutdown_timeout_s``; past the deadline
+       RequestStateChange(3) when ``force_off``, else ``failed`` (a resumed
+       VM is paused/saved again).
     5. ModifyVirtualSystemResources with ``target`` (Reservation written as
        given); 4096 -> wait for the job up to ``job_timeout_s`` (JobState 7
        is success). 32775 on a VM that is not Off -> ``pending``; any other
-       code -> ``failed`` with that code.
-    6. if the script shut the VM down, start it again (RequestStateChange(2),
-       32778 = not enough memory) and wait for Running up to
-       ``start_timeout_s``; a failure here -> ``failed`` (settings may be
+       code -> ``failed`` with that code. Clustered VMs: the cluster's copy
+       of the configuration is refreshed after a successful write.
+    6. if the script shut the VM down, whatever step 5 did: admission
+       re-check (the host's free memory must hold the new startup RAM; if
+       not, ``expect`` is written back and the VM fails with "admission"),
+       start it (RequestStateChange(2); 32778 = not enough memory), wait for
+       Running and then heartbeat OK up to ``start_timeout_s`` each, then
+       back to the original state (RequestStateChange(32768) for Paused,
+       (32769) for Saved). A failure here -> ``failed`` (settings may be
        written: they are read back).
-    7. read back state and settings -> result ``applied``.
+    7. read back state and settings -> result (``applied`` when no step
+       set another outcome).
 
 ``collect``  params ``{"host": str, "samples": int, "interval_s": int}``
     Prints ``sample`` records (one per counter instance per sample) and
@@ -62,6 +74,8 @@ class ApplyOptions:
     shutdown_timeout_s: int = 600
     start_timeout_s: int = 300
     force_off: bool = False
+    retries: int = 4  # 32774 (system in use) retries per call
+    retry_delay_s: int = 2  # first backoff; doubles each retry
 
 
 def settings_params(settings: MemorySettings) -> dict[str, bool | int]:
@@ -101,5 +115,7 @@ def apply_params(plan: HostPlan, options: ApplyOptions) -> dict[str, Any]:
         "shutdown_timeout_s": options.shutdown_timeout_s,
         "start_timeout_s": options.start_timeout_s,
         "force_off": options.force_off,
+        "retries": options.retries,
+        "retry_delay_s": options.retry_delay_s,
         "vms": [_vm_params(v) for v in plan.vms if v.has_work and v.target is not None],
     }

@@ -122,7 +122,7 @@ class Job:
 
     id: str
     vm_id: str
-    kind: str  # modify | start | stop
+    kind: str  # modify | start | stop | save
     done_at: int
     job_state: int = JOB_RUNNING
     final_state: int = JOB_COMPLETED
@@ -137,8 +137,10 @@ class Fault:
 
     ops: modify (return `code`), job (modify job ends in `state`, `code`),
     shutdown (InitiateShutdown returns `code`), start (RequestStateChange(2)
-    returns `code`), discover (the VM's read fails with `message`),
-    connect (transport raises `error`: unreachable | auth | timeout).
+    returns `code`; also resume), discover (the VM's read fails with
+    `message`), connect (transport raises `error`: unreachable | auth |
+    timeout), drop (the connection drops after the VM's modify, before its
+    read-back: the script stops there, the host keeps what it did).
     """
 
     op: str

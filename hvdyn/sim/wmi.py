@@ -104,6 +104,9 @@ def _complete(host: HostState, job: Job) -> None:
         vm.state = RUNNING
     elif job.kind == "stop":
         _power_off(vm)
+    elif job.kind == "save":
+        _power_off(vm)
+        vm.state = SAVED
 
 
 def _new_job(host: HostState, vm: SimVm, kind: str, seconds: int) -> Job:
@@ -237,13 +240,19 @@ def initiate_shutdown(host: HostState, vm: SimVm, *, force: bool) -> int:
 
 
 def request_state_change(host: HostState, vm: SimVm, requested: int) -> tuple[int, Job | None]:
-    """Msvm_ComputerSystem.RequestStateChange for 2 (start) and 3 (turn off)."""
+    """Msvm_ComputerSystem.RequestStateChange: 2 start/resume, 3 turn off, 32768 pause, 32769 save.
+
+    A `start` fault applies to starting and resuming alike.
+    """
     if requested == RUNNING:
-        if vm.state not in (OFF, SAVED):
+        if vm.state not in (OFF, SAVED, PAUSED):
             return INVALID_STATE, None
         fault = take_fault(host, "start", vm)
         if fault is not None:
             return (fault.code if fault.code is not None else FAILED), None
+        if vm.state == PAUSED:  # resume: the partition already holds its memory
+            vm.state = RUNNING
+            return OK, None
         if host.free_mb() < vm.memory.virtual_quantity:
             return OUT_OF_MEMORY, None
         vm.state = STARTING
@@ -259,6 +268,15 @@ def request_state_change(host: HostState, vm: SimVm, requested: int) -> tuple[in
             return OK, None
         vm.state = STOPPING
         return JOB_STARTED, _new_job(host, vm, "stop", STOP_JOB_S)
+    if requested == PAUSED:
+        if vm.state != RUNNING:
+            return INVALID_STATE, None
+        vm.state = PAUSED
+        return OK, None
+    if requested == SAVED:
+        if vm.state not in (RUNNING, PAUSED):
+            return INVALID_STATE, None
+        return JOB_STARTED, _new_job(host, vm, "save", STOP_JOB_S)
     return 32770, None  # not supported by the simulator
 
 

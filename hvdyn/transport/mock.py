@@ -15,6 +15,7 @@ from hvdyn import protocol
 from hvdyn.errors import AuthError, ConnectError, InputError, TransportTimeout
 from hvdyn.model import HostSpec, Script, ScriptResult
 from hvdyn.sim import run_script, session, wmi
+from hvdyn.sim.apply import StreamDropped
 from hvdyn.transport import TransportContext
 
 _CONNECT_ERRORS = {
@@ -44,19 +45,32 @@ class MockTransport:
         are kept.
         """
         connect_error: str | None = None
+        dropped: list[Mapping[str, Any]] | None = None
         with session(self.context.state_dir, self.spec.name, self.fixture) as state:
             fault = wmi.take_fault(state, "connect")
             if fault is not None:
                 connect_error = fault.error or "unreachable"
             else:
                 started = state.clock_s
-                records: list[Mapping[str, Any]] = list(
-                    run_script(state, script.name, dict(script.params))
-                )
+                try:
+                    records: list[Mapping[str, Any]] = list(
+                        run_script(state, script.name, dict(script.params))
+                    )
+                except StreamDropped as exc:
+                    dropped = list(exc.records)
                 elapsed = state.clock_s - started
         if connect_error is not None:
             cls, message, hint = _CONNECT_ERRORS[connect_error]
             raise cls(self.spec.name, message, hint)
+        if dropped is not None:
+            # What a real transport received before the shell died: no `end` record.
+            error = ConnectError(
+                self.spec.name, "the connection dropped mid-script (simulated)",
+                "the host may have applied part of the script; rerun to converge",
+            )
+            text = protocol.encode_stream(script.name, dropped)
+            error.partial_stdout = text[: text.rfind("HVDYN1 ")]  # type: ignore[attr-defined]
+            raise error
         if elapsed > timeout_s:
             raise TransportTimeout(
                 self.spec.name,

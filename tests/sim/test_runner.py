@@ -68,8 +68,12 @@ def test_apply_online_change_needs_no_restart(host: HostState) -> None:
 def test_apply_pending_without_restart_and_for_saved(host: HostState) -> None:
     result = apply_one(host, "dm-vm", settings(maximum_mb=8192), restart=False)
     assert result["outcome"] == "pending" and result["state"] == RUNNING
-    saved = apply_one(host, "saved-vm", settings(maximum_mb=4096, startup_mb=1024))
+    saved = apply_one(host, "saved-vm", settings(maximum_mb=4096, startup_mb=1024),
+                      restart=False)
     assert saved["outcome"] == "pending"
+    # restart=True (the plan sets it only with --include-saved): resumed, restarted, saved again
+    saved = apply_one(host, "saved-vm", settings(maximum_mb=4096, startup_mb=1024))
+    assert (saved["outcome"], saved["state"], saved["restarted"]) == ("applied", SAVED, True)
 
 
 def test_apply_online_refused_by_host_switch_is_pending(host: HostState) -> None:
@@ -108,7 +112,7 @@ def test_apply_modify_fault_still_restarts(host: HostState) -> None:
 def test_apply_job_exception(host: HostState) -> None:
     host.faults.append(Fault(op="job", vm="dm-vm", message="boom"))
     result = apply_one(host, "dm-vm", settings(maximum_mb=8192))
-    assert result["outcome"] == "failed" and "JobState 10" in result["message"]
+    assert result["outcome"] == "failed" and "job state 10" in result["message"]
     assert result["settings"]["maximum_mb"] == 4096
 
 
@@ -144,7 +148,10 @@ def test_real_admission_check(write_fixture) -> None:  # type: ignore[no-untyped
         " demand: {base: 6GB, peak: 6GB}}\n"
     ))
     result = apply_one(host, "big", settings(startup_mb=2048, minimum_mb=2048, maximum_mb=4096))
+    # The admission re-check before the start sees too little free memory ("grow" took
+    # it): the old settings go back; even they do not fit now, so the start fails.
     assert (result["outcome"], result["code"]) == ("failed", 32778)
+    assert "admission" in result["message"] and result["settings"]["startup_mb"] == 1024
 
 
 def test_collect_samples_in_simulated_time(host: HostState) -> None:

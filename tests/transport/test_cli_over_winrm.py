@@ -137,8 +137,15 @@ def test_apply_over_winrm_is_two_scripts_per_host_and_converges(
     assert code == 0, doc
     assert doc["summary"]["applied"] > 0 and doc["summary"]["failed"] == 0
     per_host = {h: [n for host, n in sim.received if host == h] for h in ("hv-srv-01",)}
-    assert per_host["hv-srv-01"] == ["discover", "apply"]
-    assert fake.actions["Create"] == 2 and fake.actions["Command"] == 4
+    # One apply script for the online changes, then one per VM restarted (issue 6:
+    # restarts are journaled and confirmed one VM at a time); still one shell per host.
+    restarts = {
+        h["host"]: sum(1 for vm in h["vms"] if vm["restart"]) for h in doc["hosts"]
+    }
+    assert restarts["hv-srv-01"] > 0
+    assert per_host["hv-srv-01"] == ["discover", "apply"] + ["apply"] * restarts["hv-srv-01"]
+    scripts = sum(2 + n for n in restarts.values())
+    assert fake.actions["Create"] == 2 and fake.actions["Command"] == scripts
 
     code, doc = hvdyn(
         "plan",
