@@ -29,7 +29,9 @@ FORMATS = ("table", "json")
 # (`@cli.command()` / `@cli.group()`). Add a new module here. A module is
 # imported only when one of its commands runs, so `hvdyn --help` does not
 # pay for pydantic, Jinja, the engine or the store (bench/startup.py).
-COMMAND_MODULES = ("auditing", "connect", "converge", "history", "observe", "review", "simulate")
+COMMAND_MODULES = (
+    "auditing", "connect", "converge", "history", "observe", "review", "runs", "simulate"
+)
 
 
 def default_state_dir() -> Path:

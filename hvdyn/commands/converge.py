@@ -9,13 +9,13 @@ from typing import Any
 import click
 
 from hvdyn.cli import Settings, cli, common_options, settings_from, stdout_console
+from hvdyn.commands._apply import apply_options, progress_display, recorded_apply, run_options
 from hvdyn.commands._common import load_targets, transport_factory
 from hvdyn.engine import Engine, RunOptions
 from hvdyn.errors import EXIT_OK
 from hvdyn.model import HostResult
 from hvdyn.plan import PlanOptions
 from hvdyn.report import exit_code, write_json, write_table
-from hvdyn.scripts import ApplyOptions
 from hvdyn.snapshot import save_snapshot as save_snapshot_file
 
 POLICY = click.argument("policy", type=click.Path(path_type=Path, dir_okay=False))
@@ -44,8 +44,11 @@ def validate(policy: Path, **kwargs: Any) -> int:
 
 def _run(policy: Path, settings: Settings, options: RunOptions) -> list[HostResult]:
     targets = load_targets(policy, settings.inventory, settings.limit)
-    engine = Engine(targets.policy, transport_factory(settings.state_dir), options)
-    return engine.run(targets.hosts)
+    with progress_display(settings) as progress:
+        engine = Engine(
+            targets.policy, transport_factory(settings.state_dir), options, progress=progress
+        )
+        return engine.run(targets.hosts)
 
 
 @cli.command()
@@ -56,18 +59,28 @@ def _run(policy: Path, settings: Settings, options: RunOptions) -> list[HostResu
     is_flag=True,
     help="Plan as if running VMs may be shut down for needs-off changes.",
 )
+@click.option("--include-saved", is_flag=True, help="Plan as apply --include-saved would.")
+@click.option("--include-paused", is_flag=True, help="Plan as apply --include-paused would.")
 @click.option(
     "--save-snapshot",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     help="Save what discovery saw, for `render --snapshot` later.",
 )
-def plan(policy: Path, allow_restart: bool, save_snapshot: Path | None, **kwargs: Any) -> int:
+def plan(
+    policy: Path,
+    allow_restart: bool,
+    include_saved: bool,
+    include_paused: bool,
+    save_snapshot: Path | None,
+    **kwargs: Any,
+) -> int:
     """Discover hosts and show what would change and why (exit 2 when something would)."""
     settings = settings_from(kwargs)
-    options = RunOptions(
-        mode="plan", forks=settings.forks, plan=PlanOptions(allow_restart=allow_restart)
+    plan_options = PlanOptions(
+        allow_restart=allow_restart, include_saved=include_saved, include_paused=include_paused
     )
+    options = RunOptions(mode="plan", forks=settings.forks, plan=plan_options)
     results = _run(policy, settings, options)
     _print(results, settings)
     if save_snapshot is not None:
@@ -79,48 +92,33 @@ def plan(policy: Path, allow_restart: bool, save_snapshot: Path | None, **kwargs
 @cli.command()
 @POLICY
 @common_options
-@click.option(
-    "--allow-restart",
-    is_flag=True,
-    help="Shut running VMs down gracefully for changes that need them off, then start them again.",
-)
-@click.option("--dry-run", is_flag=True, help="Plan and show the scripts; change nothing.")
-@click.option(
-    "--shutdown-timeout",
-    type=click.IntRange(10, 7200),
-    default=600,
-    show_default=True,
-    help="Seconds to wait for a guest to shut down.",
-)
-@click.option(
-    "--force-off",
-    is_flag=True,
-    help="Turn a VM off hard when its guest ignores the shutdown (data loss risk).",
-)
-def apply(
-    policy: Path,
-    allow_restart: bool,
-    dry_run: bool,
-    shutdown_timeout: int,
-    force_off: bool,
-    **kwargs: Any,
-) -> int:
-    """Converge VMs to the policy."""
+@apply_options
+def apply(policy: Path, **kwargs: Any) -> int:
+    """Converge VMs to the policy (journaled; `hvdyn rollback RUN` undoes it)."""
     settings = settings_from(kwargs)
-    options = RunOptions(
-        mode="apply",
-        dry_run=dry_run,
-        forks=settings.forks,
-        plan=PlanOptions(allow_restart=allow_restart),
-        apply=ApplyOptions(shutdown_timeout_s=shutdown_timeout, force_off=force_off),
+    options = run_options(settings, kwargs)
+    targets = load_targets(policy, settings.inventory, settings.limit)
+    results, code, _ = recorded_apply(
+        command="apply",
+        policy=targets.policy,
+        hosts=targets.hosts,
+        settings=settings,
+        options=options,
+        policy_path=policy.resolve(),
+        policy_digest=targets.policy.digest,
+        extra={"inventory": str(targets.inventory_path.resolve())},
     )
-    results = _run(policy, settings, options)
-    _print(results, settings, scripts=dry_run)
-    if dry_run and settings.fmt == "table":
+    print_results(results, settings, scripts=options.dry_run)
+    return code
+
+
+def print_results(results: list[HostResult], settings: Settings, *, scripts: bool) -> None:
+    """Results, and for a dry run in table form the scripts that would be sent."""
+    _print(results, settings, scripts=scripts)
+    if scripts and settings.fmt == "table":
         for result in results:
             for script in result.scripts:
                 if not script.params.get("vms"):
                     continue
                 click.echo(f"# ---- {result.host}: {script.name} ({len(script.text)} chars)")
                 click.echo(script.text)
-    return exit_code(results)

@@ -1,0 +1,180 @@
+"""What `apply` and `rollback` share: options, the recorded run, Ctrl-C, progress.
+
+Why shared: rollback must honour exactly the same restart, deadline and
+safety options as apply, and be journaled the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+from hvdyn.cli import Settings
+from hvdyn.commands._common import transport_factory
+from hvdyn.engine import Engine, PolicyLike, ProgressCallback, RunOptions
+from hvdyn.errors import EXIT_OK
+from hvdyn.journal import StoreJournal
+from hvdyn.model import HostResult, HostSpec
+from hvdyn.plan import PlanOptions
+from hvdyn.report import exit_code
+from hvdyn.scripts import ApplyOptions
+from hvdyn.store import open_store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def apply_options(func: F) -> F:
+    """--allow-restart, --dry-run and the restart/deadline options of apply and rollback."""
+    options = [
+        click.option("--allow-restart", is_flag=True,
+                     help="Shut running VMs down gracefully for changes that need them off, "
+                     "then start them again."),
+        click.option("--dry-run", is_flag=True, help="Plan and show the scripts; change nothing."),
+        click.option("--shutdown-timeout", type=click.IntRange(10, 7200), default=600,
+                     show_default=True, help="Seconds to wait for a guest to shut down."),
+        click.option("--start-timeout", type=click.IntRange(10, 7200), default=300,
+                     show_default=True,
+                     help="Seconds to wait for a started VM to run with heartbeat OK."),
+        click.option("--force-off", is_flag=True,
+                     help="Turn a VM off hard when its guest ignores the shutdown "
+                     "(data loss risk)."),
+        click.option("--include-saved", is_flag=True,
+                     help="With --allow-restart: also resume saved VMs, restart them and "
+                     "save them again."),
+        click.option("--include-paused", is_flag=True,
+                     help="With --allow-restart: also resume paused VMs, restart them and "
+                     "pause them again."),
+        click.option("--max-restarts-per-host", type=click.IntRange(1, 64), default=1,
+                     show_default=True, help="VMs restarted at the same time on one host."),
+        click.option("--host-timeout", type=click.IntRange(30, 86400), default=None,
+                     help="Seconds for the whole apply on one host (default: the sum of "
+                     "the per-VM deadlines)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def run_options(settings: Settings, kw: dict[str, Any]) -> RunOptions:
+    return RunOptions(
+        mode="apply",
+        dry_run=kw["dry_run"],
+        forks=settings.forks,
+        plan=PlanOptions(allow_restart=kw["allow_restart"], include_saved=kw["include_saved"],
+                         include_paused=kw["include_paused"]),
+        apply=ApplyOptions(shutdown_timeout_s=kw["shutdown_timeout"],
+                           start_timeout_s=kw["start_timeout"], force_off=kw["force_off"]),
+        max_restarts_per_host=kw["max_restarts_per_host"],
+        host_timeout_s=kw["host_timeout"],
+    )
+
+
+# ---------------------------------------------------------------- progress
+
+
+def _wants_progress(settings: Settings) -> bool:
+    return settings.fmt != "json" and sys.stdout.isatty() and sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def progress_display(settings: Settings) -> Iterator[ProgressCallback]:
+    """A live per-host line on the terminal (stderr, cleared at the end); else nothing."""
+    if not _wants_progress(settings):
+        yield lambda host, step: None
+        return
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                        console=Console(stderr=True), transient=True)
+    tasks: dict[str, TaskID] = {}
+    lock = threading.Lock()
+
+    def update(host: str, step: str) -> None:
+        with lock:
+            if host not in tasks:
+                tasks[host] = progress.add_task(host, total=1)
+        if step == "done":
+            progress.update(tasks[host], description=f"{host}: done", completed=1)
+        else:
+            progress.update(tasks[host], description=f"{host}: {step}")
+
+    with progress:
+        yield update
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+
+def run_engine(engine: Engine, hosts: Sequence[HostSpec]) -> tuple[list[HostResult], bool]:
+    """Run; the first Ctrl-C stops scheduling hosts (in-flight ones finish), a second aborts."""
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        return engine.run(hosts), False
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_sigint(signum: int, frame: object) -> None:
+        interrupted.set()
+        engine.stop()
+        click.echo("hvdyn: interrupted: starting no more hosts; hosts in flight finish or "
+                   "time out (Ctrl-C again to abort)", err=True)
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        return engine.run(hosts), interrupted.is_set()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def recorded_apply(
+    *,
+    command: str,
+    policy: PolicyLike,
+    hosts: Sequence[HostSpec],
+    settings: Settings,
+    options: RunOptions,
+    policy_path: Path | None,
+    policy_digest: str | None,
+    extra: dict[str, Any],
+) -> tuple[list[HostResult], int, int | None]:
+    """Run apply (or rollback) with a store run and journal; (results, exit code, run id).
+
+    A dry run sends nothing that changes a host and records no run.
+    """
+    factory = transport_factory(settings.state_dir)
+    if options.dry_run:
+        with progress_display(settings) as progress:
+            results = Engine(policy, factory, options, progress=progress).run(hosts)
+        return results, exit_code(results), None
+    store = open_store(settings.state_dir)
+    try:
+        run_id = store.start_run(
+            command, policy_path=None if policy_path is None else str(policy_path),
+            policy_digest=policy_digest,
+            options={**extra, "limit": settings.limit, "allow_restart": options.plan.allow_restart,
+                     "force_off": options.apply.force_off},
+        )
+        code = EXIT_OK
+        outcome = "failed"
+        try:
+            with progress_display(settings) as progress:
+                engine = Engine(policy, factory, options, progress=progress,
+                                journal=StoreJournal(store, run_id))
+                results, interrupted = run_engine(engine, hosts)
+            code = exit_code(results)
+            outcome = "interrupted" if interrupted else {0: "ok", 1: "failed", 2: "drift"}.get(
+                code, "failed")
+        finally:
+            store.finish_run(run_id, outcome=outcome, exit_code=code)
+    finally:
+        store.close()
+    click.echo(f"{command}: run {run_id} ({outcome}); `hvdyn runs show {run_id}` for its "
+               "journal", err=True)
+    return results, code, run_id
