@@ -120,6 +120,12 @@ def results_json(results: Sequence[HostResult], *, include_scripts: bool = False
             "status": str(result.status),
             "error": result.error,
             "vms": [_vm_json(vm, result.findings) for vm in result.plan.vms],
+            # host-wide findings (capacity checks): no VM of their own
+            "findings": [
+                {"check": f.check, "severity": str(f.severity), "message": f.message}
+                for f in result.findings
+                if getattr(f, "vm_id", None) is None
+            ],
         }
         if include_scripts:
             host["scripts"] = [{"name": s.name, "text": s.text} for s in result.scripts]
@@ -179,8 +185,12 @@ def write_table(results: Sequence[HostResult], console: Console, *, verbose: boo
             parts = ", ".join(f"{n} {reason}" for reason, n in sorted(quiet.items()))
             console.print(Text(f"  unchanged: {parts}", style="dim"))
         for finding in result.findings:
-            if getattr(finding, "severity", None) == "warning":
-                console.print(Text(f"  warning {finding.check}: {finding.message}", style="yellow"))
+            severity = getattr(finding, "severity", None)
+            if severity in ("warning", "info") or (
+                severity == "error" and getattr(finding, "vm_id", None) is None
+            ):
+                style = {"warning": "yellow", "info": "dim", "error": "red"}[str(severity)]
+                console.print(Text(f"  {severity} {finding.check}: {finding.message}", style=style))
         console.print()
     summary = summarize(results)
     line = ", ".join(f"{summary[k]} {k}" for k in summary)

@@ -122,3 +122,18 @@ def test_ctrl_c_before_a_batch_sends_nothing_more(make_world: Make) -> None:
     change = result.plan.vms[0].changes[0]
     assert change.status == "pending" and "interrupted" in change.reason
     assert w.vm("a").memory.weight == 100
+
+
+def test_capacity_error_blocks_the_whole_host(make_world: Make) -> None:
+    policy = ("version: 1\ninventory: inventory.yaml\n"
+              "defaults: {dynamic: true, startup: 16GB, maximum: 16GB, weight: 100}\n"
+              "host: {reserve: 2GB}\n")
+    w = make_world({"hv1": "vms:\n" + vm("a", startup="14GB", maximum="14GB")
+                    + vm("b", startup="14GB", maximum="14GB")}, policy=policy)
+    r = w.hvdyn("apply", w.policy, "--allow-restart", "--format", "json")
+    assert r.code == 2
+    host = r.json()["hosts"][0]
+    assert [f["check"] for f in host["findings"]] == ["HVD006"]
+    statuses = {c["status"] for v in host["vms"] for c in v["changes"]}
+    assert statuses == {"blocked"}  # weight too: capacity errors block the host's changes
+    assert w.journal(1) == [] and w.vm("a").memory.weight == 5000
