@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hvdyn.errors import InputError
+from hvdyn.errors import CredentialError, InputError
 from hvdyn.model import HostSpec
 
 AUTHS = ("ntlm", "kerberos", "credssp", "basic", "certificate")
@@ -167,3 +167,14 @@ def parse_options(spec: HostSpec) -> ConnOptions:
         cert_key_pem=str(cert_key_pem) if cert_key_pem else None,
         credssp_disable_tlsv1_2=_flag(spec, "hvdyn_credssp_disable_tlsv1_2"),
     )
+
+
+def password_for(opts: ConnOptions, password: str | None) -> str | None:
+    """The resolved password, or a CredentialError saying where hvdyn looked."""
+    if password is None and opts.auth in NEEDS_PASSWORD:
+        raise CredentialError(
+            opts.host,
+            f"no password for {opts.user or '(no user)'} ({opts.auth})",
+            f"export {opts.password_env}, store it in the keyring, or pass --ask-pass",
+        )
+    return password

@@ -24,11 +24,11 @@ from pypsrp.host import PSHost, PSHostUserInterface
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
-from hvdyn.errors import CredentialError, TransportError, TransportTimeout
+from hvdyn.errors import TransportError, TransportTimeout
 from hvdyn.model import HostSpec, Script, ScriptResult
 from hvdyn.transport import TransportContext
 from hvdyn.transport._errors import classify
-from hvdyn.transport._options import NEEDS_PASSWORD, ConnOptions, parse_options
+from hvdyn.transport._options import ConnOptions, parse_options, password_for
 from hvdyn.transport._tls import RequestCounter, prepare_session, warn_legacy
 
 log = logging.getLogger(__name__)
@@ -72,14 +72,7 @@ class PsrpTransport:
         return self._counter.count
 
     def _password(self) -> str | None:
-        password = self._context.password_for(self.spec)
-        if password is None and self.opts.auth in NEEDS_PASSWORD:
-            raise CredentialError(
-                self.opts.host,
-                f"no password for {self.opts.user or '(no user)'} ({self.opts.auth})",
-                f"export {self.opts.password_env}, store it in the keyring, or pass --ask-pass",
-            )
-        return password
+        return password_for(self.opts, self._context.password_for(self.spec))
 
     def _make_wsman(self) -> Any:
         opts = self.opts

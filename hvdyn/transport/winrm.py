@@ -24,13 +24,13 @@ from typing import Any
 from winrm.exceptions import WinRMOperationTimeoutError, WSManFaultError
 from winrm.protocol import Protocol
 
-from hvdyn.errors import CredentialError, TransportError, TransportTimeout
+from hvdyn.errors import TransportError, TransportTimeout
 from hvdyn.model import HostSpec, Script, ScriptResult
 from hvdyn.transport import TransportContext
 from hvdyn.transport._assets import FILE_DECODER, STDIN_BOOTSTRAP, encoded_command
 from hvdyn.transport._clixml import clixml_errors
 from hvdyn.transport._errors import ERROR_BUSY, classify, is_shell_gone
-from hvdyn.transport._options import NEEDS_PASSWORD, ConnOptions, parse_options
+from hvdyn.transport._options import ConnOptions, parse_options, password_for
 from hvdyn.transport._tls import RequestCounter, prepare_session, warn_legacy
 
 log = logging.getLogger(__name__)
@@ -87,14 +87,7 @@ class WinrmTransport:
         return self._counter.count
 
     def _password(self) -> str | None:
-        password = self._context.password_for(self.spec)
-        if password is None and self.opts.auth in NEEDS_PASSWORD:
-            raise CredentialError(
-                self.opts.host,
-                f"no password for {self.opts.user or '(no user)'} ({self.opts.auth})",
-                f"export {self.opts.password_env}, store it in the keyring, or pass --ask-pass",
-            )
-        return password
+        return password_for(self.opts, self._context.password_for(self.spec))
 
     def _protocol(self) -> Any:
         if self._proto is not None:
