@@ -80,21 +80,10 @@ def batches(plan: HostPlan) -> list[list[VmPlan]]:
     return ([quiet] if quiet else []) + [[v] for v in work if v.restart]
 
 
-def _not_sent(vm_plan: VmPlan, why: str) -> VmPlan:
+def _mark(vm_plan: VmPlan, status: ChangeStatus, why: str) -> VmPlan:
+    """The VM's still-planned changes get `status` and `why` (not sent, or outcome unknown)."""
     changes = tuple(
-        replace(c, status=ChangeStatus.PENDING, reason=why)
-        if c.status is ChangeStatus.PLANNED
-        else c
-        for c in vm_plan.changes
-    )
-    return replace(vm_plan, changes=changes, reason=why)
-
-
-def _unknown(vm_plan: VmPlan, why: str) -> VmPlan:
-    changes = tuple(
-        replace(c, status=ChangeStatus.FAILED, reason=why)
-        if c.status is ChangeStatus.PLANNED
-        else c
+        replace(c, status=status, reason=why) if c.status is ChangeStatus.PLANNED else c
         for c in vm_plan.changes
     )
     return replace(vm_plan, changes=changes, reason=why)
@@ -117,33 +106,49 @@ def salvage(exc: TransportError, spec: HostSpec, script: Script) -> ParsedOutput
         return None
 
 
-def _journal_outcomes(ctx: ApplyContext, merged: Sequence[VmPlan],
-                      records: dict[str, ResultRecord]) -> None:
+def _journal_outcomes(
+    ctx: ApplyContext, merged: Sequence[VmPlan], records: dict[str, ResultRecord]
+) -> None:
     if ctx.journal is None:
         return
     for vm_plan in merged:
         statuses = {c.status for c in vm_plan.changes} - {ChangeStatus.BLOCKED}
-        status = next((s for s in (ChangeStatus.FAILED, ChangeStatus.CONFLICT,
-                                   ChangeStatus.PENDING, ChangeStatus.APPLIED) if s in statuses),
-                      ChangeStatus.FAILED)
+        status = next(
+            (
+                s
+                for s in (
+                    ChangeStatus.FAILED,
+                    ChangeStatus.CONFLICT,
+                    ChangeStatus.PENDING,
+                    ChangeStatus.APPLIED,
+                )
+                if s in statuses
+            ),
+            ChangeStatus.FAILED,
+        )
         record = records.get(vm_plan.vm.id.lower())
         ctx.journal.outcome(
-            ctx.spec.name, vm_plan, JOURNAL_OUTCOME[status],
+            ctx.spec.name,
+            vm_plan,
+            JOURNAL_OUTCOME[status],
             after=record.settings if record else None,
             message=vm_plan.reason,
             state_after=record.state if record else None,
         )
 
 
-def run_batch(ctx: ApplyContext, transport: Transport, plan: HostPlan,
-              vms: list[VmPlan], out: HostApply) -> bool:
+def run_batch(
+    ctx: ApplyContext, transport: Transport, plan: HostPlan, vms: list[VmPlan], out: HostApply
+) -> bool:
     """Send one batch; False when the host's connection is lost (stop the host)."""
     if ctx.stopped():
-        _record(out, [_not_sent(v, "not sent: run interrupted") for v in vms])
+        _record(out, [_mark(v, ChangeStatus.PENDING, "not sent: run interrupted") for v in vms])
         return True
     remaining = ctx.deadline - time.monotonic()
     if remaining <= 0:
-        _record(out, [_not_sent(v, "not sent: host deadline reached") for v in vms])
+        _record(
+            out, [_mark(v, ChangeStatus.PENDING, "not sent: host deadline reached") for v in vms]
+        )
         return True
     sub = replace(plan, vms=tuple(vms))
     script = render_script("apply", apply_params(sub, ctx.options))
@@ -160,12 +165,13 @@ def run_batch(ctx: ApplyContext, transport: Transport, plan: HostPlan,
         got = {r.id.lower(): r for r in partial.of_type(ResultRecord)} if partial else {}
         confirmed = [v for v in merged.vms if v.vm.id.lower() in got]
         why = f"outcome unknown: connection lost ({exc}); rerun to converge"
-        lost = [_unknown(v, why) for v in sub.vms if v.vm.id.lower() not in got]
+        lost = [_mark(v, ChangeStatus.FAILED, why) for v in sub.vms if v.vm.id.lower() not in got]
         _journal_outcomes(ctx, confirmed, got)
         if ctx.journal is not None:
             for vm_plan in lost:
-                ctx.journal.outcome(ctx.spec.name, vm_plan, "unknown", after=None,
-                                    message=why, state_after=None)
+                ctx.journal.outcome(
+                    ctx.spec.name, vm_plan, "unknown", after=None, message=why, state_after=None
+                )
         _record(out, [*confirmed, *lost], script=script, error=str(exc))
         return False
     merged = ctx.merge(sub, parsed)
@@ -176,8 +182,9 @@ def run_batch(ctx: ApplyContext, transport: Transport, plan: HostPlan,
     return True
 
 
-def _record(out: HostApply, vms: Sequence[VmPlan], *, script: Script | None = None,
-            error: str | None = None) -> None:
+def _record(
+    out: HostApply, vms: Sequence[VmPlan], *, script: Script | None = None, error: str | None = None
+) -> None:
     with out.lock:
         for vm_plan in vms:
             out.vms[vm_plan.vm.id] = vm_plan
@@ -195,7 +202,13 @@ def apply_host(ctx: ApplyContext, transport: Transport, plan: HostPlan) -> HostA
 
     def one(batch: list[VmPlan], own: Transport | None) -> None:
         if lost.is_set():
-            _record(out, [_not_sent(v, "not sent: connection to the host lost") for v in batch])
+            _record(
+                out,
+                [
+                    _mark(v, ChangeStatus.PENDING, "not sent: connection to the host lost")
+                    for v in batch
+                ],
+            )
             return
         use = own if own is not None else ctx.transport_for(ctx.spec)
         try:
@@ -212,7 +225,8 @@ def apply_host(ctx: ApplyContext, transport: Transport, plan: HostPlan) -> HostA
         for batch in restarts:
             one(batch, transport)
     elif restarts:
-        with ThreadPoolExecutor(max_workers=ctx.max_restarts,
-                                thread_name_prefix="hvdyn-restart") as pool:
+        with ThreadPoolExecutor(
+            max_workers=ctx.max_restarts, thread_name_prefix="hvdyn-restart"
+        ) as pool:
             list(pool.map(lambda b: one(b, None), restarts))
     return out
