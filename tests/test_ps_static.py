@@ -14,13 +14,14 @@ from typing import Any
 
 import jinja2
 import pytest
-from psval.canary import canary_render, plant
-from psval.compat import check_ps2
-from psval.parse import parse, syntax_errors, walk
-from psval.wmi import check_wmi
 
 from hvdyn import render
 from hvdyn.errors import RenderError
+
+from .psval.canary import canary_render, plant
+from .psval.compat import check_ps2
+from .psval.parse import parse, syntax_errors, walk
+from .psval.wmi import check_wmi
 
 HOSTILE_NAMES = [
     "x'; Remove-Item C:\\ -Recurse; '",

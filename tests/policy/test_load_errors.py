@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from policy_helpers import write_policy
 
 from hvdyn.errors import InputError, MultipleInputErrors, PolicyError
 from hvdyn.policy import load_policy
+
+from .policy_helpers import write_policy
 
 
 def test_all_errors_reported_sorted(tmp_path: Path) -> None:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from policy_helpers import host, vm, write_policy
 
 from hvdyn.model import MAX_VM_MEMORY_MB, parse_size_mb
 from hvdyn.policy import MIN_VM_MEMORY_MB, parse_size
+
+from .policy_helpers import host, vm, write_policy
 
 even_mb = st.integers(MIN_VM_MEMORY_MB // 2, MAX_VM_MEMORY_MB // 2).map(lambda n: n * 2)
 

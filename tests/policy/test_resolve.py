@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from policy_helpers import host, vm, write_policy
 
 from hvdyn.model import Provenance, VmState
 from hvdyn.policy import Policy
+
+from .policy_helpers import host, vm, write_policy
 
 BASE = """\
 version: 1
