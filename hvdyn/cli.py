@@ -6,13 +6,11 @@ User mistakes raise `HvdynError` subclasses; `main` prints their message
 
 from __future__ import annotations
 
-import ast
 import importlib
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,13 +23,58 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 FORMATS = ("table", "json")
 
-# Modules of `hvdyn.commands` whose commands register themselves on `cli`
-# (`@cli.command()` / `@cli.group()`). Add a new module here. A module is
-# imported only when one of its commands runs, so `hvdyn --help` does not
-# pay for pydantic, Jinja, the engine or the store (bench/startup.py).
-COMMAND_MODULES = (
-    "auditing", "connect", "converge", "history", "observe", "review", "runs", "simulate"
-)
+# Every command: name -> (module of `hvdyn.commands` that registers it on `cli`,
+# the one-line summary `hvdyn --help` shows). A module is imported only when
+# one of its commands runs, so `--help` does not pay for pydantic, Jinja, the
+# engine or the store (bench/startup.py). tests/cli/test_lazy_commands.py
+# checks this table against the commands themselves.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "apply": (
+        "converge",
+        "Converge VMs to the policy (journaled; `hvdyn rollback RUN` undoes it).",
+    ),
+    "audit": (
+        "auditing",
+        "Drift and health findings (exit 2 on drift or an error finding, 1 if a host failed).",
+    ),
+    "collect": (
+        "observe",
+        "Sample Dynamic Memory counters of every VM into the store (exit 1 if a host failed).",
+    ),
+    "explain": (
+        "review",
+        "Show where each desired value of a VM comes from (defaults or which rule).",
+    ),
+    "export": ("observe", "Export stored history."),
+    "ping": (
+        "connect",
+        "Check each host: connection, authentication, PowerShell, root\\virtualization.",
+    ),
+    "plan": (
+        "converge",
+        "Discover hosts and show what would change and why (exit 2 when something would).",
+    ),
+    "recommend": ("history", "Right-size startup, maximum and buffer per VM from stored counters."),
+    "render": ("review", "Write the exact apply script per host for review; change nothing."),
+    "report": (
+        "history",
+        "Charts of pressure, assigned memory against startup/maximum, host available memory.",
+    ),
+    "rollback": (
+        "runs",
+        "Restore the values a run journaled, through the same plan, checks and options as apply.",
+    ),
+    "runs": (
+        "runs",
+        "List journaled runs (apply, rollback); `runs show RUN` for one run's journal.",
+    ),
+    "schedule": (
+        "auditing",
+        "Print a systemd timer or crontab line for an hvdyn command given after `--`.",
+    ),
+    "sim": ("simulate", "The simulated 2008 R2 SP1 hosts behind `hvdyn_transport: mock`."),
+    "validate": ("converge", "Check a policy and its inventory without contacting any host."),
+}
 
 
 def default_state_dir() -> Path:
@@ -94,8 +137,11 @@ def common_options(func: F) -> F:
             help="Output format.",
         ),
         click.option("-v", "--verbose", is_flag=True, help="Also list VMs without changes."),
-        click.option("--ask-pass", is_flag=True,
-                     help="Prompt for passwords (once per user) not found in env or keyring."),
+        click.option(
+            "--ask-pass",
+            is_flag=True,
+            help="Prompt for passwords (once per user) not found in env or keyring.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -118,108 +164,9 @@ def stdout_console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
-@dataclass(frozen=True, slots=True)
-class ListedCommand:
-    """What `hvdyn --help` shows of a command, read from its module's source."""
-
-    name: str
-    module: str
-    help: str | None
-    short_help: str | None
-    hidden: bool
-    deprecated: bool
-
-    def placeholder(self) -> click.Command:
-        """A stand-in with the same listing (click derives the short help the same way)."""
-        return click.Command(
-            self.name,
-            help=self.help,
-            short_help=self.short_help,
-            hidden=self.hidden,
-            deprecated=self.deprecated,
-        )
-
-
-def _click_name(function: str) -> str:
-    """click's default command name for a function (click.decorators, 8.2+)."""
-    name = function.lower().replace("_", "-")
-    left, sep, suffix = name.rpartition("-")
-    return left if sep and suffix in {"command", "cmd", "group", "grp"} else name
-
-
-_LISTED_KEYS = ("name", "help", "short_help", "hidden", "deprecated")
-
-
-def _listed_in(module: str, source: str) -> list[ListedCommand] | None:
-    """Top-level `@cli.command(...)` / `@cli.group(...)` functions; None for a form not read."""
-    listed: list[ListedCommand] = []
-    for node in ast.parse(source).body:
-        if not isinstance(node, ast.FunctionDef):
-            continue
-        for deco in node.decorator_list:
-            call = deco if isinstance(deco, ast.Call) else None
-            target = call.func if call is not None else deco
-            if not (
-                isinstance(target, ast.Attribute)
-                and isinstance(target.value, ast.Name)
-                and target.value.id == "cli"
-                and target.attr in ("command", "group")
-            ):
-                continue
-            attrs: dict[str, object] = {}
-            if call is not None:
-                if any(k.arg is None for k in call.keywords) or len(call.args) > 1:
-                    return None
-                try:
-                    if call.args:
-                        attrs["name"] = ast.literal_eval(call.args[0])
-                    for k in call.keywords:
-                        if k.arg in _LISTED_KEYS:
-                            attrs[str(k.arg)] = ast.literal_eval(k.value)
-                except ValueError:
-                    return None
-            name = attrs.get("name") or _click_name(node.name)
-            help_ = attrs.get("help") or ast.get_docstring(node, clean=False)
-            short = attrs.get("short_help")
-            if not isinstance(name, str) or not isinstance(help_, str | None):
-                return None
-            listed.append(
-                ListedCommand(
-                    name=name,
-                    module=module,
-                    help=help_,
-                    short_help=short if isinstance(short, str) else None,
-                    hidden=bool(attrs.get("hidden", False)),
-                    deprecated=bool(attrs.get("deprecated", False)),
-                )
-            )
-    return listed
-
-
-@lru_cache(maxsize=1)
-def command_index() -> dict[str, ListedCommand] | None:
-    """Every command of COMMAND_MODULES by name, from source; None if a module cannot be read.
-
-    None makes the group import all command modules instead (e.g. an install
-    without .py sources); `tests/cli/test_lazy_commands.py` checks that the
-    listing equals the one of the imported commands.
-    """
-    base = Path(__file__).resolve().with_name("commands")
-    index: dict[str, ListedCommand] = {}
-    for module in COMMAND_MODULES:
-        try:
-            listed = _listed_in(module, (base / f"{module}.py").read_text("utf-8"))
-        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
-            return None
-        if listed is None:
-            return None
-        index.update((c.name, c) for c in listed)
-    return index
-
-
-def import_commands(modules: tuple[str, ...] = COMMAND_MODULES) -> None:
+def import_commands(modules: tuple[str, ...] | None = None) -> None:
     """Import command modules; their decorators register the commands on `cli`."""
-    for module in modules:
+    for module in modules or tuple(sorted({m for m, _ in COMMANDS.values()})):
         importlib.import_module(f"hvdyn.commands.{module}")
 
 
@@ -227,42 +174,23 @@ class HvdynGroup(click.Group):
     """Maps errors to hvdyn's exit codes (usage errors exit 3, not 2); loads commands lazily.
 
     A command's module is imported when the command is looked up to run;
-    the listing in ``--help`` comes from `command_index` without imports.
+    `--help` lists the commands from `COMMANDS` without importing them.
     """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        index = command_index()
-        if index is None:
-            import_commands()
-            return super().list_commands(ctx)
-        return sorted(set(super().list_commands(ctx)) | set(index))
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
-        if command is None:
-            index = command_index()
-            listed = None if index is None else index.get(cmd_name)
-            import_commands(COMMAND_MODULES if listed is None else (listed.module,))
+        if command is None and cmd_name in COMMANDS:
+            import_commands((COMMANDS[cmd_name][0],))
             command = super().get_command(ctx, cmd_name)
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """click's listing, with commands not imported yet shown from their source."""
-        index = command_index() or {}
-        rows: list[tuple[str, click.Command]] = []
-        for name in self.list_commands(ctx):
-            command = super().get_command(ctx, name)
-            if command is None and name in index:
-                command = index[name].placeholder()
-            if command is None:
-                command = self.get_command(ctx, name)
-            if command is None or command.hidden:
-                continue
-            rows.append((name, command))
-        if rows:
-            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
-            with formatter.section("Commands"):
-                formatter.write_dl([(n, c.get_short_help_str(limit)) for n, c in rows])
+        rows = [(name, COMMANDS[name][1]) for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def main(  # type: ignore[override]
         self,
@@ -311,4 +239,3 @@ def cli() -> None:
 def main() -> None:
     """Console entry point."""
     cli.main()
-

@@ -1,4 +1,4 @@
-"""Commands load lazily: the --help listing read from source equals the imported commands'."""
+"""Commands load lazily: the --help listing comes from `COMMANDS`, which must match them."""
 
 from __future__ import annotations
 
@@ -10,18 +10,14 @@ import click
 from hvdyn import cli as cli_module
 
 
-def test_listing_from_source_matches_the_imported_commands() -> None:
-    index = cli_module.command_index()
-    assert index is not None, "a command module uses a decorator form the reader does not know"
+def test_command_table_matches_the_registered_commands() -> None:
     cli_module.import_commands()
     group = cli_module.cli
-    assert set(index) == set(group.commands)
-    for name, listed in index.items():
+    assert set(cli_module.COMMANDS) == set(group.commands)
+    for name, (module, summary) in cli_module.COMMANDS.items():
         real = group.commands[name]
-        stand_in = listed.placeholder()
-        assert stand_in.hidden == real.hidden, name
-        for limit in (30, 45, 80):
-            assert stand_in.get_short_help_str(limit) == real.get_short_help_str(limit), name
+        assert real.callback is not None and real.callback.__module__ == f"hvdyn.commands.{module}"
+        assert summary == real.get_short_help_str(limit=1000), name
 
 
 def test_help_imports_no_command_module() -> None:
@@ -31,6 +27,7 @@ def test_help_imports_no_command_module() -> None:
         "from hvdyn.cli import cli\n"
         "result = CliRunner().invoke(cli, ['--help'])\n"
         "assert result.exit_code == 0, result.output\n"
+        "assert 'validate' in result.output and 'rollback' in result.output\n"
         "heavy = ('hvdyn.commands.', 'hvdyn.engine', 'pydantic', 'jinja2', 'winrm', 'requests')\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
     )
