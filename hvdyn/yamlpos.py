@@ -33,8 +33,12 @@ _STANDARD_TAGS = frozenset(
 _MAX_NODES = 200_000
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans (no yes/no/on/off)."""
+# libyaml's composer when PyYAML was built with it (10x faster); same nodes and marks.
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeBase):  # type: ignore[valid-type,misc]
+    """Safe loader with YAML 1.2 booleans (no yes/no/on/off)."""
 
 
 _Loader.yaml_implicit_resolvers = {

@@ -1,7 +1,8 @@
 """Load a simulated-host fixture (YAML) into a fresh `HostState`.
 
-The YAML node tree is composed first so every key path keeps its line and
-column; pydantic v2 validates the plain data (unknown keys rejected) and
+`hvdyn.yamlpos` reads the YAML keeping every key path's line and column (as
+for policies and inventories); pydantic v2 validates the plain data (unknown
+keys rejected) and
 each error is reported as `FixtureError(file, line, col, key, message,
 allowed)` pointing at the offending node.
 """
@@ -9,13 +10,11 @@ allowed)` pointing at the offending node.
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
@@ -34,6 +33,7 @@ from hvdyn.sim.state import (
     MemoryData,
     SimVm,
 )
+from hvdyn.yamlpos import KeyPath, YamlDoc, key_str, parse_yaml
 
 DEFAULT_EPOCH = "2026-01-05T00:00:00Z"
 DEFAULT_IC = "6.1.7601.17514"
@@ -156,56 +156,13 @@ class FixtureModel(_Strict):
     clock: datetime | None = None
 
 
-# ---------------------------------------------------------------- marks
+# ---------------------------------------------------------------- errors
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans: `state: off` stays the string 'off'."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
-
-
-Path_ = tuple[str | int, ...]
-
-
-def _marks(node: yaml.Node, path: Path_, keys: dict[Path_, yaml.Mark],
-           values: dict[Path_, yaml.Mark], file: str) -> None:
-    values[path] = node.start_mark
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in seen:
-                raise _located(file, key_node.start_mark, _dotted((*path, key)),
-                               "duplicate key", None)
-            seen.add(key)
-            keys[(*path, key)] = key_node.start_mark
-            _marks(value_node, (*path, key), keys, values, file)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _marks(item, (*path, index), keys, values, file)
-
-
-def _dotted(path: tuple[Any, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _located(file: str, mark: yaml.Mark | None, key: str, message: str,
-             allowed: str | None) -> FixtureError:
-    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-    return FixtureError(file, line, col, key, message, allowed)
+def _located(doc: YamlDoc, path: KeyPath, message: str, allowed: str | None = None,
+             *, key: bool = False) -> FixtureError:
+    pos = doc.pos(path, key=key)
+    return FixtureError(doc.file, pos.line, pos.col, key_str(path), message, allowed)
 
 
 def _allowed(model: type[BaseModel] | None) -> str | None:
@@ -218,20 +175,18 @@ _MODEL_AT: dict[str, type[BaseModel]] = {
 }
 
 
-def _error_from(exc: ValidationError, file: str, keys: dict[Path_, yaml.Mark],
-                values: dict[Path_, yaml.Mark]) -> FixtureError:
+def _error_from(exc: ValidationError, doc: YamlDoc) -> FixtureError:
     """The first error in file order; an unknown key wins (a typo explains a 'missing')."""
     found = [
-        (err["type"] != "extra_forbidden", _one_error(err, file, keys, values))
+        (err["type"] != "extra_forbidden", _one_error(err, doc))
         for err in exc.errors(include_url=False)
     ]
     found.sort(key=lambda pair: (pair[0], pair[1].line, pair[1].col))
     return found[0][1]
 
 
-def _one_error(err: ErrorDetails, file: str, keys: dict[Path_, yaml.Mark],
-               values: dict[Path_, yaml.Mark]) -> FixtureError:
-    loc: Path_ = tuple(p for p in err["loc"] if isinstance(p, str | int))
+def _one_error(err: ErrorDetails, doc: YamlDoc) -> FixtureError:
+    loc: KeyPath = tuple(p for p in err["loc"] if isinstance(p, str | int))
     # Union branches add type names to loc (e.g. 'function-before[...]'): drop them.
     loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in ("int", "str"))))
     kind = err["type"]
@@ -239,29 +194,16 @@ def _one_error(err: ErrorDetails, file: str, keys: dict[Path_, yaml.Mark],
     allowed: str | None = None
     parent_key = next((p for p in reversed(loc[:-1]) if isinstance(p, str)), "")
     if kind == "extra_forbidden":
-        message = "unknown key"
-        allowed = _allowed(_MODEL_AT.get(parent_key))
-        mark = keys.get(loc)
-    elif kind == "literal_error":
+        return _located(doc, loc, "unknown key", _allowed(_MODEL_AT.get(parent_key)), key=True)
+    if kind == "literal_error":
         ctx = err.get("ctx") or {}
         allowed = str(ctx.get("expected", "")).replace("'", "") or None
-        message = f"{values_repr(err.get('input'))} is not allowed"
-        mark = values.get(loc)
-    else:
-        if kind == "missing":
-            message = "required key is missing"
-        elif "size" in message or "unit" in message:
-            allowed = SIZE_HINT
-        mark = values.get(loc)
-    probe = loc
-    while mark is None and probe:
-        probe = probe[:-1]
-        mark = values.get(probe)
-    return _located(file, mark, _dotted(loc), message, allowed)
-
-
-def values_repr(value: Any) -> str:
-    return repr(value)
+        message = f"{err.get('input')!r} is not allowed"
+    elif kind == "missing":
+        message = "required key is missing"
+    elif "size" in message or "unit" in message:
+        allowed = SIZE_HINT
+    return _located(doc, loc, message, allowed)
 
 
 # ---------------------------------------------------------------- loading
@@ -272,24 +214,16 @@ def parse_fixture(text: str, file: str) -> FixtureModel:
     return _parse(text, file)[0]
 
 
-def _parse(text: str, file: str) -> tuple[FixtureModel, dict[Path_, yaml.Mark]]:
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        raise _located(file, exc.problem_mark, "", exc.problem or "invalid YAML", None) from None
-    if node is None:
+def _parse(text: str, file: str) -> tuple[FixtureModel, YamlDoc]:
+    doc = parse_yaml(text, file, FixtureError)
+    if doc.data is None:
         raise FixtureError(file, 1, 1, "", "the fixture is empty", "host, vms, faults, seed, clock")
-    keys: dict[Path_, yaml.Mark] = {}
-    values: dict[Path_, yaml.Mark] = {}
-    _marks(node, (), keys, values, file)
-    data = _Loader(text).get_single_data()
-    if not isinstance(data, dict):
-        raise _located(file, node.start_mark, "", "the fixture must be a mapping",
-                       "host, vms, faults, seed, clock")
+    if not isinstance(doc.data, dict):
+        raise _located(doc, (), "the fixture must be a mapping", "host, vms, faults, seed, clock")
     try:
-        return FixtureModel.model_validate(data), values
+        return FixtureModel.model_validate(doc.data), doc
     except ValidationError as exc:
-        raise _error_from(exc, file, keys, values) from None
+        raise _error_from(exc, doc) from None
 
 
 def derived_id(name: str, index: int, seed: int) -> str:
@@ -307,18 +241,17 @@ def build_state(
     *,
     file: str,
     default_name: str,
-    marks: dict[Path_, yaml.Mark] | None = None,
+    doc: YamlDoc | None = None,
 ) -> HostState:
     """Turn a validated fixture into host state, at clock second 0, balanced."""
-    marks = marks or {}
+    doc = doc or YamlDoc(file=file, data=None)
     host = model.host
     vms: list[SimVm] = []
     seen_ids: set[str] = set()
     for index, vm in enumerate(model.vms):
         vm_id = (vm.id or derived_id(vm.name, index, model.seed)).upper()
         if vm_id in seen_ids:
-            raise _located(file, marks.get(("vms", index, "id")), f"vms[{index}].id",
-                           f"duplicate VM id {vm_id}", None)
+            raise _located(doc, ("vms", index, "id"), f"duplicate VM id {vm_id}")
         seen_ids.add(vm_id)
         mem = vm.memory
         startup = mem.startup
@@ -377,9 +310,9 @@ def build_state(
     needed = sum(vm.memory.virtual_quantity for vm in vms if vm.state in HOLDS_MEMORY)
     if needed > state.pool_mb:
         raise _located(
-            file, marks.get(("host", "memory")), "host.memory",
+            doc, ("host", "memory"),
             f"running VMs need {needed}MB of startup RAM but only {state.pool_mb}MB "
-            f"is left after the parent reserve", None,
+            "is left after the parent reserve",
         )
     balancer.rebalance(state)
     return state
@@ -393,9 +326,7 @@ def load_fixture(path: str | Path, *, default_name: str | None = None) -> HostSt
     except OSError as exc:
         raise FixtureError(file, 1, 1, "", f"cannot read fixture: {exc.strerror}") from None
     text = raw.decode("utf-8-sig", errors="replace")
-    model, marks = _parse(text, file)
-    state = build_state(
-        model, file=file, default_name=default_name or Path(file).stem, marks=marks
-    )
+    model, doc = _parse(text, file)
+    state = build_state(model, file=file, default_name=default_name or Path(file).stem, doc=doc)
     state.fixture_sha256 = hashlib.sha256(raw).hexdigest()
     return state
