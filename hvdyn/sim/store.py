@@ -54,25 +54,38 @@ def load_state(state_dir: Path, host: str, fixture: str | Path) -> HostState:
     The fixture wins when its content changed since the state was saved,
     so editing a fixture takes effect without a manual reset.
     """
+    return _load(state_dir, host, fixture)[0]
+
+
+def _load(state_dir: Path, host: str, fixture: str | Path) -> tuple[HostState, str | None]:
+    """The state and the text it was read from (None when built from the fixture)."""
     path = state_path(state_dir, host, fixture)
     if path.exists():
         try:
-            state = HostState.from_json(json.loads(path.read_text("utf-8")))
+            text = path.read_text("utf-8")
+            state = HostState.from_json(json.loads(text))
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise StoreError(f"simulated host state {path} is unreadable: {exc}") from None
         if state.fixture_sha256 == _fixture_sha(fixture):
-            return state
-    return load_fixture(fixture, default_name=host)
+            return state, text
+    return load_fixture(fixture, default_name=host), None
+
+
+def _dump(state: HostState) -> str:
+    return json.dumps(state.to_json(), ensure_ascii=False, indent=1, sort_keys=True)
 
 
 def save_state(state_dir: Path, host: str, fixture: str | Path, state: HostState) -> Path:
     """Write the state atomically (temp file in the same dir, then os.replace)."""
-    path = state_path(state_dir, host, fixture)
+    return _write(state_path(state_dir, host, fixture), _dump(state))
+
+
+def _write(path: Path, text: str) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(state.to_json(), out, ensure_ascii=False, indent=1, sort_keys=True)
+            out.write(text)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
@@ -94,9 +107,11 @@ def session(state_dir: Path, host: str, fixture: str | Path) -> Iterator[HostSta
         with open(str(path) + ".lock", "a") as lock_file:
             if fcntl is not None:
                 fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
-            state = load_state(state_dir, host, fixture)
+            state, saved = _load(state_dir, host, fixture)
             yield state
-            save_state(state_dir, host, fixture, state)
+            text = _dump(state)
+            if text != saved:  # a read-only script (discover, ping) writes nothing
+                _write(path, text)
 
 
 Target = HostSpec | tuple[str, str | Path]
