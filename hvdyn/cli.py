@@ -99,53 +99,69 @@ class Settings:
     ask_pass: bool
 
 
-def common_options(func: F) -> F:
-    """-i/--inventory, --limit, --forks, --state-dir, --format, -v on every command."""
-    options = [
-        click.option(
-            "-i",
-            "--inventory",
-            type=click.Path(path_type=Path),
-            default=None,
-            help="Inventory file (default: the policy's `inventory:`).",
-        ),
-        click.option(
-            "--limit",
-            default=None,
-            metavar="PATTERN",
-            help="Only these hosts or groups (globs, comma-separated, !excludes).",
-        ),
-        click.option(
-            "--forks",
-            type=click.IntRange(1, 500),
-            default=10,
-            show_default=True,
-            help="Hosts worked on in parallel.",
-        ),
-        click.option(
-            "--state-dir",
-            type=click.Path(path_type=Path),
-            default=None,
-            help="State directory (default: $HVDYN_STATE_DIR or the XDG state dir).",
-        ),
-        click.option(
-            "--format",
-            "fmt",
-            type=click.Choice(FORMATS),
-            default="table",
-            show_default=True,
-            help="Output format.",
-        ),
-        click.option("-v", "--verbose", is_flag=True, help="Also list VMs without changes."),
-        click.option(
-            "--ask-pass",
-            is_flag=True,
-            help="Prompt for passwords (once per user) not found in env or keyring.",
-        ),
-    ]
+STATE_DIR_OPTION = click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="State directory (default: $HVDYN_STATE_DIR or the XDG state dir).",
+)
+
+_HOST_OPTIONS = (
+    click.option(
+        "-i",
+        "--inventory",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Inventory file (default: the policy's `inventory:`).",
+    ),
+    click.option(
+        "--limit",
+        default=None,
+        metavar="PATTERN",
+        help="Only these hosts or groups (globs, comma-separated, !excludes).",
+    ),
+    click.option(
+        "--forks",
+        type=click.IntRange(1, 500),
+        default=10,
+        show_default=True,
+        help="Hosts worked on in parallel.",
+    ),
+    STATE_DIR_OPTION,
+    click.option(
+        "--ask-pass",
+        is_flag=True,
+        help="Prompt for passwords (once per user) not found in env or keyring.",
+    ),
+)
+
+_OUTPUT_OPTIONS = (
+    click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="Output format.",
+    ),
+    click.option("-v", "--verbose", is_flag=True, help="Also list VMs without changes."),
+)
+
+
+def _decorate(func: F, options: tuple[Callable[[F], F], ...]) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def host_options(func: F) -> F:
+    """-i, --limit, --forks, --state-dir, --ask-pass: for every command that reaches hosts."""
+    return _decorate(func, _HOST_OPTIONS)
+
+
+def common_options(func: F) -> F:
+    """The host options plus --format table|json and -v (plan, apply, render, ...)."""
+    return _decorate(func, _HOST_OPTIONS + _OUTPUT_OPTIONS)
 
 
 def settings_from(kwargs: dict[str, Any]) -> Settings:

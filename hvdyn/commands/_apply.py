@@ -148,7 +148,7 @@ def recorded_apply(
 
     A dry run sends nothing that changes a host and records no run.
     """
-    factory = transport_factory(settings.state_dir)
+    factory = transport_factory(settings.state_dir, ask_pass=settings.ask_pass)
     if options.dry_run:
         with progress_display(settings) as progress:
             results = Engine(policy, factory, options, progress=progress).run(hosts)

@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 
 from hvdyn.audit import AuditReport, run_audit, store_audit
-from hvdyn.cli import cli, stdout_console
+from hvdyn.cli import cli, host_options, stdout_console
 from hvdyn.commands._common import load_targets, transport_factory
-from hvdyn.commands.observe import duration, host_options, output_option, state_dir_of
+from hvdyn.commands.observe import duration, output_option, state_dir_of
 from hvdyn.errors import EXIT_OK, InputError
 from hvdyn.formats.audit_text import audit_json, print_audit
 from hvdyn.formats.html import audit_html
@@ -45,7 +45,8 @@ def render_audit(report: AuditReport, fmt: str) -> str:
               show_default=True)
 @output_option("any format; the table goes to stdout")
 def audit(policy: Path, inventory: Path | None, limit: str | None, forks: int,
-          state_dir: Path | None, since: str, fmt: str, output: Path | None) -> int:
+          state_dir: Path | None, ask_pass: bool, since: str, fmt: str,
+          output: Path | None) -> int:
     """Drift and health findings (exit 2 on drift or an error finding, 1 if a host failed)."""
     window = duration(since)
     targets = load_targets(policy, inventory, limit)
@@ -55,7 +56,8 @@ def audit(policy: Path, inventory: Path | None, limit: str | None, forks: int,
             "audit", policy_path=str(policy.absolute()), policy_digest=targets.policy.digest,
             options={"inventory": str(targets.inventory_path), "limit": limit, "since": since,
                      "format": fmt})
-        report = run_audit(targets.policy, targets.hosts, transport_factory(state), store,
+        report = run_audit(targets.policy, targets.hosts,
+                           transport_factory(state, ask_pass=ask_pass), store,
                            since=window, forks=forks)
         report = AuditReport(policy=report.policy, since=report.since, hosts=report.hosts,
                              findings=report.findings, run_id=run_id)

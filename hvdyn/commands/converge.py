@@ -46,7 +46,10 @@ def _run(policy: Path, settings: Settings, options: RunOptions) -> list[HostResu
     targets = load_targets(policy, settings.inventory, settings.limit)
     with progress_display(settings) as progress:
         engine = Engine(
-            targets.policy, transport_factory(settings.state_dir), options, progress=progress
+            targets.policy,
+            transport_factory(settings.state_dir, ask_pass=settings.ask_pass),
+            options,
+            progress=progress,
         )
         return engine.run(targets.hosts)
 

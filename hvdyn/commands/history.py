@@ -16,8 +16,8 @@ from rich.table import Table
 from rich.text import Text
 
 from hvdyn.advise import Advice, advise
-from hvdyn.cli import cli, stdout_console
-from hvdyn.commands.observe import duration, output_option, state_dir_of, state_dir_option
+from hvdyn.cli import STATE_DIR_OPTION, cli, stdout_console
+from hvdyn.commands.observe import duration, output_option, state_dir_of
 from hvdyn.errors import EXIT_OK, InputError
 from hvdyn.formats import charts
 from hvdyn.formats.html import charts_html, page, table
@@ -118,7 +118,7 @@ def print_advice(advice: list[Advice]) -> None:
 
 
 @cli.command()
-@state_dir_option
+@STATE_DIR_OPTION
 @click.option("--host", default=None, help="Only this host (glob).")
 @click.option("--since", default="14d", show_default=True, metavar="DURATION",
               help="History used, counted back from each host's newest sample.")
@@ -165,7 +165,7 @@ def report_charts(store: Store, host: str, since: timedelta, vm: str | None) -> 
 
 
 @cli.command()
-@state_dir_option
+@STATE_DIR_OPTION
 @click.option("--host", default=None, help="Only this host (glob).")
 @click.option("--vm", default=None, help="Only VMs whose name matches this glob (or this id).")
 @click.option("--since", default="7d", show_default=True, metavar="DURATION",

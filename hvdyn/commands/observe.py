@@ -16,7 +16,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from hvdyn.cli import cli, default_state_dir, stdout_console
+from hvdyn.cli import STATE_DIR_OPTION, cli, default_state_dir, host_options, stdout_console
 from hvdyn.collect import Collector, CollectResult
 from hvdyn.commands._common import load_hosts, transport_factory
 from hvdyn.errors import EXIT_FAILED, EXIT_OK, InputError
@@ -32,27 +32,6 @@ def duration(text: str) -> timedelta:
         return parse_duration(text)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-
-
-def host_options(func: F) -> F:
-    """-i, --limit, --forks, --state-dir: as on plan/apply."""
-    for option in reversed([
-        click.option("-i", "--inventory", type=click.Path(path_type=Path), default=None,
-                     help="Inventory file."),
-        click.option("--limit", default=None, metavar="PATTERN",
-                     help="Only these hosts or groups (globs, comma-separated, !excludes)."),
-        click.option("--forks", type=click.IntRange(1, 500), default=10, show_default=True,
-                     help="Hosts worked on in parallel."),
-        state_dir_option,
-    ]):
-        func = option(func)
-    return func
-
-
-state_dir_option = click.option(
-    "--state-dir", type=click.Path(path_type=Path), default=None,
-    help="State directory (default: $HVDYN_STATE_DIR or the XDG state dir).",
-)
 
 
 def state_dir_of(value: Path | None) -> Path:
@@ -110,7 +89,7 @@ def _collect_table(results: list[CollectResult]) -> None:
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table",
               show_default=True)
 def collect(inventory: Path | None, limit: str | None, forks: int, state_dir: Path | None,
-            samples: int, interval: int, keep: str | None, fmt: str) -> int:
+            ask_pass: bool, samples: int, interval: int, keep: str | None, fmt: str) -> int:
     """Sample Dynamic Memory counters of every VM into the store (exit 1 if a host failed)."""
     keep_for = duration(keep) if keep else None
     hosts = load_hosts(inventory, limit)
@@ -119,7 +98,7 @@ def collect(inventory: Path | None, limit: str | None, forks: int, state_dir: Pa
         run_id = store.start_run("collect", options={
             "inventory": str(inventory) if inventory else None, "limit": limit,
             "samples": samples, "interval": interval, "keep": keep})
-        collector = Collector(store, transport_factory(state), samples=samples,
+        collector = Collector(store, transport_factory(state, ask_pass=ask_pass), samples=samples,
                               interval_s=interval, run_id=run_id)
         results = collector.run(hosts, forks)
         code = EXIT_FAILED if any(not r.ok for r in results) else EXIT_OK
@@ -147,7 +126,7 @@ def export() -> None:
 
 
 @export.command("samples")
-@state_dir_option
+@STATE_DIR_OPTION
 @click.option("--format", "fmt", type=click.Choice(("csv", "json")), default="csv",
               show_default=True)
 @click.option("--host", default=None, help="Only this host.")
