@@ -193,6 +193,7 @@ class Engine:
                 replace(self._options.plan, allow_restart=allow),
                 excluded=None if resolution.excluded_by is None else str(resolution.excluded_by),
                 policy_error=resolution.error,
+                unmanaged=resolution.note,
             )
             vm_plans.append(vm_plan)
             findings.extend(vm_findings)

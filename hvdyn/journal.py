@@ -83,7 +83,7 @@ class RollbackPolicy:
     def resolve(self, vm: VmFacts, host: HostSpec) -> Resolution:
         rows = self.rows.get((host.name, vm.id.upper()))
         if not rows:
-            return Resolution()
+            return Resolution(note=f"not changed by run {self.run_id}")
         source = Provenance(source=f"journal of run {self.run_id}")
         values: dict[str, DesiredValue] = {}
         moved: list[str] = []

@@ -88,12 +88,16 @@ def plan_vm(
     *,
     excluded: str | None = None,
     policy_error: str | None = None,
+    unmanaged: str | None = None,
 ) -> tuple[VmPlan, list[Finding]]:
-    """Plan one VM. Returns the plan and the findings of the safety checks."""
+    """Plan one VM. Returns the plan and the findings of the safety checks.
+
+    `unmanaged` says why the policy has no value for the VM, when it has none.
+    """
     if excluded is not None:
         return VmPlan(vm=vm, reason=f"excluded by {excluded}"), []
     if desired is None or not desired.values:
-        return VmPlan(vm=vm, reason="no policy value applies to this VM"), []
+        return VmPlan(vm=vm, reason=unmanaged or "no policy value applies to this VM"), []
 
     target = target_settings(vm.memory, desired)
     changes = _diff(vm.memory, target)

@@ -336,9 +336,11 @@ class ExcludeRef:
 
     index: int
     line: int
+    file: str = ""
 
     def __str__(self) -> str:
-        return f"exclude[{self.index}] (line {self.line})"
+        where = f"{Path(self.file).name}:{self.line}" if self.file else f"line {self.line}"
+        return f"exclude[{self.index}] ({where})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,6 +355,7 @@ class Resolution:
     excluded_by: ExcludeRef | None = None
     error: str | None = None
     restart: str | None = None
+    note: str | None = None  # why there is nothing to say about this VM, when not excluded
 
     @property
     def excluded(self) -> bool:
@@ -380,7 +383,7 @@ class Policy:
     def resolve(self, vm: VmFacts, host: HostSpec) -> Resolution:
         for index, ex in enumerate(self.excludes):
             if ex.matches(vm, host):
-                return Resolution(excluded_by=ExcludeRef(index, ex.line))
+                return Resolution(excluded_by=ExcludeRef(index, ex.line, str(self.path)))
         values = dict(self.defaults)
         matched: list[str] = []
         restart: str | None = None
