@@ -42,7 +42,6 @@ SCRIPT_NAMES: tuple[str, ...] = ("discover", "apply", "collect", "ping")
 
 TEMPLATE_SUFFIX = ".ps1.j2"
 _FORBIDDEN_NODES = (nodes.Macro, nodes.CallBlock, nodes.FilterBlock)
-_GUID_FULL = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}")
 # A here-string opener at the end of a line: its body could hold lines starting with '#'.
 _HERE_STRING_OPEN = re.compile(r"""@['"\u2018-\u201e]\s*$""")
 
@@ -238,7 +237,7 @@ def _check_params(name: str, params: Mapping[str, Any]) -> None:
             raise RenderError(f"{name} params: {key!r} must be {kind}, got {value!r}")
     for i, vm in enumerate(params.get("vms") or []):
         vm_id = vm.get("id") if isinstance(vm, Mapping) else None
-        if not isinstance(vm_id, str) or not is_guid(vm_id) or not _GUID_FULL.fullmatch(vm_id):
+        if not isinstance(vm_id, str) or not is_guid(vm_id):
             raise RenderError(f"{name} params: vms[{i}].id {vm_id!r} is not a GUID")
 
 

@@ -14,11 +14,11 @@ from hvdyn.cli import cli, host_options, stdout_console
 from hvdyn.commands._common import load_targets, transport_factory
 from hvdyn.commands.observe import duration, output_option, state_dir_of
 from hvdyn.errors import EXIT_OK, InputError
+from hvdyn.fileio import write_atomic
 from hvdyn.formats.audit_text import audit_json, print_audit
 from hvdyn.formats.html import audit_html
 from hvdyn.formats.junit import to_junit
 from hvdyn.formats.prometheus import to_prometheus
-from hvdyn.snapshot import write_atomic
 from hvdyn.store import open_store
 
 AUDIT_FORMATS = ("table", "json", "junit", "prometheus", "html")

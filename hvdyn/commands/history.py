@@ -19,11 +19,11 @@ from hvdyn.advise import Advice, advise
 from hvdyn.cli import STATE_DIR_OPTION, cli, stdout_console
 from hvdyn.commands.observe import duration, output_option, state_dir_of
 from hvdyn.errors import EXIT_OK, InputError
+from hvdyn.fileio import write_atomic
 from hvdyn.formats import charts
 from hvdyn.formats.html import charts_html, page, table
 from hvdyn.formats.svg import Chart, document
 from hvdyn.report import printable
-from hvdyn.snapshot import write_atomic
 from hvdyn.store import SampleRow, Store, open_store, window_start
 
 

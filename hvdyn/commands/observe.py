@@ -20,8 +20,8 @@ from hvdyn.cli import STATE_DIR_OPTION, cli, default_state_dir, host_options, st
 from hvdyn.collect import Collector, CollectResult
 from hvdyn.commands._common import load_hosts, transport_factory
 from hvdyn.errors import EXIT_FAILED, EXIT_OK, InputError
+from hvdyn.fileio import write_atomic
 from hvdyn.report import printable
-from hvdyn.snapshot import write_atomic
 from hvdyn.store import SampleRow, format_ts, open_store, parse_duration, parse_ts
 
 F = TypeVar("F", bound=Callable[..., Any])

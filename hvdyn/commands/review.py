@@ -16,12 +16,13 @@ from hvdyn.cli import Settings, cli, common_options, settings_from, stdout_conso
 from hvdyn.commands._common import load_targets, transport_factory
 from hvdyn.engine import Engine, RunOptions
 from hvdyn.errors import EXIT_FAILED, EXIT_OK, InputError
+from hvdyn.fileio import write_atomic
 from hvdyn.model import HostFacts, HostResult, HostStatus
 from hvdyn.plan import PlanOptions
 from hvdyn.policy import Policy
 from hvdyn.report import exit_code, format_value, printable, results_json
 from hvdyn.scripts import ApplyOptions
-from hvdyn.snapshot import load_snapshot, write_atomic
+from hvdyn.snapshot import load_snapshot
 
 POLICY = click.argument("policy", type=click.Path(path_type=Path, dir_okay=False))
 SNAPSHOT = click.option(
