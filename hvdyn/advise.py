@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from hvdyn.model import MAX_VM_MEMORY_MB
 from hvdyn.policy import MIN_VM_MEMORY_MB
-from hvdyn.store import SampleRow, VmSettingsRow, parse_ts
+from hvdyn.store_rows import SampleRow, VmSettingsRow, parse_ts
 
 MIN_SAMPLES = 24
 MIN_SPAN_S = 3600

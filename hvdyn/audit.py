@@ -22,7 +22,8 @@ from hvdyn.engine import Engine, RunOptions
 from hvdyn.errors import EXIT_FAILED, EXIT_OK, EXIT_PENDING
 from hvdyn.model import HostFacts, HostResult, HostSpec, HostStatus, format_mb
 from hvdyn.policy import Policy
-from hvdyn.store import AuditRow, BalancerRow, SampleRow, Store, window_start
+from hvdyn.store import Store, window_start
+from hvdyn.store_rows import AuditRow, BalancerRow, SampleRow
 from hvdyn.transport import Transport
 
 PRESSURE_WARN = 85  # % average pressure, sustained (PFE alert threshold)

@@ -20,13 +20,11 @@ from hvdyn.model import HostFacts, HostSpec
 from hvdyn.protocol import BalancerRecord, HostRecord, ParsedOutput, SampleRecord
 from hvdyn.render import render_script
 from hvdyn.scripts import collect_params
-from hvdyn.store import (
-    BALANCER_COUNTER_COLUMNS,
-    VM_COUNTER_COLUMNS,
+from hvdyn.store import BALANCER_COUNTER_COLUMNS, VM_COUNTER_COLUMNS, Store
+from hvdyn.store_rows import (
     BalancerRow,
     HostMemoryRow,
     SampleRow,
-    Store,
     VmSettingsRow,
     normalise_ts,
     now_ts,

@@ -23,7 +23,8 @@ from hvdyn.model import (
     VmPlan,
 )
 from hvdyn.policy import DEFAULT_HOST_RESERVE_MB, Resolution
-from hvdyn.store import JournalRow, Store
+from hvdyn.store import Store
+from hvdyn.store_rows import JournalRow
 
 # Journal outcomes after which the host may hold the run's values.
 MAY_HAVE_WRITTEN = frozenset({"applied", "failed", "unknown", "sent"})

@@ -23,16 +23,28 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from hvdyn.errors import StoreError
 from hvdyn.model import Change, MemorySettings
+from hvdyn.store_rows import (
+    AuditRow,
+    BalancerRow,
+    HostMemoryRow,
+    JournalRow,
+    RunRow,
+    SampleRow,
+    VmSettingsRow,
+    format_ts,
+    now_ts,
+    parse_ts,
+)
+from hvdyn.store_schema import MIGRATIONS, migrate
 
 DB_NAME = "hvdyn.sqlite3"
-TS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 JOURNAL_OUTCOMES = ("sent", "applied", "failed", "pending", "conflict", "unknown")
 
 # WMI property of "Hyper-V Dynamic Memory VM" -> samples column (reference §6.1).
@@ -52,189 +64,6 @@ BALANCER_COUNTER_COLUMNS: Mapping[str, str] = {
     "AvailableMemory": "available_mb",
     "AveragePressure": "average_pressure",
 }
-
-_V1 = """
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY, command TEXT NOT NULL, started TEXT NOT NULL, finished TEXT,
-    user TEXT, policy_path TEXT, policy_digest TEXT, options TEXT NOT NULL DEFAULT '{}',
-    outcome TEXT, exit_code INTEGER);
-CREATE TABLE journal (
-    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    host TEXT NOT NULL, vm_id TEXT NOT NULL, vm_name TEXT NOT NULL, field TEXT NOT NULL,
-    before TEXT NOT NULL, desired TEXT NOT NULL, after TEXT,
-    outcome TEXT NOT NULL CHECK (outcome IN
-        ('sent','applied','failed','pending','conflict','unknown')),
-    message TEXT, state_before INTEGER, state_after INTEGER,
-    created TEXT NOT NULL, updated TEXT NOT NULL);
-CREATE INDEX journal_run ON journal(run_id, vm_id);
-CREATE TABLE samples (
-    id INTEGER PRIMARY KEY, run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
-    host TEXT NOT NULL, vm_id TEXT, vm_name TEXT NOT NULL, ts TEXT NOT NULL,
-    physical_mb INTEGER, guest_visible_mb INTEGER, current_pressure INTEGER,
-    average_pressure INTEGER, minimum_pressure INTEGER, maximum_pressure INTEGER,
-    added_mb INTEGER, removed_mb INTEGER, add_ops INTEGER, remove_ops INTEGER,
-    extra TEXT NOT NULL DEFAULT '{}', ambiguous INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX samples_host_ts ON samples(host, ts);
-CREATE INDEX samples_vm_ts ON samples(vm_id, ts);
-CREATE TABLE balancer_samples (
-    id INTEGER PRIMARY KEY, run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
-    host TEXT NOT NULL, name TEXT NOT NULL, ts TEXT NOT NULL,
-    available_mb INTEGER, average_pressure INTEGER, extra TEXT NOT NULL DEFAULT '{}');
-CREATE INDEX balancer_host_ts ON balancer_samples(host, ts);
-CREATE TABLE host_memory (
-    id INTEGER PRIMARY KEY, run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
-    host TEXT NOT NULL, ts TEXT NOT NULL, total_mb INTEGER NOT NULL, free_mb INTEGER NOT NULL,
-    reserve_mb INTEGER);
-CREATE INDEX host_memory_host_ts ON host_memory(host, ts);
-CREATE TABLE vm_settings (
-    id INTEGER PRIMARY KEY, run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
-    host TEXT NOT NULL, vm_id TEXT NOT NULL, vm_name TEXT NOT NULL, ts TEXT NOT NULL,
-    state INTEGER NOT NULL, dynamic INTEGER NOT NULL, startup_mb INTEGER NOT NULL,
-    minimum_mb INTEGER NOT NULL, maximum_mb INTEGER NOT NULL, buffer INTEGER NOT NULL,
-    weight INTEGER NOT NULL, os TEXT, arch TEXT);
-CREATE INDEX vm_settings_vm_ts ON vm_settings(vm_id, ts);
-CREATE TABLE audits (
-    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    host TEXT NOT NULL, vm_id TEXT, vm_name TEXT, finding_id TEXT NOT NULL,
-    severity TEXT NOT NULL, message TEXT NOT NULL, remediation TEXT NOT NULL);
-CREATE INDEX audits_run ON audits(run_id);
-"""
-
-# Ordered: index i brings the schema from version i to i + 1. Append, never edit.
-MIGRATIONS: tuple[str, ...] = (_V1,)
-
-
-def now_ts() -> str:
-    return datetime.now(UTC).strftime(TS_FORMAT)
-
-
-def parse_ts(text: str) -> datetime:
-    """Host timestamp text (ISO 8601, 'Z' or offset, or naive = UTC) -> aware datetime."""
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise StoreError(f"timestamp {text!r} is not ISO 8601") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def format_ts(value: datetime) -> str:
-    return value.astimezone(UTC).strftime(TS_FORMAT)
-
-
-def normalise_ts(text: str) -> str:
-    return format_ts(parse_ts(text))
-
-
-# ---------------------------------------------------------------- rows
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunRow:
-    id: int
-    command: str
-    started: str
-    finished: str | None
-    user: str | None
-    policy_path: str | None
-    policy_digest: str | None
-    options: str
-    outcome: str | None
-    exit_code: int | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JournalRow:
-    """One field of one VM in one run. Values (before/desired/after) are bool or int."""
-
-    id: int
-    run_id: int
-    host: str
-    vm_id: str
-    vm_name: str
-    field: str
-    before: bool | int
-    desired: bool | int
-    after: bool | int | None
-    outcome: str
-    message: str | None
-    state_before: int | None
-    state_after: int | None
-    created: str
-    updated: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SampleRow:
-    host: str
-    vm_id: str | None  # None when the counter instance maps to no or several VMs
-    vm_name: str
-    ts: str
-    physical_mb: int | None = None
-    guest_visible_mb: int | None = None
-    current_pressure: int | None = None
-    average_pressure: int | None = None
-    minimum_pressure: int | None = None
-    maximum_pressure: int | None = None
-    added_mb: int | None = None
-    removed_mb: int | None = None
-    add_ops: int | None = None
-    remove_ops: int | None = None
-    extra: str = "{}"  # JSON: counters this version does not know, and candidate ids
-    ambiguous: bool = False
-    run_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BalancerRow:
-    host: str
-    name: str
-    ts: str
-    available_mb: int | None = None
-    average_pressure: int | None = None
-    extra: str = "{}"
-    run_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HostMemoryRow:
-    host: str
-    ts: str
-    total_mb: int
-    free_mb: int
-    reserve_mb: int | None = None
-    run_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VmSettingsRow:
-    """A VM's settings as discovery saw them when samples were collected."""
-
-    host: str
-    vm_id: str
-    vm_name: str
-    ts: str
-    state: int
-    dynamic: bool
-    startup_mb: int
-    minimum_mb: int
-    maximum_mb: int
-    buffer: int
-    weight: int
-    os: str | None = None
-    arch: str | None = None
-    run_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditRow:
-    run_id: int
-    host: str
-    vm_id: str | None
-    vm_name: str | None
-    finding_id: str
-    severity: str
-    message: str
-    remediation: str
 
 
 _R = TypeVar("_R")
@@ -257,29 +86,6 @@ def _value(text: str | None) -> bool | int | None:
 
 
 # ---------------------------------------------------------------- the store
-
-
-def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) -> int:
-    """Bring the schema to `len(migrations)`; each step in its own transaction."""
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if version > len(migrations):
-        raise StoreError(
-            f"the store has schema version {version}, newer than this hvdyn "
-            f"knows ({len(migrations)}); upgrade hvdyn"
-        )
-    for index in range(version, len(migrations)):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            # executescript would COMMIT first; run statements one by one instead.
-            for statement in migrations[index].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {index + 1}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    return len(migrations)
 
 
 class Store:
@@ -367,8 +173,14 @@ class Store:
             cursor = conn.execute(
                 "INSERT INTO runs (command, started, user, policy_path, policy_digest, options)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (command, now_ts(), user, policy_path, policy_digest,
-                 json.dumps(dict(options or {}), sort_keys=True, default=str)),
+                (
+                    command,
+                    now_ts(),
+                    user,
+                    policy_path,
+                    policy_digest,
+                    json.dumps(dict(options or {}), sort_keys=True, default=str),
+                ),
             )
             return int(cursor.lastrowid or 0)
 
@@ -423,8 +235,18 @@ class Store:
                     "INSERT INTO journal (run_id, host, vm_id, vm_name, field, before, desired,"
                     " outcome, state_before, created, updated)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, 'sent', ?, ?, ?)",
-                    (run_id, host, vm_id, vm_name, change.field, json.dumps(change.current),
-                     json.dumps(change.desired), state_before, stamp, stamp),
+                    (
+                        run_id,
+                        host,
+                        vm_id,
+                        vm_name,
+                        change.field,
+                        json.dumps(change.current),
+                        json.dumps(change.desired),
+                        state_before,
+                        stamp,
+                        stamp,
+                    ),
                 )
                 ids.append(int(cursor.lastrowid or 0))
         return ids
@@ -460,8 +282,14 @@ class Store:
                 conn.execute(
                     "UPDATE journal SET outcome = ?, after = ?, message = ?, state_after = ?,"
                     " updated = ? WHERE id = ?",
-                    (outcome, None if value is None else json.dumps(value), message,
-                     state_after, stamp, row_id),
+                    (
+                        outcome,
+                        None if value is None else json.dumps(value),
+                        message,
+                        state_after,
+                        stamp,
+                        row_id,
+                    ),
                 )
                 updated += 1
         return updated
@@ -515,15 +343,18 @@ class Store:
             SampleRow, f"SELECT * FROM samples {clause} ORDER BY host, ts, vm_name", args
         )
 
-    def balancer_samples(self, *, host: str | None = None, since: str | None = None
-                         ) -> list[BalancerRow]:
+    def balancer_samples(
+        self, *, host: str | None = None, since: str | None = None
+    ) -> list[BalancerRow]:
         where, args = _filters(host=host, since=since)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        return self._query(BalancerRow, f"SELECT * FROM balancer_samples {clause} ORDER BY ts",
-                           args)
+        return self._query(
+            BalancerRow, f"SELECT * FROM balancer_samples {clause} ORDER BY ts", args
+        )
 
-    def host_memory(self, *, host: str | None = None, since: str | None = None
-                    ) -> list[HostMemoryRow]:
+    def host_memory(
+        self, *, host: str | None = None, since: str | None = None
+    ) -> list[HostMemoryRow]:
         where, args = _filters(host=host, since=since)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         return self._query(HostMemoryRow, f"SELECT * FROM host_memory {clause} ORDER BY ts", args)
@@ -562,8 +393,7 @@ class Store:
             _insert(conn, "audits", rows)
 
     def audits(self, run_id: int) -> list[AuditRow]:
-        return self._query(AuditRow, "SELECT * FROM audits WHERE run_id = ? ORDER BY id",
-                           (run_id,))
+        return self._query(AuditRow, "SELECT * FROM audits WHERE run_id = ? ORDER BY id", (run_id,))
 
     # ------------------------------------------------------------ retention
 
@@ -592,11 +422,13 @@ class Store:
                     deleted[table] += cursor.rowcount
             journal_rows = conn.execute(
                 "SELECT count(*) FROM journal WHERE run_id IN"
-                " (SELECT id FROM runs WHERE started < ?)", (cutoff_wall,)
+                " (SELECT id FROM runs WHERE started < ?)",
+                (cutoff_wall,),
             ).fetchone()[0]
             audit_rows = conn.execute(
                 "SELECT count(*) FROM audits WHERE run_id IN"
-                " (SELECT id FROM runs WHERE started < ?)", (cutoff_wall,)
+                " (SELECT id FROM runs WHERE started < ?)",
+                (cutoff_wall,),
             ).fetchone()[0]
             cursor = conn.execute("DELETE FROM runs WHERE started < ?", (cutoff_wall,))
             deleted["runs"] = cursor.rowcount

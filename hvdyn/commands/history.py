@@ -24,7 +24,8 @@ from hvdyn.formats import charts
 from hvdyn.formats.html import charts_html, page, table
 from hvdyn.formats.svg import Chart, document
 from hvdyn.report import printable
-from hvdyn.store import SampleRow, Store, open_store, window_start
+from hvdyn.store import Store, open_store, window_start
+from hvdyn.store_rows import SampleRow
 
 
 def _hosts(store: Store, host: str | None) -> list[str]:

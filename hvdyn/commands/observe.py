@@ -22,7 +22,8 @@ from hvdyn.commands._common import load_hosts, transport_factory
 from hvdyn.errors import EXIT_FAILED, EXIT_OK, InputError
 from hvdyn.fileio import write_atomic
 from hvdyn.report import printable
-from hvdyn.store import SampleRow, format_ts, open_store, parse_duration, parse_ts
+from hvdyn.store import open_store, parse_duration
+from hvdyn.store_rows import SampleRow, format_ts, parse_ts
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -21,7 +21,8 @@ from hvdyn.journal import RollbackPolicy
 from hvdyn.model import VmState
 from hvdyn.policy import load_policy
 from hvdyn.report import printable
-from hvdyn.store import JournalRow, RunRow, Store, open_store
+from hvdyn.store import Store, open_store
+from hvdyn.store_rows import JournalRow, RunRow
 
 OFF = int(VmState.OFF)
 

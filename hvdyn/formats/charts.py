@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from hvdyn.formats.svg import Chart, Series
-from hvdyn.store import BalancerRow, SampleRow, VmSettingsRow, parse_ts
+from hvdyn.store_rows import BalancerRow, SampleRow, VmSettingsRow, parse_ts
 
 PRESSURE_LINE = 85.0
 AVAILABLE_LINE = 2048.0

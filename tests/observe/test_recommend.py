@@ -9,7 +9,7 @@ import yaml
 
 from hvdyn.advise import advise_vm, percentile, round_up
 from hvdyn.policy import load_policy
-from hvdyn.store import SampleRow, VmSettingsRow
+from hvdyn.store_rows import SampleRow, VmSettingsRow
 
 from .conftest import INVENTORY, POLICY, Hv
 

@@ -14,17 +14,9 @@ import pytest
 
 from hvdyn.errors import StoreError
 from hvdyn.model import Change
-from hvdyn.store import (
-    MIGRATIONS,
-    BalancerRow,
-    HostMemoryRow,
-    SampleRow,
-    Store,
-    format_ts,
-    open_store,
-    parse_duration,
-    store_path,
-)
+from hvdyn.store import Store, open_store, parse_duration, store_path
+from hvdyn.store_rows import BalancerRow, HostMemoryRow, SampleRow, format_ts
+from hvdyn.store_schema import MIGRATIONS
 
 from .conftest import INVENTORY
 

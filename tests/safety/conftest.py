@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from hvdyn.cli import cli
 from hvdyn.sim import load_state
 from hvdyn.sim.state import HostState, SimVm
-from hvdyn.store import JournalRow, open_store
+from hvdyn.store import open_store
+from hvdyn.store_rows import JournalRow
 
 POLICY = """\
 version: 1
