@@ -10,12 +10,13 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 # ---------------------------------------------------------------- sizes
 
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*$", re.IGNORECASE)
-_UNIT_MB = {"kb": 1 / 1024, "mb": 1, "gb": 1024, "tb": 1024 * 1024}
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(MB|GB|TB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+_UNIT_MB = {"m": 1, "g": 1024, "t": 1024 * 1024}
 
 MAX_VM_MEMORY_MB = 65536  # 2008 R2 per-VM ceiling (64 GB)
 BUFFER_RANGE = (5, 2000)  # percent, SP1
@@ -23,18 +24,18 @@ WEIGHT_RANGE = (0, 10000)  # SP1 (pre-SP1 was 0..1000)
 
 
 def parse_size_mb(text: str) -> int:
-    """Parse '512MB', '1.5GB', '2GiB' into whole MB (binary units, as Hyper-V counts).
+    """'512MB', '1.5GB', '2GiB' -> whole MB, exactly (binary units, as Hyper-V counts).
 
-    Raises ValueError with a user-facing message when the text has no unit or
-    is not a whole number of MB.
+    Raises ValueError with a user-facing message for a missing or unknown
+    unit or a fractional number of MB; evenness and range are the caller's.
     """
     match = _SIZE_RE.match(text)
     if not match:
         raise ValueError(f"{text!r} is not a size with a unit")
     number, unit = match.groups()
-    mb = float(number) * _UNIT_MB[unit.lower().replace("i", "")]
-    if mb != int(mb):
-        raise ValueError(f"{text!r} is not a whole number of MB")
+    mb = Fraction(number) * _UNIT_MB[unit[0].lower()]
+    if mb.denominator != 1:
+        raise ValueError(f"{text!r} is {float(mb):g}MB, not a whole number of MB")
     return int(mb)
 
 

@@ -14,7 +14,6 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,6 +31,7 @@ from hvdyn.model import (
     Provenance,
     VmFacts,
     format_mb,
+    parse_size_mb,
 )
 from hvdyn.yamlpos import KeyPath, YamlDoc, key_str, parse_yaml
 
@@ -49,8 +49,6 @@ SET_FIELDS = {
     "weight": "weight",
 }
 
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(MB|GB|TB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
-_UNIT_MB = {"m": 1, "g": 1024, "t": 1024 * 1024}
 _SIZE_FORM = (
     "a whole, even number of MB with a unit (MB, GB, TB or MiB, GiB, TiB), e.g. 512MB, 1.5GB"
 )
@@ -66,29 +64,13 @@ def _fail(message: str, allowed: str = "", index: int | None = None) -> Pydantic
     return PydanticCustomError("hvdyn", "{message}", ctx)
 
 
-def parse_size(text: str) -> int:
-    """Policy size text -> whole MB, exactly (no float rounding).
-
-    Raises ValueError for a missing/unknown unit or a fractional MB; evenness
-    and range are checked by the caller because they differ per key.
-    """
-    match = _SIZE_RE.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a size with a unit")
-    number, unit = match.groups()
-    mb = Fraction(number) * _UNIT_MB[unit[0].lower()]
-    if mb.denominator != 1:
-        raise ValueError(f"{text!r} is {float(mb):g}MB, not a whole number of MB")
-    return int(mb)
-
-
 def _size(value: Any, *, lo: int, hi: int, even: bool, form: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise _fail(f"expected a size, got {_show(value)}", form)
     if not isinstance(value, str):
         raise _fail(f"size {value!r} has no unit", form)
     try:
-        mb = parse_size(value)
+        mb = parse_size_mb(value)
     except ValueError as exc:
         raise _fail(str(exc), form) from None
     if even and mb % 2:
