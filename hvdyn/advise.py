@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hvdyn.model import MAX_VM_MEMORY_MB
-from hvdyn.policy import MIN_VM_MEMORY_MB
+from hvdyn.policy_schema import MIN_VM_MEMORY_MB
 from hvdyn.store_rows import SampleRow, VmSettingsRow, parse_ts
 
 MIN_SAMPLES = 24

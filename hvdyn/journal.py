@@ -22,7 +22,8 @@ from hvdyn.model import (
     VmFacts,
     VmPlan,
 )
-from hvdyn.policy import DEFAULT_HOST_RESERVE_MB, Resolution
+from hvdyn.policy import Resolution
+from hvdyn.policy_schema import DEFAULT_HOST_RESERVE_MB
 from hvdyn.store import Store
 from hvdyn.store_rows import JournalRow
 
