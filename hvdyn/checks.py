@@ -12,8 +12,11 @@ import enum
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from hvdyn.model import MAX_VM_MEMORY_MB, HostFacts, MemorySettings, VmFacts
+
+C = TypeVar("C")  # what a check looks at: a VM's or a host's context
 
 
 class Severity(enum.StrEnum):
@@ -172,39 +175,41 @@ def check_vm_ceiling(ctx: VmContext) -> list[Finding]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class VmCheck:
+class Check(Generic[C]):
+    """One listed check: id, severity, summary for the README, and the function."""
+
     id: str
     severity: Severity
     summary: str
-    run: Callable[[VmContext], list[Finding]]
+    run: Callable[[C], list[Finding]]
 
 
-VM_CHECKS: tuple[VmCheck, ...] = (
-    VmCheck(
+VM_CHECKS: tuple[Check[VmContext], ...] = (
+    Check(
         id="HVD001",
         severity=Severity.ERROR,
         summary="guest OS/edition cannot run Dynamic Memory on 2008 R2 SP1",
         run=check_guest_supported,
     ),
-    VmCheck(
+    Check(
         id="HVD002",
         severity=Severity.WARNING,
         summary="Standard/Web edition needs the hot-add memory update",
         run=check_guest_supported,
     ),
-    VmCheck(
+    Check(
         id="HVD003",
         severity=Severity.ERROR,
         summary="integration services older than 6.1.7601.17514 (SP1)",
         run=check_integration_services,
     ),
-    VmCheck(
+    Check(
         id="HVD004",
         severity=Severity.ERROR,
         summary="32-bit Vista/7 guest with maximum above 4096MB (KB983545)",
         run=check_x86_client_maximum,
     ),
-    VmCheck(
+    Check(
         id="HVD005",
         severity=Severity.ERROR,
         summary="memory above the 65536MB per-VM ceiling or the host's RAM",

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hvdyn.checks import Finding, Severity
+from hvdyn.checks import Check, Finding, Severity
 from hvdyn.model import Heartbeat, HostFacts, MemorySettings, VmPlan, VmState
 
 CAPACITY = frozenset({"HVD006", "HVD007"})
@@ -139,30 +139,22 @@ def check_heartbeat(ctx: HostContext) -> list[Finding]:
     return findings
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HostCheck:
-    id: str
-    severity: Severity
-    summary: str
-    run: Callable[[HostContext], list[Finding]]
-
-
-HOST_CHECKS: tuple[HostCheck, ...] = (
-    HostCheck(id="HVD006", severity=Severity.ERROR, run=check_admission,
+HOST_CHECKS: tuple[Check[HostContext], ...] = (
+    Check(id="HVD006", severity=Severity.ERROR, run=check_admission,
               summary="host admission: startup RAM of running VMs + reserve above host RAM "
               "(blocks the host; warning when the plan does not make it worse)"),
-    HostCheck(id="HVD007", severity=Severity.ERROR, run=check_overcommit,
+    Check(id="HVD007", severity=Severity.ERROR, run=check_overcommit,
               summary="sum of DM maximums / (host RAM - reserve) above max_overcommit "
               "(blocks the host; warning when not made worse)"),
-    HostCheck(id="HVD008", severity=Severity.WARNING, run=check_duplicate_names,
+    Check(id="HVD008", severity=Severity.WARNING, run=check_duplicate_names,
               summary="duplicate VM display names on a host (counter data ambiguous)"),
-    HostCheck(id="HVD009", severity=Severity.INFO, run=check_clustered,
+    Check(id="HVD009", severity=Severity.INFO, run=check_clustered,
               summary="clustered VM: apply refreshes the cluster's configuration copy"),
-    HostCheck(id="HVD010", severity=Severity.ERROR, run=check_clustered,
+    Check(id="HVD010", severity=Severity.ERROR, run=check_clustered,
               summary="clustered VM would be restarted outside the cluster"),
-    HostCheck(id="HVD011", severity=Severity.ERROR, run=check_heartbeat,
+    Check(id="HVD011", severity=Severity.ERROR, run=check_heartbeat,
               summary="restart planned but the heartbeat is not OK"),
-    HostCheck(id="HVD012", severity=Severity.WARNING, run=check_heartbeat,
+    Check(id="HVD012", severity=Severity.WARNING, run=check_heartbeat,
               summary="enabling DM while the heartbeat is not OK"),
 )
 
