@@ -73,11 +73,17 @@ class Matcher:
             states=None if m.state is None else frozenset(m.state),
         )
 
-    def matches(self, vm: VmFacts, host: HostSpec) -> bool:
+    def matches_host(self, host: HostSpec) -> bool:
+        """The host-level keys (`host`, `group`); the same for every VM of a host."""
         if self.host is not None and not self.host.match(host.name):
             return False
-        if self.group is not None and not any(self.group.match(g) for g in host.groups):
-            return False
+        return self.group is None or any(self.group.match(g) for g in host.groups)
+
+    def matches(self, vm: VmFacts, host: HostSpec) -> bool:
+        return self.matches_host(host) and self.matches_vm(vm)
+
+    def matches_vm(self, vm: VmFacts) -> bool:
+        """The VM-level keys (`vm`, `vm_id`, `state`, `os`)."""
         if self.vm is not None and not self.vm.match(vm.name):
             return False
         if self.vm_id is not None and not self.vm_id.match(vm.id.strip("{}")):
@@ -141,6 +147,12 @@ class Resolution:
 
 
 @dataclass(frozen=True, slots=True)
+class _HostView:
+    excludes: tuple[tuple[int, Matcher], ...]
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """A loaded, validated policy; `resolve` evaluates it for one VM."""
 
@@ -152,16 +164,33 @@ class Policy:
     defaults: Mapping[str, DesiredValue]
     rules: tuple[Rule, ...]
     excludes: tuple[Matcher, ...] = field(default=())
+    # (host name, groups) -> the excludes and rules whose host/group keys hold there
+    _for_host: dict[tuple[str, tuple[str, ...]], _HostView] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def _view(self, host: HostSpec) -> _HostView:
+        """Excludes and rules that can apply on this host, worked out once per host."""
+        key = (host.name, host.groups)
+        view = self._for_host.get(key)
+        if view is None:
+            view = _HostView(
+                excludes=tuple((i, m) for i, m in enumerate(self.excludes) if m.matches_host(host)),
+                rules=tuple(r for r in self.rules if r.matcher.matches_host(host)),
+            )
+            self._for_host[key] = view
+        return view
 
     def resolve(self, vm: VmFacts, host: HostSpec) -> Resolution:
-        for index, ex in enumerate(self.excludes):
-            if ex.matches(vm, host):
+        view = self._view(host)
+        for index, ex in view.excludes:
+            if ex.matches_vm(vm):
                 return Resolution(excluded_by=ExcludeRef(index, ex.line, str(self.path)))
         values = dict(self.defaults)
         matched: list[str] = []
         restart: str | None = None
-        for rule in self.rules:
-            if rule.matcher.matches(vm, host):
+        for rule in view.rules:
+            if rule.matcher.matches_vm(vm):
                 values.update(rule.values)
                 matched.append(rule.name)
                 if rule.restart is not None:

@@ -259,3 +259,30 @@ def test_lab_example_loads() -> None:
     assert d is not None and d.rules == ("vdi-desktops", "x86-clients")
     assert d.get("maximum_mb") == 4096 and d.get("startup_mb") == 512
     assert policy.resolve(vm("anything", state=VmState.SAVED), host()).excluded
+
+
+def test_host_scoped_rules_are_worked_out_per_host(tmp_path: Path) -> None:
+    """The per-host view of rules and excludes never leaks from one host to another."""
+    policy = write_policy(
+        tmp_path,
+        """\
+        version: 1
+        defaults: {weight: 5000}
+        rules:
+          - name: vdi
+            match: {group: vdi}
+            set: {weight: 3000}
+          - name: one-host
+            match: {host: "hv02", vm: "app-*"}
+            set: {weight: 100}
+        exclude:
+          - {host: hv03}
+        """,
+    )
+    hosts = [host("hv01", ("vdi",)), host("hv02"), host("hv03"), host("hv01", ("vdi",))]
+    weights = []
+    for h in hosts:
+        resolution = policy.resolve(vm("app-1"), h)
+        weights.append(None if resolution.desired is None else resolution.desired.get("weight"))
+    assert weights == [3000, 100, None, 3000]
+    assert policy.resolve(vm("app-1"), host("hv01")).desired.get("weight") == 5000  # type: ignore[union-attr]
