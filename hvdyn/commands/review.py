@@ -36,9 +36,11 @@ README_TEXT = """\
 hvdyn render output
 ===================
 
-One <host>.ps1 per host: the exact apply script hvdyn would send to that
-host, in review form (comments kept; the wire form sent by `hvdyn apply`
-is the same script with comments and blank lines removed).
+One <host>.ps1 per host: the apply script for that host with every VM
+planned there, in review form (comments kept). `hvdyn apply` sends the same
+script in wire form (comments and blank lines removed), split in batches:
+the VMs that need no restart in one script, then each VM to be restarted in
+a script of its own, so the journal always knows which VM was in flight.
 
 Run one by hand on its host, in an elevated PowerShell 2.0 console:
 
