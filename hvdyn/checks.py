@@ -8,33 +8,14 @@ warnings and infos are shown and do not block.
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from hvdyn.model import MAX_VM_MEMORY_MB, HostFacts, MemorySettings, VmFacts
+from hvdyn.model import MAX_VM_MEMORY_MB, Finding, HostFacts, MemorySettings, Severity, VmFacts
 
 C = TypeVar("C")  # what a check looks at: a VM's or a host's context
-
-
-class Severity(enum.StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Finding:
-    check: str  # check id, e.g. HVD001
-    severity: Severity
-    message: str
-    vm_id: str | None = None
-
-    @property
-    def blocks(self) -> bool:
-        return self.severity is Severity.ERROR
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

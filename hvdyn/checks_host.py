@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hvdyn.checks import Check, Finding, Severity
-from hvdyn.model import Heartbeat, HostFacts, MemorySettings, VmPlan, VmState
+from hvdyn.checks import Check
+from hvdyn.model import Finding, Heartbeat, HostFacts, MemorySettings, Severity, VmPlan, VmState
 
 CAPACITY = frozenset({"HVD006", "HVD007"})
 # States whose VMs hold (or, when resumed, will need) their startup RAM.
@@ -103,17 +103,25 @@ def check_clustered(ctx: HostContext) -> list[Finding]:
         if not (p.vm.clustered and p.has_work):
             continue
         if p.restart:
-            findings.append(Finding(
-                check="HVD010", severity=Severity.ERROR, vm_id=p.vm.id,
-                message="clustered VM: hvdyn does not restart it outside the cluster "
-                "(the cluster would see a failure); stop it in Failover Cluster Manager",
-            ))
+            findings.append(
+                Finding(
+                    check="HVD010",
+                    severity=Severity.ERROR,
+                    vm_id=p.vm.id,
+                    message="clustered VM: hvdyn does not restart it outside the cluster "
+                    "(the cluster would see a failure); stop it in Failover Cluster Manager",
+                )
+            )
         else:
-            findings.append(Finding(
-                check="HVD009", severity=Severity.INFO, vm_id=p.vm.id,
-                message="clustered VM: the apply script refreshes the cluster's copy of the "
-                "configuration (Update-ClusterVirtualMachineConfiguration)",
-            ))
+            findings.append(
+                Finding(
+                    check="HVD009",
+                    severity=Severity.INFO,
+                    vm_id=p.vm.id,
+                    message="clustered VM: the apply script refreshes the cluster's copy of the "
+                    "configuration (Update-ClusterVirtualMachineConfiguration)",
+                )
+            )
     return findings
 
 
@@ -125,37 +133,73 @@ def check_heartbeat(ctx: HostContext) -> list[Finding]:
             continue
         label = "unknown" if beat is None else beat.name.lower()
         if p.restart:
-            findings.append(Finding(
-                check="HVD011", severity=Severity.ERROR, vm_id=p.vm.id,
-                message=f"heartbeat is {label}: a graceful shutdown and the check that the "
-                "guest came back need working integration services",
-            ))
+            findings.append(
+                Finding(
+                    check="HVD011",
+                    severity=Severity.ERROR,
+                    vm_id=p.vm.id,
+                    message=f"heartbeat is {label}: a graceful shutdown and the check that the "
+                    "guest came back need working integration services",
+                )
+            )
         elif after(p).dynamic and not p.vm.memory.dynamic:
-            findings.append(Finding(
-                check="HVD012", severity=Severity.WARNING, vm_id=p.vm.id,
-                message=f"heartbeat is {label}: cannot confirm the guest's Dynamic Memory "
-                "driver is alive",
-            ))
+            findings.append(
+                Finding(
+                    check="HVD012",
+                    severity=Severity.WARNING,
+                    vm_id=p.vm.id,
+                    message=f"heartbeat is {label}: cannot confirm the guest's Dynamic Memory "
+                    "driver is alive",
+                )
+            )
     return findings
 
 
 HOST_CHECKS: tuple[Check[HostContext], ...] = (
-    Check(id="HVD006", severity=Severity.ERROR, run=check_admission,
-              summary="host admission: startup RAM of running VMs + reserve above host RAM "
-              "(blocks the host; warning when the plan does not make it worse)"),
-    Check(id="HVD007", severity=Severity.ERROR, run=check_overcommit,
-              summary="sum of DM maximums / (host RAM - reserve) above max_overcommit "
-              "(blocks the host; warning when not made worse)"),
-    Check(id="HVD008", severity=Severity.WARNING, run=check_duplicate_names,
-              summary="duplicate VM display names on a host (counter data ambiguous)"),
-    Check(id="HVD009", severity=Severity.INFO, run=check_clustered,
-              summary="clustered VM: apply refreshes the cluster's configuration copy"),
-    Check(id="HVD010", severity=Severity.ERROR, run=check_clustered,
-              summary="clustered VM would be restarted outside the cluster"),
-    Check(id="HVD011", severity=Severity.ERROR, run=check_heartbeat,
-              summary="restart planned but the heartbeat is not OK"),
-    Check(id="HVD012", severity=Severity.WARNING, run=check_heartbeat,
-              summary="enabling DM while the heartbeat is not OK"),
+    Check(
+        id="HVD006",
+        severity=Severity.ERROR,
+        run=check_admission,
+        summary="host admission: startup RAM of running VMs + reserve above host RAM "
+        "(blocks the host; warning when the plan does not make it worse)",
+    ),
+    Check(
+        id="HVD007",
+        severity=Severity.ERROR,
+        run=check_overcommit,
+        summary="sum of DM maximums / (host RAM - reserve) above max_overcommit "
+        "(blocks the host; warning when not made worse)",
+    ),
+    Check(
+        id="HVD008",
+        severity=Severity.WARNING,
+        run=check_duplicate_names,
+        summary="duplicate VM display names on a host (counter data ambiguous)",
+    ),
+    Check(
+        id="HVD009",
+        severity=Severity.INFO,
+        run=check_clustered,
+        summary="clustered VM: apply refreshes the cluster's configuration copy",
+    ),
+    Check(
+        id="HVD010",
+        severity=Severity.ERROR,
+        run=check_clustered,
+        summary="clustered VM would be restarted outside the cluster",
+    ),
+    Check(
+        id="HVD011",
+        severity=Severity.ERROR,
+        run=check_heartbeat,
+        summary="restart planned but the heartbeat is not OK",
+    ),
+    Check(
+        id="HVD012",
+        severity=Severity.WARNING,
+        run=check_heartbeat,
+        summary="enabling DM while the heartbeat is not OK",
+    ),
 )
 
 

@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol, TypeVar
 
-from hvdyn.checks import Finding
 from hvdyn.checks_host import CAPACITY, HostContext, check_host
 from hvdyn.errors import HvdynError, ProtocolError, TransportError
 from hvdyn.executor import ApplyContext, JournalSink, apply_host
@@ -22,6 +21,7 @@ from hvdyn.facts import host_facts
 from hvdyn.model import (
     Change,
     ChangeStatus,
+    Finding,
     HostFacts,
     HostPlan,
     HostResult,
@@ -179,7 +179,7 @@ class Engine:
         script = render_script("apply", params, review=self._options.review)
         return _result(plan, findings, scripts=(script,))
 
-    def plan_host(self, facts: HostFacts, spec: HostSpec) -> tuple[HostPlan, list[object]]:
+    def plan_host(self, facts: HostFacts, spec: HostSpec) -> tuple[HostPlan, list[Finding]]:
         """Resolve the policy for every VM on a host, plan it, then run the host checks."""
         vm_plans: list[VmPlan] = []
         findings: list[Finding] = []
@@ -224,7 +224,6 @@ def fan_out(hosts: Sequence[HostSpec], work: Callable[[HostSpec], T], forks: int
     workers = max(1, min(forks, len(hosts) or 1))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hvdyn-host") as pool:
         return list(pool.map(work, hosts))
-
 
 
 def run_script(
@@ -350,7 +349,7 @@ def host_status(plan: HostPlan) -> HostStatus:
 
 def _result(
     plan: HostPlan,
-    findings: list[object],
+    findings: list[Finding],
     *,
     scripts: tuple[Script, ...],
     script_errors: ParsedOutput | None = None,

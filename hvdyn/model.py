@@ -230,6 +230,29 @@ class Desired:
         return None if dv is None else dv.value
 
 
+# ---------------------------------------------------------------- safety checks
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """What a safety check (hvdyn.checks) found about a VM or a host."""
+
+    check: str  # check id, e.g. HVD001
+    severity: Severity
+    message: str
+    vm_id: str | None = None
+
+    @property
+    def blocks(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
 # ---------------------------------------------------------------- plan
 
 
@@ -319,5 +342,5 @@ class HostResult:
     status: HostStatus
     plan: HostPlan
     error: str | None = None
-    findings: tuple[Any, ...] = ()  # checks.Finding; typed loosely to keep model import-free
+    findings: tuple[Finding, ...] = ()
     scripts: tuple[Script, ...] = ()  # what was (or would be) sent, for --dry-run

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from hvdyn.checks import Finding, VmContext, check_vm
+from hvdyn.checks import VmContext, check_vm
 from hvdyn.model import (
     FIELDS,
     OFFLINE_FIELDS,
     Change,
     ChangeStatus,
     Desired,
+    Finding,
     HostFacts,
     MemorySettings,
     VmFacts,
@@ -189,9 +190,7 @@ def block_by_findings(
     host_wide = "; ".join(f"{f.check}: {f.message}" for f in errors if f.check in capacity)
     out: list[VmPlan] = []
     for vm_plan in plans:
-        mine = "; ".join(
-            f"{f.check}: {f.message}" for f in errors if f.vm_id == vm_plan.vm.id
-        )
+        mine = "; ".join(f"{f.check}: {f.message}" for f in errors if f.vm_id == vm_plan.vm.id)
         reason = "; ".join(r for r in (host_wide, mine) if r)
         if not reason or not vm_plan.has_work:
             out.append(vm_plan)

@@ -19,8 +19,10 @@ from hvdyn.errors import EXIT_FAILED, EXIT_OK, EXIT_PENDING
 from hvdyn.model import (
     Change,
     ChangeStatus,
+    Finding,
     HostResult,
     HostStatus,
+    Severity,
     VmPlan,
     format_mb,
 )
@@ -94,7 +96,7 @@ def _change_json(change: Change) -> dict[str, Any]:
     }
 
 
-def _vm_json(vm: VmPlan, findings: Sequence[Any]) -> dict[str, Any]:
+def _vm_json(vm: VmPlan, findings: Sequence[Finding]) -> dict[str, Any]:
     return {
         "id": vm.vm.id,
         "name": vm.vm.name,
@@ -104,12 +106,12 @@ def _vm_json(vm: VmPlan, findings: Sequence[Any]) -> dict[str, Any]:
         "changes": [_change_json(c) for c in vm.changes],
         "reason": vm.reason,
         "restart": vm.restart,
-        "findings": [
-            {"check": f.check, "severity": str(f.severity), "message": f.message}
-            for f in findings
-            if getattr(f, "vm_id", None) == vm.vm.id
-        ],
+        "findings": [_finding_json(f) for f in findings if f.vm_id == vm.vm.id],
     }
+
+
+def _finding_json(finding: Finding) -> dict[str, str]:
+    return {"check": finding.check, "severity": str(finding.severity), "message": finding.message}
 
 
 def results_json(results: Sequence[HostResult], *, include_scripts: bool = False) -> dict[str, Any]:
@@ -121,11 +123,7 @@ def results_json(results: Sequence[HostResult], *, include_scripts: bool = False
             "error": result.error,
             "vms": [_vm_json(vm, result.findings) for vm in result.plan.vms],
             # host-wide findings (capacity checks): no VM of their own
-            "findings": [
-                {"check": f.check, "severity": str(f.severity), "message": f.message}
-                for f in result.findings
-                if getattr(f, "vm_id", None) is None
-            ],
+            "findings": [_finding_json(f) for f in result.findings if f.vm_id is None],
         }
         if include_scripts:
             host["scripts"] = [{"name": s.name, "text": s.text} for s in result.scripts]
@@ -153,6 +151,7 @@ _STATUS_STYLE = {
     ChangeStatus.CONFLICT: "yellow",
     ChangeStatus.FAILED: "red",
 }
+_SEVERITY_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
 _HOST_STYLE = {
     HostStatus.OK: "green",
     HostStatus.CHANGED: "green",
@@ -185,12 +184,11 @@ def write_table(results: Sequence[HostResult], console: Console, *, verbose: boo
             parts = ", ".join(f"{n} {reason}" for reason, n in sorted(quiet.items()))
             console.print(Text(f"  unchanged: {parts}", style="dim"))
         for finding in result.findings:
-            severity = getattr(finding, "severity", None)
-            if severity in ("warning", "info") or (
-                severity == "error" and getattr(finding, "vm_id", None) is None
-            ):
-                style = {"warning": "yellow", "info": "dim", "error": "red"}[str(severity)]
-                console.print(Text(f"  {severity} {finding.check}: {finding.message}", style=style))
+            # VM errors already show as the reason of blocked changes
+            if finding.severity is not Severity.ERROR or finding.vm_id is None:
+                style = _SEVERITY_STYLE[finding.severity]
+                line = f"  {finding.severity} {finding.check}: {finding.message}"
+                console.print(Text(line, style=style))
         console.print()
     console.print(Text("summary: " + summary_line(summarize(results)), style="bold"))
 

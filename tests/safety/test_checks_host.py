@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import fields, replace
 from pathlib import Path
 
-from hvdyn.checks import Severity, checks_table
+from hvdyn.checks import checks_table
 from hvdyn.checks_host import CAPACITY, HOST_CHECKS, HostContext, check_host
 from hvdyn.cli import Settings
 from hvdyn.commands._apply import _wants_progress
@@ -18,6 +18,7 @@ from hvdyn.model import (
     HostFacts,
     MemorySettings,
     Provenance,
+    Severity,
     VmFacts,
     VmPlan,
     VmState,
