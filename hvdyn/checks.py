@@ -94,6 +94,16 @@ def check_guest_supported(ctx: VmContext) -> list[Finding]:
                 message=f"{os_name!r} needs Microsoft's hot-add memory update for Dynamic Memory",
             )
         ]
+    if supported is None and not ctx.vm.memory.dynamic:
+        return [
+            Finding(
+                check="HVD013",
+                severity=Severity.WARNING,
+                message="enabling Dynamic Memory on a VM whose guest OS is unknown (the "
+                "integration services report it only while the VM runs): check the guest "
+                "supports it, or match the rule on something other than `os`",
+            )
+        ]
     return []
 
 
@@ -179,6 +189,12 @@ VM_CHECKS: tuple[Check[VmContext], ...] = (
         run=check_guest_supported,
     ),
     Check(
+        id="HVD013",
+        severity=Severity.WARNING,
+        summary="Dynamic Memory enabled on a VM whose guest OS is unknown (VM not running)",
+        run=check_guest_supported,
+    ),
+    Check(
         id="HVD003",
         severity=Severity.ERROR,
         summary="integration services older than 6.1.7601.17514 (SP1)",
@@ -223,8 +239,10 @@ def checks_table() -> str:
     """Markdown table of the VM and host checks, for the README."""
     from hvdyn.checks_host import HOST_CHECKS  # imports this module
 
-    rows = [(c.id, c.severity, c.summary) for c in VM_CHECKS]
-    rows += [(c.id, c.severity, c.summary) for c in HOST_CHECKS]
+    rows = sorted(
+        [(c.id, c.severity, c.summary) for c in VM_CHECKS]
+        + [(c.id, c.severity, c.summary) for c in HOST_CHECKS]
+    )
     lines = ["| id | severity | check |", "|---|---|---|"]
     lines += [f"| {i} | {sev} | {summary} |" for i, sev, summary in rows]
     return "\n".join(lines)

@@ -177,3 +177,10 @@ def test_static_target_pins_maximum_and_minimum_to_startup() -> None:
 def test_unmanaged_fields_keep_current_values() -> None:
     t = target_settings(settings(), desired(weight=100))
     assert t == settings(weight=100)
+
+
+def test_enabling_dm_on_an_off_vm_with_unknown_guest_warns_but_does_not_block() -> None:
+    off_unknown = vm(state=VmState.OFF, guest=GuestInfo(), dynamic=False, maximum_mb=1024)
+    p, findings = plan_vm(off_unknown, HOST, desired(dynamic=True, maximum_mb=4096), PlanOptions())
+    assert {c.status for c in p.changes} == {ChangeStatus.PLANNED}
+    assert [(f.check, str(f.severity)) for f in findings] == [("HVD013", "warning")]
