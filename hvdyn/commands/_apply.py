@@ -25,7 +25,7 @@ from hvdyn.errors import EXIT_OK
 from hvdyn.journal import StoreJournal
 from hvdyn.model import HostResult, HostSpec
 from hvdyn.plan import PlanOptions
-from hvdyn.report import exit_code
+from hvdyn.report import exit_code, printable
 from hvdyn.scripts import ApplyOptions
 from hvdyn.store import open_store
 
@@ -85,14 +85,19 @@ def _wants_progress(settings: Settings) -> bool:
     return settings.fmt != "json" and sys.stdout.isatty() and sys.stderr.isatty()
 
 
+def progress_bar(console: Console) -> Progress:
+    # markup=False: VM names are data; "[/]" in one must not be read as rich markup.
+    return Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+                    TimeElapsedColumn(), console=console, transient=True)
+
+
 @contextlib.contextmanager
 def progress_display(settings: Settings) -> Iterator[ProgressCallback]:
     """A live per-host line on the terminal (stderr, cleared at the end); else nothing."""
     if not _wants_progress(settings):
         yield lambda host, step: None
         return
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                        console=Console(stderr=True), transient=True)
+    progress = progress_bar(Console(stderr=True))
     tasks: dict[str, TaskID] = {}
     lock = threading.Lock()
 
@@ -103,7 +108,7 @@ def progress_display(settings: Settings) -> Iterator[ProgressCallback]:
         if step == "done":
             progress.update(tasks[host], description=f"{host}: done", completed=1)
         else:
-            progress.update(tasks[host], description=f"{host}: {step}")
+            progress.update(tasks[host], description=printable(f"{host}: {step}"))
 
     with progress:
         yield update

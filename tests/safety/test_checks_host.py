@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import fields, replace
 from pathlib import Path
+
+from rich.console import Console
 
 from hvdyn.checks import checks_table
 from hvdyn.checks_host import CAPACITY, HOST_CHECKS, HostContext, check_host
 from hvdyn.cli import Settings
-from hvdyn.commands._apply import _wants_progress
+from hvdyn.commands._apply import _wants_progress, progress_bar
 from hvdyn.model import (
     ChangeStatus,
     Desired,
@@ -24,6 +27,7 @@ from hvdyn.model import (
     VmState,
 )
 from hvdyn.plan import PlanOptions, block_by_findings, plan_vm
+from hvdyn.report import printable
 
 HOST = HostFacts(name="h", total_mb=16384, free_mb=8192)
 SRC = Provenance(source="test")
@@ -103,3 +107,13 @@ def test_progress_only_on_a_terminal_and_never_for_json(monkeypatch) -> None:  #
     monkeypatch.setattr("sys.stderr.isatty", lambda: True)
     assert _wants_progress(settings)
     assert not _wants_progress(replace(settings, fmt="json"))
+
+
+def test_progress_shows_vm_names_as_text_not_markup() -> None:
+    """A VM named like rich markup ('[/bold]') must neither break nor style the display."""
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120)
+    bar = progress_bar(console)
+    bar.add_task(printable("hv01: restart [/bold] evil [red]\x1b]0;x"), total=1)
+    console.print(bar.make_tasks_table(bar.tasks))
+    assert "[/bold] evil [red]" in out.getvalue() and "\x1b]0;x" not in out.getvalue()
