@@ -177,7 +177,8 @@ def settings_from(kwargs: dict[str, Any]) -> Settings:
 
 
 def stdout_console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    # markup=False: names and messages come from hosts and guests (data, never markup).
+    return Console(highlight=False, soft_wrap=False, markup=False)
 
 
 def import_commands(modules: tuple[str, ...] | None = None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .helpers import LAB_INVENTORY, LAB_POLICY, Hvdyn
 
 FIELD_NAMES = {"dynamic", "startup_mb", "minimum_mb", "maximum_mb", "buffer", "weight"}
@@ -109,3 +111,28 @@ def test_sim_reset_brings_back_the_fixture_state(hvdyn: Hvdyn) -> None:
     reset = hvdyn("sim", "reset", "-i", LAB_INVENTORY)
     assert reset.exit_code == 0 and "3 simulated hosts reset" in reset.stdout
     assert hvdyn("plan", LAB_POLICY).exit_code == 2
+
+
+def test_tables_print_names_and_messages_as_text(hvdyn: Hvdyn, tmp_path: Path) -> None:
+    """Names come from hosts and guests: rich markup in one is printed, not interpreted."""
+    (tmp_path / "f.yaml").write_text(
+        "host: {memory: 16GB}\nvms:\n"
+        '  - {name: "[bold]x[/bold] [/]", state: running, os: "[red]Windows 7 Enterprise",'
+        " memory: {dynamic: true, startup: 1GB, maximum: 4GB}}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "inv.yaml").write_text(
+        "all:\n  vars: {hvdyn_transport: mock}\n  hosts:\n    hv01: {hvdyn_mock_fixture: f.yaml}\n",
+        encoding="utf-8",
+    )
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "version: 1\ndefaults: {weight: 100}\n"
+        'rules:\n  - {name: "[b]lab[/b]", match: {vm: "*"}, set: {buffer: 25}}\n',
+        encoding="utf-8",
+    )
+    run = hvdyn("plan", policy, "-i", tmp_path / "inv.yaml")
+    assert run.exit_code == 2 and "[bold]x[/bold] [/]" in run.stdout
+    explain = hvdyn("explain", policy, "-i", tmp_path / "inv.yaml", "--vm", "*x*")
+    assert explain.exit_code == 0 and "[red]Windows 7 Enterprise" in explain.stdout
+    assert "rules matched: [b]lab[/b]" in explain.stdout
