@@ -16,6 +16,10 @@ Delete, and models what matters to hvdyn's transport:
 - a tiny cmd.exe (mkdir / echo >> / cd /d / rmdir / powershell.exe) over an
   in-memory file system, for the file delivery mode.
 
+PSRP (pypsrp's RunspacePool/PowerShell) is handled by `fake_psrp.FakePsrp`
+(``self.psrp``) for requests on the ``http://schemas.microsoft.com/powershell/``
+resource URIs; the script text of each pipeline goes to the same handler.
+
 It cannot run PowerShell. A ``powershell.exe`` command is recognised by its
 ``-EncodedCommand`` (the shipped bootstrap or decoder, compared exactly) or
 ``-File``; the script text it would run is decoded exactly as the bootstrap
@@ -48,6 +52,7 @@ NS = {
     "rsp": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell",
 }
 SHELL = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
+PSRP_URI = "http://schemas.microsoft.com/powershell/"  # + configuration: see fake_psrp.py
 TEMP = "C:\\Users\\hvadmin\\AppData\\Local\\Temp"
 OPERATION_TIMEOUT = 2150858793
 SHELL_NOT_FOUND = 2150858843
@@ -131,6 +136,9 @@ class FakeWsman:
         self.terminated = 0
         self._lock = threading.Lock()
         self._server: _Server | None = None
+        from .fake_psrp import FakePsrp  # imports this module: bound here, not at the top
+
+        self.psrp = FakePsrp(self)  # the PSRP message layer (runspace pools, pipelines)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -161,6 +169,7 @@ class FakeWsman:
         """Forget every shell, as the host does after IdleTimeout or a service restart."""
         with self._lock:
             self.shells.clear()
+        self.psrp.drop()
 
     # ------------------------------------------------------------ actions
 
@@ -172,6 +181,8 @@ class FakeWsman:
         assert body is not None
         selector = root.find(".//w:SelectorSet/w:Selector[@Name='ShellId']", NS)
         shell_id = selector.text if selector is not None else None
+        if root.findtext("s:Header/w:ResourceURI", "", NS).startswith(PSRP_URI):
+            return self.psrp.dispatch(name, root, body, shell_id, op_timeout)
         if name == "Create":
             options = {o.get("Name"): o.text for o in root.iter(f"{{{NS['w']}}}Option")}
             sid = str(uuid.uuid4()).upper()
@@ -437,7 +448,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                              " MaxEnvelopeSize quota.", "w:EncodingLimit")
             try:
                 body = fake.dispatch(root, action, op_timeout)
-            except (KeyError, AssertionError, ValueError) as exc:  # e.g. PSRP beyond Create
+            except (KeyError, AssertionError, ValueError) as exc:  # a request it cannot serve
                 raise _Fault(0x80338000, f"the fake endpoint cannot handle this request"
                              f" ({type(exc).__name__})") from exc
             status = 200

@@ -1,9 +1,7 @@
 """PsrpTransport: unit level with stand-ins for pypsrp's pool, plus real-pypsrp error paths.
 
-The fake endpoint speaks WinRS, not the PSRP message layer, so a full PSRP
-run is not exercised offline (see docs/transports.md, live tests). What the
-unmodified pypsrp does reach here: connection, Basic auth (401), TLS 1.0
-opt-in, and the Create that opens a runspace pool.
+Full runs of the unmodified pypsrp against the fake endpoint's PSRP layer
+are in test_psrp_fake.py; here: connection, Basic auth (401), TLS 1.0 opt-in.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ from typing import Any, ClassVar
 import pytest
 from pypsrp.complex_objects import PSInvocationState
 
-from hvdyn.errors import AuthError, ConnectError, TlsError, TransportTimeout, WsmanFault
+from hvdyn.errors import AuthError, ConnectError, TlsError, TransportTimeout
 from hvdyn.model import Script
 from hvdyn.transport import psrp as psrp_module
 from hvdyn.transport.psrp import PsrpTransport
@@ -187,9 +185,9 @@ def test_real_pypsrp_tls10(tmp_path: Path, tls10: tuple[FakeWsman, Path]) -> Non
         spec_for(fake, scheme="https", hvdyn_ca_bundle=str(cert), hvdyn_tls_min="1.0"),
         context_for(tmp_path),
     )
-    # TLS and auth succeed and the pool's Create is answered; the fake cannot go on
-    # with the PSRP message exchange, which surfaces as a WS-Man error, not a TLS one.
-    with pytest.raises(WsmanFault):
-        opted.run(SCRIPT, timeout_s=5)
-    assert fake.actions["Create"] == 1
-    assert opted.requests_sent >= 2
+    # TLS and auth succeed and the whole PSRP exchange runs over TLS 1.0 (fake_psrp.py).
+    result = opted.run(SCRIPT, timeout_s=5)
+    assert (result.rc, result.stdout) == (0, "tls ok\r\n")
+    assert fake.actions["Create"] == 1 and fake.scripts == ["'x'"]
+    assert opted.requests_sent == 4
+    opted.close()
