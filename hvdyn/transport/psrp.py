@@ -164,7 +164,9 @@ class PsrpTransport:
         errors.extend(line.rstrip("\r\n") for line in ui.stderr)
         if ps.state == PSInvocationState.FAILED and not errors:
             errors.append("the pipeline failed")
-        rc = host.rc if host.rc is not None else (1 if ps.had_errors else 0)
+        # pypsrp sets had_errors only for a Failed pipeline, not for error records
+        failed = ps.had_errors or bool(ps.streams.error)
+        rc = host.rc if host.rc is not None else (1 if failed else 0)
         stderr = "".join(e + "\r\n" for e in errors)
         return ScriptResult(rc=int(rc), stdout=output_text(list(ps.output), list(ui.stdout)),
                             stderr=stderr)

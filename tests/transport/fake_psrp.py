@@ -72,8 +72,10 @@ SERVER_PS = "2.0"
 SERVER_SERIALIZATION = "1.1.0.1"
 FRAGMENT_SIZE = 32 * 1024  # the server's fragments; big outputs span several
 VOID_CALL_ID = -100  # ServerMethodExecutor.ExecuteVoidMethod: no response expected
-SIGNAL_TERMINATE = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/terminate"
-SIGNAL_CTRL_C = "powershell/signal/crtl_c"  # sic, as PowerShell and pypsrp spell it
+SIGNALS = {  # Signal codes -> the names `FakePsrp.signals` counts
+    "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/signal/terminate": "terminate",
+    "powershell/signal/ctrl_c": "ps_ctrl_c",  # PowerShell.stop()
+}
 
 
 @dataclass
@@ -265,7 +267,7 @@ class FakePsrp:
         assert signal is not None
         code = signal.findtext("rsp:Code", "", NS)
         with self._lock:
-            self.signals["terminate" if code == SIGNAL_TERMINATE else code] += 1
+            self.signals[SIGNALS.get(code.lower(), code)] += 1
         pipeline = pool.pipelines.pop((signal.get("CommandId") or "").upper(), None)
         if pipeline is not None:
             pipeline.cancel.set()

@@ -83,7 +83,7 @@ class _PowerShell:
         self.output = list(b.get("output", []))
         self.pool.host.ui.stdout.extend(b.get("ui", []))
         self.streams = _Streams([_Error(e) for e in b.get("errors", [])])
-        self.had_errors = bool(b.get("errors"))
+        self.had_errors = False  # pypsrp: True only for a Failed pipeline, not error records
         if "exit" in b:
             self.pool.host.SetShouldExit(None, None, b["exit"])
         self.state = PSInvocationState.COMPLETED
