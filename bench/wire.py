@@ -35,15 +35,14 @@ from bench.fanout import write_lab
 from hvdyn.commands._common import load_targets
 from hvdyn.engine import Engine, RunOptions
 from hvdyn.model import HostSpec, HostStatus, Script, ScriptResult
-from hvdyn.protocol import encode_stream
-from hvdyn.sim import HostState, load_fixture, run_script
 from hvdyn.transport import Transport, TransportContext
 from hvdyn.transport.winrm import WinrmTransport
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # `tests` is not installed; the fake lives there
     sys.path.insert(0, str(REPO))
-from tests.transport.fake_wsman import FakeWsman, Reply  # noqa: E402
+from tests.transport.fake_wsman import FakeWsman  # noqa: E402
+from tests.transport.simlab import SimulatedHosts  # noqa: E402
 
 PASSWORD = "S3cret!"
 
@@ -101,35 +100,14 @@ class ByteRelay:
         self._sock.close()
 
 
-class SimHosts:
-    """The fake's "PowerShell": runs the Script the engine rendered on a simulated host."""
-
-    def __init__(self, fixtures: dict[str, Path]) -> None:
-        self.states: dict[str, HostState] = {
-            host: load_fixture(path, default_name=host) for host, path in fixtures.items()
-        }
-        self._scripts: dict[str, tuple[str, Script]] = {}
-        self._lock = threading.Lock()
-
-    def expect(self, host: str, script: Script) -> None:
-        with self._lock:
-            self._scripts[script.text] = (host, script)
-
-    def __call__(self, text: str) -> Reply:
-        with self._lock:
-            host, script = self._scripts.pop(text)
-            records: list[Any] = list(run_script(self.states[host], script.name, script.params))
-        return Reply(stdout=encode_stream(script.name, records))
-
-
 class _Announcing:
     """Tells the fake which Script (and host) the text it is about to receive is."""
 
-    def __init__(self, inner: WinrmTransport, sim: SimHosts, spec: HostSpec) -> None:
+    def __init__(self, inner: WinrmTransport, sim: SimulatedHosts, spec: HostSpec) -> None:
         self.inner, self.sim, self.spec = inner, sim, spec
 
     def run(self, script: Script, *, timeout_s: float) -> ScriptResult:
-        self.sim.expect(self.spec.name, script)
+        self.sim.announce(self.spec.name, script)
         return self.inner.run(script, timeout_s=timeout_s)
 
     def close(self) -> None:
@@ -161,7 +139,7 @@ def _run(
     hosts: list[HostSpec],
     fake: FakeWsman,
     relay: ByteRelay,
-    sim: SimHosts,
+    sim: SimulatedHosts,
     tmp: Path,
 ) -> dict[str, float]:
     context = TransportContext(state_dir=tmp, password_for=lambda spec: PASSWORD)
@@ -216,7 +194,7 @@ def main() -> None:
         policy_path = write_lab(tmp, args.hosts, args.vms)
         targets = load_targets(policy_path, None, None)
         fixtures = {h.name: Path(h.mock_fixture or "") for h in targets.hosts}
-        sim = SimHosts(fixtures)
+        sim = SimulatedHosts(fixtures)
         with FakeWsman(sim, password=PASSWORD) as fake:
             relay = ByteRelay(fake.port)
             try:

@@ -1,6 +1,6 @@
 """`hvdyn plan` end to end over the real pypsrp client (PSRP, protocol 2.1).
 
-As in test_cli_over_winrm.py, the hosts point at the in-process fake and each
+As in test_cli_over_winrm.py (see simlab.py), the hosts point at the in-process fake and each
 rendered Script is announced to it just before PsrpTransport sends it; the
 fake (fake_psrp.py) answers only when the script text it read out of the
 CREATE_PIPELINE message is byte-for-byte that script, with the simulated
@@ -14,46 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.model import Script, ScriptResult
 from hvdyn.transport.psrp import PsrpTransport
 
-from .conftest import PASSWORD
 from .fake_wsman import FakeWsman
-from .test_cli_over_winrm import LAB, REPO, SimulatedHosts, hvdyn
+from .simlab import REPO, SimulatedHosts, hvdyn, simulated_lab
 
 
 @pytest.fixture
 def psrp_lab(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[SimulatedHosts, FakeWsman, Path]]:
-    hosts = {"hv-srv-01": LAB / "hv-srv-01.yaml", "hv-full-01": LAB / "hv-full-01.yaml"}
-    sim = SimulatedHosts(hosts)
-    original = PsrpTransport.run
-
-    def announced_run(self: PsrpTransport, script: Script, *, timeout_s: float) -> ScriptResult:
-        sim.announce(self.spec.name, script)
-        return original(self, script, timeout_s=timeout_s)
-
-    monkeypatch.setattr(PsrpTransport, "run", announced_run)
-    monkeypatch.setenv("HVDYN_LAB_PASSWORD", PASSWORD)
-    with FakeWsman(handler=sim) as fake:
-        inventory = tmp_path / "psrp.yaml"
-        host_lines = "".join(f"        {name}: {{}}\n" for name in hosts)
-        inventory.write_text(
-            "all:\n"
-            "  vars:\n"
-            "    hvdyn_transport: psrp\n"
-            "    ansible_host: 127.0.0.1\n"
-            f"    ansible_port: {fake.port}\n"
-            "    ansible_user: hvadmin\n"
-            "    ansible_winrm_transport: basic\n"
-            "    hvdyn_allow_unencrypted: true\n"
-            "    hvdyn_password_env: HVDYN_LAB_PASSWORD\n"
-            "  children:\n"
-            "    servers:\n      hosts:\n" + host_lines,
-            encoding="utf-8",
-        )
-        yield sim, fake, inventory
+    with simulated_lab(PsrpTransport, "psrp", tmp_path, monkeypatch) as lab:
+        yield lab
 
 
 def test_plan_over_psrp_discovers_through_the_fake(
@@ -88,8 +60,15 @@ def test_apply_over_psrp_reuses_one_pool_per_host_and_converges(
     sim, fake, inventory = psrp_lab
     state = tmp_path / "state"
     code, doc = hvdyn(
-        "apply", REPO / "examples" / "lab.yaml", "-i", inventory, "--allow-restart",
-        "--state-dir", state, "--format", "json",
+        "apply",
+        REPO / "examples" / "lab.yaml",
+        "-i",
+        inventory,
+        "--allow-restart",
+        "--state-dir",
+        state,
+        "--format",
+        "json",
     )
     assert code == 0, doc
     assert doc["summary"]["applied"] > 0 and doc["summary"]["failed"] == 0
@@ -101,7 +80,13 @@ def test_apply_over_psrp_reuses_one_pool_per_host_and_converges(
     assert fake.psrp.sent["PIPELINE_HOST_CALL"] == scripts
 
     code, doc = hvdyn(
-        "plan", REPO / "examples" / "lab.yaml", "-i", inventory, "--state-dir", state,
-        "--format", "json",
+        "plan",
+        REPO / "examples" / "lab.yaml",
+        "-i",
+        inventory,
+        "--state-dir",
+        state,
+        "--format",
+        "json",
     )
     assert code == 0 and doc["summary"]["changes"] == 0

@@ -1,0 +1,98 @@
+"""The simulated lab behind the fake endpoint, for end-to-end CLI tests over a real client.
+
+The fake cannot run PowerShell, so it plays the simulated host: each rendered
+Script is announced to it just before the transport sends it, and the fake
+answers only when the text it received over HTTP is byte-for-byte that
+script, with the records the simulated host prints for it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from hvdyn.cli import cli
+from hvdyn.model import Script, ScriptResult
+from hvdyn.protocol import encode_stream
+from hvdyn.sim import load_fixture, run_script
+from hvdyn.sim.state import HostState
+
+from .conftest import PASSWORD
+from .fake_wsman import FakeWsman, Reply
+
+REPO = Path(__file__).resolve().parents[2]
+LAB = REPO / "inventories" / "lab"
+HOSTS = {"hv-srv-01": LAB / "hv-srv-01.yaml", "hv-full-01": LAB / "hv-full-01.yaml"}
+
+
+class SimulatedHosts:
+    """The fake's "PowerShell": scripts announced by text, answered by the simulator."""
+
+    def __init__(self, hosts: dict[str, Path]) -> None:
+        self.states: dict[str, HostState] = {
+            name: load_fixture(path, default_name=name) for name, path in hosts.items()
+        }
+        self.expected: dict[str, tuple[str, Script]] = {}
+        self.received: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+    def announce(self, host: str, script: Script) -> None:
+        with self.lock:
+            self.expected[script.text] = (host, script)
+
+    def __call__(self, text: str) -> Reply:
+        with self.lock:
+            if text not in self.expected:
+                return Reply(stderr="script text differs from every rendered script", rc=1)
+            host, script = self.expected.pop(text)
+            self.received.append((host, script.name))
+            records: list[Any] = list(run_script(self.states[host], script.name, script.params))
+        return Reply(stdout=encode_stream(script.name, records))
+
+
+@contextmanager
+def simulated_lab(
+    transport_cls: Any, transport: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[SimulatedHosts, FakeWsman, Path]]:
+    """The lab's hosts behind the fake, and an inventory using `transport` to reach them."""
+    sim = SimulatedHosts(HOSTS)
+    original = transport_cls.run
+
+    def announced_run(self: Any, script: Script, *, timeout_s: float) -> ScriptResult:
+        sim.announce(self.spec.name, script)
+        result: ScriptResult = original(self, script, timeout_s=timeout_s)
+        return result
+
+    monkeypatch.setattr(transport_cls, "run", announced_run)
+    monkeypatch.setenv("HVDYN_LAB_PASSWORD", PASSWORD)
+    with FakeWsman(handler=sim) as fake:
+        inventory = tmp_path / f"{transport}.yaml"
+        host_lines = "".join(f"        {name}: {{}}\n" for name in HOSTS)
+        inventory.write_text(
+            "all:\n"
+            "  vars:\n"
+            f"    hvdyn_transport: {transport}\n"
+            "    ansible_host: 127.0.0.1\n"
+            f"    ansible_port: {fake.port}\n"
+            "    ansible_user: hvadmin\n"
+            "    ansible_winrm_transport: basic\n"
+            "    hvdyn_allow_unencrypted: true\n"
+            "    hvdyn_password_env: HVDYN_LAB_PASSWORD\n"
+            "  children:\n"
+            "    servers:\n      hosts:\n" + host_lines,
+            encoding="utf-8",
+        )
+        yield sim, fake, inventory
+
+
+def hvdyn(*args: str | Path) -> tuple[int, Any]:
+    """Run the CLI in-process; (exit code, parsed JSON output or None)."""
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, json.loads(result.stdout) if result.stdout.startswith("{") else None
