@@ -129,6 +129,8 @@ def _to_running(host: HostState, vm: SimVm, params: Mapping[str, Any]) -> Failur
     timeout = need(params, "start_timeout_s", int)
     if not _wait_state(host, vm, RUNNING, timeout):
         return None, f"VM did not reach Running within {timeout} s"
+    if wmi.take_fault(host, "heartbeat", vm) is not None:
+        vm.guest.heartbeat = "lost"  # the guest boots but its integration services never answer
     if not _wait_heartbeat(host, vm, timeout):
         return None, f"VM is running but its heartbeat was not OK within {timeout} s"
     return None

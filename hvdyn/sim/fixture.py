@@ -131,7 +131,9 @@ class VmModel(_Strict):
 
 
 class FaultModel(_Strict):
-    op: Literal["modify", "job", "shutdown", "start", "discover", "connect", "drop"]
+    op: Literal[
+        "modify", "job", "shutdown", "start", "heartbeat", "discover", "connect", "drop"
+    ]
     vm: str | None = None
     code: int | None = None
     state: int | None = Field(default=None, ge=8, le=11)

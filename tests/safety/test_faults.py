@@ -109,6 +109,22 @@ def test_start_refused_32778_leaves_vm_off_and_says_so(make_world: Make) -> None
     assert w.vm("a").state == OFF and w.vm("a").memory.virtual_quantity == 1024
 
 
+def test_heartbeat_never_ok_after_start_fails_the_vm_but_keeps_it_running(
+    make_world: Make,
+) -> None:
+    w = make_world({"hv1": "vms:\n" + vm("a", startup="2GB")
+                    + "faults:\n  - {op: heartbeat, vm: a, times: 1}\n"})
+    r = w.hvdyn("apply", w.policy, "--allow-restart", "--start-timeout", "60", "--format", "json")
+    assert r.code == 1
+    result = r.json()["hosts"][0]["vms"][0]
+    assert "heartbeat was not OK within 60 s" in result["reason"]
+    assert result["final_state"] == "running"
+    assert w.outcomes(1) == {"a": "failed"}
+    # The settings were written before the start: the host holds them; a rerun is clean.
+    assert w.vm("a").memory.virtual_quantity == 1024 and w.vm("a").state == RUNNING
+    assert w.hvdyn("plan", w.policy).code == 0
+
+
 def test_connection_dropped_after_modify_before_read_back(make_world: Make) -> None:
     w = make_world({"hv1": "vms:\n" + vm("a", weight=100) + vm("b", weight=100)
                     + vm("c", weight=100) + "faults:\n  - {op: drop, vm: b, times: 1}\n"})
