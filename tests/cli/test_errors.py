@@ -83,3 +83,17 @@ def test_console_script_prints_no_traceback_for_a_bad_policy(tmp_path: Path) -> 
     )
     assert proc.returncode == 3
     assert f"{policy}:1:10: version" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_validate_checks_simulated_host_fixtures(hvdyn: Hvdyn, tmp_path: Path) -> None:
+    (tmp_path / "f.yaml").write_text(
+        "host: {memory: 16GB}\nvms:\n  - {name: a, memory: {startup: 1000}}\n", encoding="utf-8"
+    )
+    inventory = write(
+        tmp_path / "inv.yaml",
+        "all:\n  vars: {hvdyn_transport: mock}\n  hosts:\n    hv01: {hvdyn_mock_fixture: f.yaml}\n",
+    )
+    policy = write(tmp_path / "p.yaml", "version: 1\ndefaults: {buffer: 20}\n")
+    run = hvdyn("validate", policy, "-i", inventory)
+    assert run.exit_code == 3
+    assert f"{tmp_path / 'f.yaml'}:3:" in run.stderr and "vms[0].memory.startup" in run.stderr
