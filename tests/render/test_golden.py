@@ -1,0 +1,48 @@
+"""Golden scripts: every rendered script, byte for byte, for a fixed plan.
+
+A template change shows up here as a reviewable diff of what hosts receive.
+When the change is intended, regenerate with
+
+    HVDYN_UPDATE_GOLDEN=1 pytest tests/render/test_golden.py
+
+and commit the new files with the template change.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+import pytest
+
+from hvdyn.render import SCRIPT_NAMES, render_script
+
+from .helpers import all_params
+
+GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
+NAMES = ["web01", "O'Brien's VM", "x\u2019; Remove-Item C:\\ -Recurse; \u2018", "$(calc)"]
+
+
+@pytest.mark.parametrize("review", [False, True], ids=["wire", "review"])
+@pytest.mark.parametrize("name", SCRIPT_NAMES)
+def test_rendered_script_matches_its_golden_file(name: str, review: bool) -> None:
+    text = render_script(name, all_params(NAMES)[name], review=review).text
+    path = GOLDEN / f"{name}.{'review' if review else 'wire'}.ps1"
+    if os.environ.get("HVDYN_UPDATE_GOLDEN"):
+        path.write_bytes(text.encode("utf-8"))
+    want = path.read_bytes().decode("utf-8")
+    if text != want:
+        diff = "".join(
+            difflib.unified_diff(
+                want.splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                fromfile=str(path),
+                tofile="rendered",
+                n=2,
+            )
+        )
+        pytest.fail(
+            f"{name} differs from its golden file (HVDYN_UPDATE_GOLDEN=1 to accept):\n"
+            + diff[:6000]
+        )
