@@ -72,7 +72,9 @@ def discover(host: HostState, params: Mapping[str, Any]) -> list[Record]:
     for vm in host.vms:
         fault = wmi.take_fault(host, "discover", vm)
         if fault is not None:
-            records.append(error_record(vm.id, fault.message or "Get-WmiObject failed", fault.code))
+            records.append(
+                error_record(vm.id, fault.message or "the WMI query for this VM failed", fault.code)
+            )
             continue
         records.append(vm_record(vm))
     return records
@@ -94,10 +96,23 @@ def collect(host: HostState, params: Mapping[str, Any]) -> list[Record]:
             if vm.state not in HOLDS_MEMORY:
                 continue
             ids = [other.id for other in host.vms if other.name == vm.name]
-            records.append({"t": "sample", "name": vm.name, "ids": ids, "ts": ts,
-                            "counters": balancer.vm_counters(vm)})
-        records.append({"t": "balancer", "name": balancer.BALANCER_INSTANCE, "ts": ts,
-                        "counters": balancer.balancer_counters(host)})
+            records.append(
+                {
+                    "t": "sample",
+                    "name": vm.name,
+                    "ids": ids,
+                    "ts": ts,
+                    "counters": balancer.vm_counters(vm),
+                }
+            )
+        records.append(
+            {
+                "t": "balancer",
+                "name": balancer.BALANCER_INSTANCE,
+                "ts": ts,
+                "counters": balancer.balancer_counters(host),
+            }
+        )
     records.append(host_record(host))
     return records
 
@@ -109,8 +124,15 @@ def ping(host: HostState, params: Mapping[str, Any]) -> list[Record]:
     """What templates/ping.ps1.j2 prints: PS version, OS, root\\virtualization answers."""
     delivery = _need(params, "delivery", str)
     os_name = " ".join(part for part in (host.os, host.os_version) if part) or None
-    return [{"t": "ping", "ps_version": host.ps_version, "os": os_name,
-             "virtualization": True, "delivery": delivery}]
+    return [
+        {
+            "t": "ping",
+            "ps_version": host.ps_version,
+            "os": os_name,
+            "virtualization": True,
+            "delivery": delivery,
+        }
+    ]
 
 
 # ---------------------------------------------------------------- entry point

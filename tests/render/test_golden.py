@@ -20,6 +20,7 @@ from hvdyn.render import SCRIPT_NAMES, render_script
 
 from .helpers import all_params
 
+# `.golden`, not `.ps1`: data to compare against, not source code.
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
 NAMES = ["web01", "O'Brien's VM", "x\u2019; Remove-Item C:\\ -Recurse; \u2018", "$(calc)"]
 
@@ -28,7 +29,7 @@ NAMES = ["web01", "O'Brien's VM", "x\u2019; Remove-Item C:\\ -Recurse; \u2018", 
 @pytest.mark.parametrize("name", SCRIPT_NAMES)
 def test_rendered_script_matches_its_golden_file(name: str, review: bool) -> None:
     text = render_script(name, all_params(NAMES)[name], review=review).text
-    path = GOLDEN / f"{name}.{'review' if review else 'wire'}.ps1"
+    path = GOLDEN / f"{name}.{'review' if review else 'wire'}.ps1.golden"
     if os.environ.get("HVDYN_UPDATE_GOLDEN"):
         path.write_bytes(text.encode("utf-8"))
     want = path.read_bytes().decode("utf-8")
