@@ -50,7 +50,7 @@ def test_plan_over_winrm_discovers_through_the_fake(
     assert fake.actions["Create"] == 2  # one shell per host
 
 
-def test_apply_over_winrm_is_two_scripts_per_host_and_converges(
+def test_apply_over_winrm_uses_one_shell_per_host_and_converges(
     winrm_lab: tuple[SimulatedHosts, FakeWsman, Path], tmp_path: Path
 ) -> None:
     sim, fake, inventory = winrm_lab
