@@ -28,6 +28,7 @@ Record types (``t``):
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -148,6 +149,20 @@ class ParsedOutput:
 # ---------------------------------------------------------------- parsing
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _whole_chars(text: str) -> str:
+    """Text with unpaired UTF-16 surrogates replaced by U+FFFD.
+
+    Windows strings (a VM's display name) may hold an unpaired surrogate; the
+    JSON writer passes it on as ``\\uD8xx`` and Python would keep it as a lone
+    surrogate that no terminal, file or XML encoder accepts. VMs are addressed
+    by GUID, so the name is only ever shown.
+    """
+    return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)
+
+
 class _Fields:
     """Typed access to one record's JSON object; errors name the record."""
 
@@ -168,12 +183,11 @@ class _Fields:
         return value
 
     def text(self, key: str) -> str:
-        value: str = self._get(key, (str,), False)
-        return value
+        return _whole_chars(self._get(key, (str,), False))
 
     def opt_text(self, key: str) -> str | None:
         value: str | None = self._get(key, (str,), True)
-        return value
+        return None if value is None else _whole_chars(value)
 
     def integer(self, key: str) -> int:
         value: int = self._get(key, (int,), False)

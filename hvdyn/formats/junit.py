@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 
 from hvdyn.audit import AuditFinding, AuditReport
+from hvdyn.formats.xmltext import xml_chars
 
 HOST_CASE = "(host)"
 
@@ -34,6 +35,15 @@ def _case(suite: ET.Element, host: str, name: str, findings: list[AuditFinding],
         out = ET.SubElement(case, "system-out")
         out.text = "\n".join(f"{f.id} [{f.severity}] {f.message}" for f in others)
     return (1 if failing else 0), 0
+
+
+def _xml_safe(root: ET.Element) -> None:
+    """Make every text and attribute of the tree something XML 1.0 can carry."""
+    for node in root.iter():
+        if node.text:
+            node.text = xml_chars(node.text)
+        for key, value in node.attrib.items():
+            node.set(key, xml_chars(value))
 
 
 def to_junit(report: AuditReport) -> str:
@@ -63,4 +73,5 @@ def to_junit(report: AuditReport) -> str:
     root.set("failures", str(failures))
     root.set("errors", str(errors))
     ET.indent(root)
+    _xml_safe(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

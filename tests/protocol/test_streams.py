@@ -129,3 +129,17 @@ def test_large_valid_output_under_limit_parses() -> None:
     sample = {"t": "sample", "name": "vm", "ids": [], "ts": "t", "counters": {"a": 1}}
     out = parse_stream(encode_stream("collect", [sample] * 20000), host=HOST, script="collect")
     assert len(out.records) == 20000
+
+
+def test_unpaired_surrogates_in_names_become_replacement_characters() -> None:
+    """Windows names may hold an unpaired UTF-16 surrogate; it must not reach a terminal raw."""
+    from hvdyn.protocol import ErrorRecord, parse_stream
+
+    out = (
+        'HVDYN1 {"t":"begin","script":"discover","ps":"2.0"}\n'
+        'HVDYN1 {"t":"error","id":null,"message":"a\\ud800b \\ud83d\\ude00","code":null}\n'
+        'HVDYN1 {"t":"end","records":2}\n'
+    )
+    (record,) = parse_stream(out, host="hv01", script="discover").of_type(ErrorRecord)
+    assert record.message == "a\ufffdb \U0001f600"
+    record.message.encode("utf-8")  # printable and writable everywhere
