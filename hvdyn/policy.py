@@ -84,17 +84,24 @@ class Matcher:
 
     def matches_vm(self, vm: VmFacts) -> bool:
         """The VM-level keys (`vm`, `vm_id`, `state`, `os`)."""
-        if self.vm is not None and not self.vm.match(vm.name):
-            return False
-        if self.vm_id is not None and not self.vm_id.match(vm.id.strip("{}")):
-            return False
-        if self.states is not None and vm.state.label not in self.states:
+        if not self.matches_vm_but_os(vm):
             return False
         if self.os is not None:
             os_name = vm.guest.os_name
             if os_name is None or not self.os.match(os_name):
                 return False
         return True
+
+    def matches_vm_but_os(self, vm: VmFacts) -> bool:
+        if self.vm is not None and not self.vm.match(vm.name):
+            return False
+        if self.vm_id is not None and not self.vm_id.match(vm.id.strip("{}")):
+            return False
+        return self.states is None or vm.state.label in self.states
+
+    def undecided(self, vm: VmFacts) -> bool:
+        """Whether this match hangs on a guest OS the VM does not report (it is not running)."""
+        return self.os is not None and vm.guest.os_name is None and self.matches_vm_but_os(vm)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +193,15 @@ class Policy:
         for index, ex in view.excludes:
             if ex.matches_vm(vm):
                 return Resolution(excluded_by=ExcludeRef(index, ex.line, str(self.path)))
+        undecided = [f"exclude[{i}]" for i, ex in view.excludes if ex.undecided(vm)]
+        undecided += [r.name for r in view.rules if r.matcher.undecided(vm)]
+        if undecided:
+            # Planning without the OS would give the VM other values than it gets once
+            # it runs (and flip them back then): leave it alone until the OS is known.
+            return Resolution(note=(
+                f"left alone: its guest OS is unknown while it is {vm.state.label}, "
+                f"and {', '.join(undecided)} match on os"
+            ))
         values = dict(self.defaults)
         matched: list[str] = []
         restart: str | None = None

@@ -113,7 +113,6 @@ def _one_rule(tmp_path: Path, match: str) -> Policy:
         ("{group: vdi}", {}, {"groups": ()}, False),
         ('{os: "windows 7*"}', {"os": "Windows 7 Enterprise"}, {}, True),
         ('{os: "*Linux*"}', {"os": "Windows 7 Enterprise"}, {}, False),
-        ('{os: "*"}', {"os": None}, {}, False),  # unknown OS never matches an os key
         ("{state: running}", {"state": VmState.RUNNING}, {}, True),
         ("{state: off}", {"state": VmState.OFF}, {}, True),  # 'off' stays a string
         ("{state: [Off, paused]}", {"state": VmState.PAUSED}, {}, True),
@@ -286,3 +285,29 @@ def test_host_scoped_rules_are_worked_out_per_host(tmp_path: Path) -> None:
         weights.append(None if resolution.desired is None else resolution.desired.get("weight"))
     assert weights == [3000, 100, None, 3000]
     assert policy.resolve(vm("app-1"), host("hv01")).desired.get("weight") == 5000  # type: ignore[union-attr]
+
+
+def test_vm_with_unknown_os_is_left_alone_when_a_rule_matches_on_os(tmp_path: Path) -> None:
+    """An off VM reports no guest OS: planning it without the os rule would give it
+    other values than it gets once it runs, so it is left alone, with the reason."""
+    policy = write_policy(
+        tmp_path,
+        """\
+        version: 1
+        defaults: {weight: 5000}
+        rules:
+          - name: desktops
+            match: {vm: "desk-*", os: "Windows 7*"}
+            set: {weight: 3000}
+        """,
+    )
+    off_desk = vm("desk-01", state=VmState.OFF, os=None)
+    resolution = policy.resolve(off_desk, host())
+    assert resolution.desired is None and resolution.excluded_by is None
+    assert resolution.note is not None and "desktops match on os" in resolution.note
+    # A VM the os rule could not match anyway (other name) is planned as usual.
+    other = policy.resolve(vm("sql-01", state=VmState.OFF, os=None), host())
+    assert other.desired is not None and other.desired.get("weight") == 5000
+    # Running, with its OS reported, the rule applies.
+    running = policy.resolve(vm("desk-01", os="Windows 7 Enterprise"), host())
+    assert running.desired is not None and running.desired.get("weight") == 3000
