@@ -327,7 +327,8 @@ def run_audit(
     forks: int = 10,
 ) -> AuditReport:
     """Plan every host (no change is sent), then add health findings from the store."""
-    results = Engine(policy, transport_for, RunOptions(mode="plan", forks=forks)).run(hosts)
+    options = RunOptions(mode="plan", forks=forks)
+    results = Engine(policy, transport_for, options, guests=store).run(hosts)
     audits: list[HostAudit] = []
     findings: list[AuditFinding] = []
     for result in results:

@@ -22,6 +22,7 @@ from hvdyn.model import (
     Change,
     ChangeStatus,
     Finding,
+    GuestInfo,
     HostFacts,
     HostPlan,
     HostResult,
@@ -41,6 +42,31 @@ from hvdyn.transport import Transport
 
 Mode = Literal["plan", "apply"]
 DISCOVER_TIMEOUT_S = 300.0
+
+
+class GuestMemory(Protocol):
+    """Where the guest facts VMs reported are kept (the store, `hvdyn.store.Store`)."""
+
+    def remember_guests(self, host: str, vms: Sequence[VmFacts]) -> None: ...
+
+    def recall_guests(self, host: str) -> Mapping[str, tuple[GuestInfo, str]]: ...
+
+
+def with_remembered_guests(
+    facts: HostFacts, known: Mapping[str, tuple[GuestInfo, str]]
+) -> HostFacts:
+    """VMs that report no guest OS (not running) get the guest facts last seen for them.
+
+    The heartbeat is never remembered: it says how the guest is now.
+    """
+    vms = []
+    for vm in facts.vms:
+        seen = known.get(vm.id.upper()) if vm.guest.os_name is None else None
+        if seen is not None:
+            guest, when = seen
+            vm = replace(vm, guest=replace(guest, heartbeat=vm.guest.heartbeat), guest_seen=when)
+        vms.append(vm)
+    return replace(facts, vms=tuple(vms))
 
 
 class PolicyLike(Protocol):
@@ -85,6 +111,7 @@ class Engine:
         progress: ProgressCallback = _no_progress,
         snapshot: Mapping[str, HostFacts] | None = None,
         journal: JournalSink | None = None,
+        guests: GuestMemory | None = None,
     ) -> None:
         if snapshot is not None and not (options.mode == "plan" or options.dry_run):
             raise ValueError("a snapshot can only be planned or rendered, never applied")
@@ -95,6 +122,7 @@ class Engine:
         self._snapshot = snapshot
         self._stop = threading.Event()
         self._journal = journal
+        self._guests = guests
 
     def stop(self) -> None:
         """Schedule no new hosts; hosts already running finish."""
@@ -135,12 +163,24 @@ class Engine:
         transport = self._transport_for(spec)
         try:
             self._progress(spec.name, "discover")
-            facts = discover(transport, spec)
+            facts = self._remembered(spec, discover(transport, spec))
             if self._options.mode == "plan" or self._options.dry_run:
                 return self._plan_and_render(facts, spec)
             return self._apply(transport, spec, facts)
         finally:
             transport.close()
+
+    def _remembered(self, spec: HostSpec, facts: HostFacts) -> HostFacts:
+        """Remember what running guests report; fill in the rest from memory.
+
+        A dry run or a render only reads the memory: it changes nothing anywhere.
+        """
+        if self._guests is None:
+            return facts
+        known = self._guests.recall_guests(spec.name)
+        if not self._options.dry_run:
+            self._guests.remember_guests(spec.name, facts.vms)
+        return with_remembered_guests(facts, known)
 
     def _apply(self, transport: Transport, spec: HostSpec, facts: HostFacts) -> HostResult:
         """Send the planned work in batches (see `hvdyn.executor`) and verify it."""

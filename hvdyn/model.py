@@ -159,6 +159,9 @@ class VmFacts:
     memory: MemorySettings
     guest: GuestInfo = field(default_factory=GuestInfo)
     clustered: bool = False
+    # When `guest` comes from hvdyn's memory (the VM is not running and reports
+    # nothing): the time the integration services last reported it.
+    guest_seen: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

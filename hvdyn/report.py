@@ -103,6 +103,7 @@ def _vm_json(vm: VmPlan, findings: Sequence[Finding]) -> dict[str, Any]:
         "state": vm.vm.state.label,
         "final_state": vm.final_state.label if vm.final_state is not None else None,
         "os": vm.vm.guest.os_name,
+        "os_seen": vm.vm.guest_seen,  # set when the OS is remembered (VM not running)
         "changes": [_change_json(c) for c in vm.changes],
         "reason": vm.reason,
         "restart": vm.restart,

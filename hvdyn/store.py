@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hvdyn.errors import StoreError
-from hvdyn.model import Change, MemorySettings
+from hvdyn.model import Change, GuestInfo, MemorySettings, VmFacts
 from hvdyn.store_rows import (
     AuditRow,
     BalancerRow,
@@ -385,6 +385,52 @@ class Store:
             (host, host),
         )
         return None if value is None else str(value)
+
+    # ------------------------------------------------------------ guests
+
+    def remember_guests(self, host: str, vms: Sequence[VmFacts]) -> None:
+        """Keep what each running VM's integration services report (see `recall_guests`)."""
+        seen = now_ts()
+        rows = [
+            (
+                host,
+                vm.id.upper(),
+                vm.name,
+                vm.guest.os_name,
+                vm.guest.os_version,
+                vm.guest.arch,
+                vm.guest.ic_version,
+                seen,
+            )
+            for vm in vms
+            if vm.guest.os_name
+        ]
+        if not rows:
+            return
+        with self._tx() as conn:
+            conn.executemany(
+                "INSERT INTO guests (host, vm_id, vm_name, os, os_version, arch, ic_version,"
+                " seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (host, vm_id) DO UPDATE"
+                " SET vm_name = excluded.vm_name, os = excluded.os,"
+                " os_version = excluded.os_version, arch = excluded.arch,"
+                " ic_version = excluded.ic_version, seen = excluded.seen",
+                rows,
+            )
+
+    def recall_guests(self, host: str) -> dict[str, tuple[GuestInfo, str]]:
+        """VM GUID (upper case) -> the guest facts last reported, and when."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT vm_id, os, os_version, arch, ic_version, seen FROM guests WHERE host = ?",
+                (host,),
+            ).fetchall()
+        return {
+            str(vm_id): (
+                GuestInfo(os_name=os_name, os_version=os_version, arch=arch, ic_version=ic_version),
+                str(seen),
+            )
+            for vm_id, os_name, os_version, arch, ic_version, seen in rows
+        }
 
     # ------------------------------------------------------------ audits
 

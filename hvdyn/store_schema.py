@@ -54,8 +54,17 @@ CREATE TABLE audits (
 CREATE INDEX audits_run ON audits(run_id);
 """
 
+# Version 2: the guest facts last reported by each VM's integration services, so a
+# VM that is off (and reports none) can still be matched on `os` and checked.
+_V2 = """
+CREATE TABLE guests (
+    host TEXT NOT NULL, vm_id TEXT NOT NULL, vm_name TEXT NOT NULL, os TEXT NOT NULL,
+    os_version TEXT, arch TEXT, ic_version TEXT, seen TEXT NOT NULL,
+    PRIMARY KEY (host, vm_id));
+"""
+
 # Ordered: index i brings the schema from version i to i + 1. Append, never edit.
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 
 
 def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) -> int:

@@ -155,8 +155,8 @@ def recorded_apply(
     """
     factory = transport_factory(settings.state_dir, ask_pass=settings.ask_pass)
     if options.dry_run:
-        with progress_display(settings) as progress:
-            results = Engine(policy, factory, options, progress=progress).run(hosts)
+        with progress_display(settings) as progress, open_store(settings.state_dir) as memory:
+            results = Engine(policy, factory, options, progress=progress, guests=memory).run(hosts)
         return results, exit_code(results), None
     store = open_store(settings.state_dir)
     try:
@@ -171,7 +171,7 @@ def recorded_apply(
         try:
             with progress_display(settings) as progress:
                 engine = Engine(policy, factory, options, progress=progress,
-                                journal=StoreJournal(store, run_id))
+                                journal=StoreJournal(store, run_id), guests=store)
                 results, interrupted = run_engine(engine, hosts)
             code = exit_code(results)
             outcome = "interrupted" if interrupted else {0: "ok", 1: "failed", 2: "drift"}.get(

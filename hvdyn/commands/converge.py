@@ -17,6 +17,7 @@ from hvdyn.model import HostResult
 from hvdyn.plan import PlanOptions
 from hvdyn.report import exit_code, write_json, write_table
 from hvdyn.snapshot import save_snapshot as save_snapshot_file
+from hvdyn.store import open_store
 
 POLICY = click.argument("policy", type=click.Path(path_type=Path, dir_okay=False))
 
@@ -54,12 +55,13 @@ def validate(policy: Path, **kwargs: Any) -> int:
 
 def _run(policy: Path, settings: Settings, options: RunOptions) -> list[HostResult]:
     targets = load_targets(policy, settings.inventory, settings.limit)
-    with progress_display(settings) as progress:
+    with progress_display(settings) as progress, open_store(settings.state_dir) as store:
         engine = Engine(
             targets.policy,
             transport_factory(settings.state_dir, ask_pass=settings.ask_pass),
             options,
             progress=progress,
+            guests=store,
         )
         return engine.run(targets.hosts)
 

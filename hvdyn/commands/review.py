@@ -17,12 +17,13 @@ from hvdyn.commands._common import load_targets, transport_factory
 from hvdyn.engine import Engine, RunOptions
 from hvdyn.errors import EXIT_FAILED, EXIT_OK, InputError
 from hvdyn.fileio import write_atomic
-from hvdyn.model import HostFacts, HostResult, HostStatus
+from hvdyn.model import HostResult, HostSpec, HostStatus
 from hvdyn.plan import PlanOptions
 from hvdyn.policy import Policy
 from hvdyn.report import exit_code, format_value, printable, results_json
 from hvdyn.scripts import ApplyOptions
 from hvdyn.snapshot import load_snapshot
+from hvdyn.store import open_store
 
 POLICY = click.argument("policy", type=click.Path(path_type=Path, dir_okay=False))
 SNAPSHOT = click.option(
@@ -62,15 +63,19 @@ def safe_filename(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "_"
 
 
-def _engine(
+def _run(
     policy: Policy,
+    hosts: list[HostSpec],
     settings: Settings,
     options: RunOptions,
     snapshot: Path | None,
-) -> Engine:
-    facts: dict[str, HostFacts] | None = None if snapshot is None else load_snapshot(snapshot)
+) -> list[HostResult]:
+    """Plan (and render) from a snapshot, or from the hosts with the guest memory read."""
     factory = transport_factory(settings.state_dir, ask_pass=settings.ask_pass)
-    return Engine(policy, factory, options, snapshot=facts)
+    if snapshot is not None:
+        return Engine(policy, factory, options, snapshot=load_snapshot(snapshot)).run(hosts)
+    with open_store(settings.state_dir) as store:
+        return Engine(policy, factory, options, guests=store).run(hosts)
 
 
 @cli.command()
@@ -114,7 +119,7 @@ def render(
         plan=PlanOptions(allow_restart=allow_restart),
         apply=ApplyOptions(shutdown_timeout_s=shutdown_timeout, force_off=force_off),
     )
-    results = _engine(targets.policy, settings, options, snapshot).run(targets.hosts)
+    results = _run(targets.policy, targets.hosts, settings, options, snapshot)
     written = _write_render(out_dir, targets.policy, results)
     for result in results:
         if result.error:
@@ -157,7 +162,7 @@ def explain(policy: Path, vm_glob: str, snapshot: Path | None, **kwargs: Any) ->
     settings = settings_from(kwargs)
     targets = load_targets(policy, settings.inventory, settings.limit)
     options = RunOptions(mode="plan", forks=settings.forks)
-    results = _engine(targets.policy, settings, options, snapshot).run(targets.hosts)
+    results = _run(targets.policy, targets.hosts, settings, options, snapshot)
     pattern = re.compile(fnmatch.translate(vm_glob), re.IGNORECASE)
     specs = {spec.name: spec for spec in targets.hosts}
     found: list[dict[str, Any]] = []
@@ -177,6 +182,7 @@ def explain(policy: Path, vm_glob: str, snapshot: Path | None, **kwargs: Any) ->
                     "name": vm.name,
                     "state": vm.state.label,
                     "os": vm.guest.os_name,
+                    "os_seen": vm.guest_seen,
                     "excluded_by": None
                     if resolution.excluded_by is None
                     else str(resolution.excluded_by),
@@ -214,6 +220,8 @@ def _print_explain(found: list[dict[str, Any]]) -> None:
         head = Text()
         head.append(f"{vm['host']} / {printable(vm['name'])}", style="bold")
         head.append(f"  {vm['id']}  {vm['state']}  {vm['os'] or 'guest OS unknown'}")
+        if vm["os_seen"]:
+            head.append(f" (last reported {vm['os_seen']}; the VM is not running)")
         console.print(head)
         if vm["excluded_by"]:
             console.print(f"  excluded by {vm['excluded_by']}: hvdyn leaves it alone")
