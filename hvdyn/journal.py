@@ -99,6 +99,5 @@ class RollbackPolicy:
         error = None
         if moved:
             error = f"changed since run {self.run_id}, left alone: " + "; ".join(moved)
-        desired = Desired(values=values, restart_allowed=self.restart == "allowed",
-                          rules=(f"rollback of run {self.run_id}",))
+        desired = Desired(values=values, rules=(f"rollback of run {self.run_id}",))
         return Resolution(desired=desired, error=error, restart=self.restart)

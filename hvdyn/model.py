@@ -225,7 +225,6 @@ class Desired:
     """Resolved policy for one VM: only fields the policy manages are present."""
 
     values: Mapping[str, DesiredValue]
-    restart_allowed: bool = False
     rules: tuple[str, ...] = ()  # names of the rules that matched, in order
 
     def get(self, name: str) -> bool | int | None:

@@ -79,9 +79,6 @@ class Matcher:
             return False
         return self.group is None or any(self.group.match(g) for g in host.groups)
 
-    def matches(self, vm: VmFacts, host: HostSpec) -> bool:
-        return self.matches_host(host) and self.matches_vm(vm)
-
     def matches_vm(self, vm: VmFacts) -> bool:
         """The VM-level keys (`vm`, `vm_id`, `state`, `os`)."""
         if not self.matches_vm_but_os(vm):
@@ -212,7 +209,7 @@ class Policy:
                 if rule.restart is not None:
                     restart = rule.restart
         error = _finish(values, vm)
-        desired = Desired(values=values, restart_allowed=restart == "allowed", rules=tuple(matched))
+        desired = Desired(values=values, rules=tuple(matched))
         return Resolution(desired=desired, error=error, restart=restart)
 
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from hvdyn.errors import ProtocolError
-from hvdyn.model import FIELDS, MemorySettings
+from hvdyn.model import MemorySettings
 
 PREFIX = "HVDYN1 "
 _T = TypeVar("_T")
@@ -368,6 +368,3 @@ def parse_stream(output: str, *, host: str, script: str) -> ParsedOutput:
     )
 
 
-def settings_record(settings: MemorySettings) -> dict[str, bool | int]:
-    """The JSON object form of settings used in records and script params."""
-    return {name: settings.get(name) for name in FIELDS}

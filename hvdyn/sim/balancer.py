@@ -22,28 +22,6 @@ PRESSURE_WINDOW = 12  # ticks kept for Average/Minimum/Maximum pressure
 NOISE_PERIOD_S = 60
 NOISE_SHARE = 0.05  # noise amplitude as a share of peak demand
 
-VM_COUNTERS = (
-    "PhysicalMemory",
-    "GuestVisiblePhysicalMemory",
-    "CurrentPressure",
-    "AveragePressure",
-    "MinimumPressure",
-    "MaximumPressure",
-    "AddedMemory",
-    "RemovedMemory",
-    "MemoryAddOperations",
-    "MemoryRemoveOperations",
-)
-BALANCER_COUNTERS = (
-    "AvailableMemory",
-    "AveragePressure",
-    "AddedMemory",
-    "RemovedMemory",
-    "MemoryAddOperations",
-    "MemoryRemoveOperations",
-    "SystemCurrentPressure",  # later releases only: always null here
-    "AvailableMemoryForBalancing",  # later releases only: always null here
-)
 BALANCER_INSTANCE = "System Balancer"
 
 

@@ -11,8 +11,6 @@ from hvdyn.sim.state import SimVm
 Record = dict[str, Any]
 Failure = tuple[int | None, str]  # (return code or None, message)
 POLL_S = 1  # the templates poll jobs and states about once a second
-STATE_NAMES = {2: "Running", 3: "Off", 32768: "Paused", 32769: "Saved",
-               32770: "Starting", 32774: "Stopping"}
 
 
 class ParamError(Exception):
@@ -44,10 +42,6 @@ def settings_param(params: Mapping[str, Any], key: str) -> dict[str, bool | int]
     return {name: need(raw, name, bool if name == "dynamic" else int) for name in FIELDS}
 
 
-def state_name(code: int) -> str:
-    return STATE_NAMES.get(code, str(code))
-
-
 def settings_of(vm: SimVm) -> dict[str, bool | int]:
     return dict(vm.memory.to_settings().as_dict())
 
@@ -56,9 +50,15 @@ def error_record(vm_id: str | None, message: str, code: int | None = None) -> Re
     return {"t": "error", "id": vm_id, "message": message, "code": code}
 
 
-def result_record(vm_id: str, outcome: str, *, code: int | None = None,
-                  message: str | None = None, vm: SimVm | None = None,
-                  restarted: bool = False) -> Record:
+def result_record(
+    vm_id: str,
+    outcome: str,
+    *,
+    code: int | None = None,
+    message: str | None = None,
+    vm: SimVm | None = None,
+    restarted: bool = False,
+) -> Record:
     return {
         "t": "result",
         "id": vm_id,

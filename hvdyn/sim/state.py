@@ -55,16 +55,6 @@ class MemoryData:
             weight=self.weight,
         )
 
-    @classmethod
-    def from_settings(cls, s: MemorySettings) -> MemoryData:
-        return cls(
-            dynamic=s.dynamic,
-            virtual_quantity=s.startup_mb,
-            reservation=s.minimum_mb,
-            limit=s.maximum_mb,
-            buffer=s.buffer,
-            weight=s.weight,
-        )
 
 
 @dataclass(slots=True)

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from hvdyn.model import MAX_VM_MEMORY_MB
 from hvdyn.sim import balancer
 from hvdyn.sim.state import (
-    HOLDS_MEMORY,
     JOB_COMPLETED,
     JOB_EXCEPTION,
     JOB_IN_PROGRESS,
@@ -122,10 +121,6 @@ def _new_job(host: HostState, vm: SimVm, kind: str, seconds: int) -> Job:
     ]:
         del host.jobs[old_id]
     return job
-
-
-def get_job(host: HostState, job_id: str) -> Job | None:
-    return host.jobs.get(job_id)
 
 
 # ---------------------------------------------------------------- faults
@@ -280,5 +275,3 @@ def request_state_change(host: HostState, vm: SimVm, requested: int) -> tuple[in
     return 32770, None  # not supported by the simulator
 
 
-def holds_memory(vm: SimVm) -> bool:
-    return vm.state in HOLDS_MEMORY

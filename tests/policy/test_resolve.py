@@ -34,7 +34,7 @@ def test_defaults_apply_with_provenance(tmp_path: Path) -> None:
     file = str(tmp_path / "policy.yaml")
     assert d.values["startup_mb"].provenance == Provenance(source="defaults", file=file, line=4)
     assert d.values["weight"].provenance.line == 7
-    assert d.rules == () and d.restart_allowed is False
+    assert d.rules == ()
 
 
 def test_rules_apply_in_file_order_later_wins(tmp_path: Path) -> None:
@@ -217,11 +217,11 @@ rules:
 """,
     )
     lab = policy.resolve(vm("web"), host("lab1"))
-    assert lab.desired is not None and lab.desired.restart_allowed
+    assert lab.desired is not None
     assert lab.may_restart(False) and lab.restart == "allowed"
     db = policy.resolve(vm("db1"), host("lab1"))  # later rule wins
-    assert db.desired is not None and not db.desired.restart_allowed
-    assert not db.may_restart(True)
+    assert db.desired is not None
+    assert not db.may_restart(True) and db.restart == "never"
     plain = policy.resolve(vm("web"), host("prod"))
     assert plain.restart is None and not plain.may_restart(False) and plain.may_restart(True)
 

@@ -72,7 +72,7 @@ def test_mock_apply_then_discover_sees_change(tmp_path: Path, small_path: Path) 
     vms = protocol.parse_stream(first.run(script("discover", {"host": "h"}), timeout_s=9).stdout,
                                 host="h", script="discover").of_type(protocol.VmRecord)
     dm = next(v for v in vms if v.name == "dm-vm")
-    expect = protocol.settings_record(dm.settings)
+    expect = dm.settings.as_dict()
     target = dict(expect, maximum_mb=8192)
     params = {"host": "h", "job_timeout_s": 300, "shutdown_timeout_s": 600,
               "start_timeout_s": 300, "force_off": False,
