@@ -13,6 +13,12 @@ Host vars (all optional; DESIGN §4/§7, docs/transports.md):
 - ``hvdyn_psrp_recycle_after``: PSRP pool invocations before a new pool (default 100).
 - ``hvdyn_cert_pem`` / ``hvdyn_cert_key_pem``: client certificate for ``certificate`` auth.
 - ``hvdyn_credssp_disable_tlsv1_2``: CredSSP's inner TLS on 2008 R2 without TLS 1.2.
+- ``hvdyn_kerberos_hostname_override`` (or Ansible's
+  ``ansible_winrm_kerberos_hostname_override`` /
+  ``ansible_psrp_negotiate_hostname_override``): the host part of the SPN
+  when the address is an IP or an alias (default: the address).
+- ``hvdyn_kerberos_service`` (or ``ansible_winrm_service`` /
+  ``ansible_psrp_negotiate_service``): the service part of the SPN (default HTTP).
 """
 
 from __future__ import annotations
@@ -50,6 +56,13 @@ class ConnOptions:
     cert_pem: str | None
     cert_key_pem: str | None
     credssp_disable_tlsv1_2: bool
+    kerberos_hostname: str | None = None
+    kerberos_service: str = "HTTP"
+
+    @property
+    def spn(self) -> str:
+        """The Kerberos service principal hvdyn asks a ticket for: SERVICE/host."""
+        return f"{self.kerberos_service}/{self.kerberos_hostname or self.address}"
 
     @property
     def endpoint(self) -> str:
@@ -166,11 +179,34 @@ def parse_options(spec: HostSpec) -> ConnOptions:
         cert_pem=str(cert_pem) if cert_pem else None,
         cert_key_pem=str(cert_key_pem) if cert_key_pem else None,
         credssp_disable_tlsv1_2=_flag(spec, "hvdyn_credssp_disable_tlsv1_2"),
+        kerberos_hostname=_text(spec, "hvdyn_kerberos_hostname_override",
+                                "ansible_winrm_kerberos_hostname_override",
+                                "ansible_psrp_negotiate_hostname_override"),
+        kerberos_service=_text(spec, "hvdyn_kerberos_service", "ansible_winrm_service",
+                               "ansible_psrp_negotiate_service") or "HTTP",
     )
+
+
+def _text(spec: HostSpec, *names: str) -> str | None:
+    value = _var(spec, *names)
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip()
+    if any(c.isspace() or c in "/@" for c in text):
+        raise InputError(
+            f"{spec.name}: host var {names[0]} is {value!r}: one name without spaces, '/' or '@'"
+        )
+    return text
 
 
 def password_for(opts: ConnOptions, password: str | None) -> str | None:
     """The resolved password, or a CredentialError saying where hvdyn looked."""
+    if opts.user is None and opts.auth in NEEDS_PASSWORD:
+        raise CredentialError(
+            opts.host,
+            f"no user for {opts.auth} authentication",
+            "set ansible_user for this host (a local account, DOMAIN\\user or user@REALM)",
+        )
     if password is None and opts.auth in NEEDS_PASSWORD:
         raise CredentialError(
             opts.host,

@@ -24,14 +24,21 @@ from typing import Any
 from winrm.exceptions import WinRMOperationTimeoutError, WSManFaultError
 from winrm.protocol import Protocol
 
-from hvdyn.errors import TransportError, TransportTimeout
+from hvdyn.errors import CredentialError, TransportError, TransportTimeout
 from hvdyn.model import HostSpec, Script, ScriptResult
 from hvdyn.transport import TransportContext
 from hvdyn.transport._assets import FILE_DECODER, STDIN_BOOTSTRAP, encoded_command
+from hvdyn.transport._auth import (
+    Security,
+    SessionObserver,
+    first_reachable,
+    pywinrm_kerberos_auth,
+    require_kerberos,
+)
 from hvdyn.transport._clixml import clixml_errors
 from hvdyn.transport._errors import ERROR_BUSY, classify, is_shell_gone
 from hvdyn.transport._options import ConnOptions, parse_options, password_for
-from hvdyn.transport._tls import RequestCounter, prepare_session, warn_legacy
+from hvdyn.transport._tls import prepare_session, warn_legacy
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +80,7 @@ class WinrmTransport:
         self.spec = spec
         self.opts: ConnOptions = parse_options(spec)
         self._context = context
-        self._counter = RequestCounter()
+        self._counter = SessionObserver()
         self._proto: Any = None
         self._shell: str | None = None
         self.commands_in_shell = 0
@@ -86,8 +93,15 @@ class WinrmTransport:
         """HTTP requests sent so far by this transport (auth legs included)."""
         return self._counter.count
 
+    def security(self) -> Security:
+        """The authentication that succeeded and how messages are protected."""
+        return self._counter.security(self.opts)
+
     def _password(self) -> str | None:
-        return password_for(self.opts, self._context.password_for(self.spec))
+        try:
+            return password_for(self.opts, self._context.password_for(self.spec))
+        except CredentialError as exc:  # nothing listening is the first problem to report
+            raise first_reachable(self.opts, exc) from None
 
     def _protocol(self) -> Any:
         if self._proto is not None:
@@ -95,20 +109,26 @@ class WinrmTransport:
         opts = self.opts
         if opts.legacy_tls:
             warn_legacy(opts)
+        if opts.auth == "kerberos":
+            require_kerberos(opts)
+        password = self._password()
         validate = opts.cert_validation == "validate"
+        encryption: Any = "auto" if opts.scheme == "https" or opts.encrypt else "never"
         proto = Protocol(
             endpoint=opts.endpoint,
             transport=opts.auth,  # type: ignore[arg-type]
             username=opts.user,
-            password=self._password(),
+            password=password,
             ca_trust_path=(opts.ca_bundle if validate and opts.ca_bundle else None),  # type: ignore[arg-type]
             cert_pem=opts.cert_pem,
             cert_key_pem=opts.cert_key_pem,
             server_cert_validation=opts.cert_validation,  # type: ignore[arg-type]
             read_timeout_sec=opts.read_timeout_s,
             operation_timeout_sec=opts.operation_timeout_s,
-            message_encryption="auto" if opts.scheme == "https" or opts.encrypt else "never",
+            message_encryption=encryption,
             credssp_disable_tlsv1_2=opts.credssp_disable_tlsv1_2,
+            kerberos_hostname_override=opts.kerberos_hostname,
+            service=opts.kerberos_service,
             proxy=None,
         )
         proto.max_env_sz = opts.max_envelope_bytes
@@ -118,11 +138,35 @@ class WinrmTransport:
 
         def build_session() -> Any:
             # pywinrm drops its session on close_shell: prepare every new one.
-            session = build()
+            if opts.auth != "kerberos" or transport.session is not None:
+                session = build()
+                prepare_session(session, opts, counter)
+                counter.session = session
+                return session
+            # Kerberos through pyspnego (see _auth): pywinrm builds the session
+            # (proxies, certificate checks, headers) without auth, then ours goes on.
+            transport.auth_method, transport.message_encryption = "plaintext", "never"
+            try:
+                session = build()
+            finally:
+                transport.auth_method, transport.message_encryption = "kerberos", encryption
+            session.auth = pywinrm_kerberos_auth(opts, password)
             prepare_session(session, opts, counter)
+            counter.session = session
+            if encryption == "auto" and opts.scheme == "http":
+                transport.setup_encryption(session)
             return session
 
         transport.build_session = build_session  # type: ignore[method-assign]
+        setup_encryption = transport.setup_encryption
+
+        def setup_then_encrypt(session: Any) -> None:
+            # build_session sends the first (auth) request from here: observe it too.
+            prepare_session(session, opts, counter)
+            counter.session = session
+            setup_encryption(session)
+
+        transport.setup_encryption = setup_then_encrypt  # type: ignore[method-assign]
         self._proto = proto
         return proto
 
@@ -294,7 +338,7 @@ class WinrmTransport:
         except Exception as exc:
             self._drop_shell()
             cause = exc.cause if isinstance(exc, _NotStarted) else exc
-            raise classify(self.opts, cause) from exc
+            raise classify(self.opts, cause, offered=self._counter.offered) from exc
         return ScriptResult(
             rc=rc,
             stdout=decode_stdout(out),

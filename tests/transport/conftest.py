@@ -22,17 +22,37 @@ def fake() -> Iterator[FakeWsman]:
         yield server
 
 
-def spec_for(server: FakeWsman, *, scheme: str = "http", **host_vars: Any) -> HostSpec:
-    """A host spec for the fake: basic auth (the fake speaks only Basic) on 127.0.0.1."""
-    merged: dict[str, Any] = {"hvdyn_allow_unencrypted": True, "hvdyn_operation_timeout_s": 2}
+@pytest.fixture
+def ntlm_users(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The NTLM acceptor's credential store (NTLM_USER_FILE): hvadmin, local and HVLAB\\."""
+    store = tmp_path / "ntlm-users"
+    store.write_text(f":hvadmin:{PASSWORD}\nHVLAB:hvadmin:{PASSWORD}\n", encoding="utf-8")
+    monkeypatch.setenv("NTLM_USER_FILE", str(store))
+    return store
+
+
+def spec_for(
+    server: FakeWsman,
+    *,
+    scheme: str = "http",
+    auth: str = "basic",
+    user: str | None = "hvadmin",
+    address: str = "127.0.0.1",
+    port: int | None = None,
+    **host_vars: Any,
+) -> HostSpec:
+    """A host spec for the fake on 127.0.0.1; basic auth (the fake's default) unless told."""
+    merged: dict[str, Any] = {"hvdyn_operation_timeout_s": 2}
+    if auth == "basic":
+        merged["hvdyn_allow_unencrypted"] = True
     merged.update(host_vars)
     return HostSpec(
         name="hv-fake",
-        address="127.0.0.1",
-        port=server.port,
+        address=address,
+        port=server.port if port is None else port,
         scheme=scheme,
-        user="hvadmin",
-        auth="basic",
+        user=user,
+        auth=auth,
         password_env="HVDYN_TEST_FAKE_PASSWORD",
         vars=merged,
     )
