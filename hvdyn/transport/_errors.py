@@ -7,6 +7,7 @@ never carry a secret: only library texts, the host and its settings.
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -111,15 +112,15 @@ _SCHEMES = {
 _SERVICE_AUTH = {"ntlm": "Negotiate", "kerberos": "Kerberos", "credssp": "CredSSP",
                  "basic": "Basic"}
 
-# (text in a GSSAPI/krb5 error, what it means, what to do): most specific first.
+# (pattern in a GSSAPI/krb5 error, what it means, what to do): most specific first.
 _KERBEROS = (
     ("clock skew", "the clocks of this machine and the KDC differ by more than 5 minutes",
      "synchronise the clocks (NTP here, w32tm on the domain controller)"),
-    ("server not found in kerberos database", "the KDC knows no service principal {spn}",
+    (r"server \S* ?not found in kerberos database", "the KDC knows no service principal {spn}",
      "connect by the host's DNS name (the SPN is {service}/<name>, never an IP), set"
      " hvdyn_kerberos_hostname_override to that name, or map it to the realm in krb5.conf"
      " [domain_realm]; `setspn -L <computer>` on Windows lists its SPNs"),
-    ("not found in kerberos database", "the KDC does not know the user {user}",
+    (r"client \S* ?not found in kerberos database", "the KDC does not know the user {user}",
      "set ansible_user to user@REALM with the realm in capitals (e.g. hv@CORP.EXAMPLE)"),
     ("can't find client principal", "no Kerberos ticket for {user} and no password",
      "run `kinit {user}` first, or give a password (hvdyn_password_env, the keyring or"
@@ -171,8 +172,8 @@ def _kerberos(opts: ConnOptions, chain: list[BaseException]) -> AuthError | None
                         "BadMechanismError", "KerberosExchangeError"}:
             continue
         text = str(cur).lower()
-        for marker, what, hint in _KERBEROS:
-            if marker in text:
+        for pattern, what, hint in _KERBEROS:
+            if re.search(pattern, text):
                 values = {"spn": opts.spn, "service": opts.kerberos_service,
                           "user": opts.user or "user@REALM"}
                 return AuthError(opts.host, f"kerberos: {what.format(**values)}",

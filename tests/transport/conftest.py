@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from hvdyn.model import HostSpec
 from hvdyn.transport import TransportContext
 
 from .fake_wsman import FakeWsman
+from .kdc import Realm, missing_binaries
 
 PASSWORD = "S3cret!"
 
@@ -60,3 +62,34 @@ def spec_for(
 
 def context_for(tmp_path: Path, password: str | None = PASSWORD) -> TransportContext:
     return TransportContext(state_dir=tmp_path, password_for=lambda spec: password)
+
+
+@pytest.fixture(scope="session")
+def kdc_realm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Realm]:
+    """One MIT KDC for the test session (Debian's krb5-kdc), on 127.0.0.1."""
+    missing = missing_binaries()
+    try:
+        import gssapi  # noqa: F401  (hvdyn[kerberos])
+        import krb5  # noqa: F401
+    except ImportError as exc:
+        missing.append(f"python: {exc.name}")
+    if missing:
+        reason = f"Kerberos test realm needs: {', '.join(missing)}"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " (.ci/run installs them)")
+        pytest.skip(reason)
+    realm = Realm.start(tmp_path_factory.mktemp("kdc"))
+    try:
+        yield realm
+    finally:
+        realm.stop()
+
+
+@pytest.fixture
+def kdc(kdc_realm: Realm, monkeypatch: pytest.MonkeyPatch) -> Iterator[Realm]:
+    """The realm, with this process's Kerberos confined to it and an empty private cache."""
+    for key, value in kdc_realm.env.items():
+        monkeypatch.setenv(key, value)
+    kdc_realm.kdestroy()
+    yield kdc_realm
+    kdc_realm.kdestroy()
