@@ -60,6 +60,14 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
                 todo.append(nxt)
 
 
+# What a TLS client sees when the server refuses its certificate (TLS 1.3 may just close).
+_CLIENT_CERT_REFUSED = ("UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_REQUIRED",
+                        "CERTIFICATE_UNKNOWN", "UNSUPPORTED_CERTIFICATE", "EOF OCCURRED")
+
+# SEC_E_LOGON_DENIED in a CredSSP/NTLM TSRequest: the account or password was refused.
+LOGON_DENIED = 0x8009030C
+
+
 def _names(exc: BaseException) -> set[str]:
     return {cls.__name__ for cls in type(exc).__mro__}
 
@@ -198,6 +206,14 @@ def classify(
         names = _names(cur)
         if isinstance(cur, ssl.SSLError) or "SSLError" in names:
             text = str(cur)
+            if opts.auth == "certificate" and any(m in text.upper() for m in _CLIENT_CERT_REFUSED):
+                return TlsError(
+                    opts.host,
+                    f"the host did not accept the client certificate {opts.cert_pem}"
+                    f" in the TLS handshake with {opts.endpoint}: {text}",
+                    "the certificate's issuer must be in the host's Trusted Root store (and the"
+                    " certificate mapped to an account); check hvdyn_cert_pem/hvdyn_cert_key_pem",
+                )
             return TlsError(opts.host, f"TLS handshake with {opts.endpoint} failed: {text}",
                             tls_hint(opts, text))
     if opts.auth == "kerberos" and (found := _kerberos(opts, chain)) is not None:
@@ -205,8 +221,13 @@ def classify(
     for cur in chain:
         names = _names(cur)
         http_401 = getattr(cur, "code", None) == 401 and "WinRMTransportError" in names
-        not_offered = "did not response with one of" in str(cur)  # pypsrp's wording
-        if names & {"InvalidCredentialsError", "AuthenticationError"} or http_401 or not_offered:
+        text = str(cur)
+        # pypsrp's / requests-credssp's wording when the scheme is missing from the 401
+        not_offered = "did not response with one of" in text or "did not response CredSSP" in text
+        denied = "NTStatusException" in names and (
+            str(LOGON_DENIED) in text or f"{LOGON_DENIED:#x}" in text.lower())
+        if (names & {"InvalidCredentialsError", "AuthenticationError"} or http_401
+                or not_offered or denied):
             if offered is not None and _offers(offered, opts.auth) is False:
                 return _not_offered(opts, offered)
             if opts.auth == "certificate":
