@@ -126,7 +126,7 @@ _KERBEROS = (
      "synchronise the clocks (NTP here, w32tm on the domain controller)"),
     (r"server \S* ?not found in kerberos database", "the KDC knows no service principal {spn}",
      "connect by the host's DNS name (the SPN is {service}/<name>, never an IP), set"
-     " hvdyn_kerberos_hostname_override to that name, or map it to the realm in krb5.conf"
+     " ansible_winrm_kerberos_hostname_override to that name, or map it to the realm in krb5.conf"
      " [domain_realm]; `setspn -L <computer>` on Windows lists its SPNs"),
     (r"client \S* ?not found in kerberos database", "the KDC does not know the user {user}",
      "set ansible_user to user@REALM with the realm in capitals (e.g. hv@CORP.EXAMPLE)"),

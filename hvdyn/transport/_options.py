@@ -13,12 +13,12 @@ Host vars (all optional; DESIGN §4/§7, docs/transports.md):
 - ``hvdyn_psrp_recycle_after``: PSRP pool invocations before a new pool (default 100).
 - ``hvdyn_cert_pem`` / ``hvdyn_cert_key_pem``: client certificate for ``certificate`` auth.
 - ``hvdyn_credssp_disable_tlsv1_2``: CredSSP's inner TLS on 2008 R2 without TLS 1.2.
-- ``hvdyn_kerberos_hostname_override`` (or Ansible's
-  ``ansible_winrm_kerberos_hostname_override`` /
-  ``ansible_psrp_negotiate_hostname_override``): the host part of the SPN
-  when the address is an IP or an alias (default: the address).
-- ``hvdyn_kerberos_service`` (or ``ansible_winrm_service`` /
-  ``ansible_psrp_negotiate_service``): the service part of the SPN (default HTTP).
+- ``ansible_winrm_kerberos_hostname_override`` (or
+  ``ansible_psrp_negotiate_hostname_override``), as in Ansible: the host part
+  of the Kerberos SPN when the address is an IP or an alias (default: the
+  address).
+- ``ansible_winrm_service`` (or ``ansible_psrp_negotiate_service``): the
+  service part of the SPN, for both transports (default HTTP).
 """
 
 from __future__ import annotations
@@ -179,10 +179,9 @@ def parse_options(spec: HostSpec) -> ConnOptions:
         cert_pem=str(cert_pem) if cert_pem else None,
         cert_key_pem=str(cert_key_pem) if cert_key_pem else None,
         credssp_disable_tlsv1_2=_flag(spec, "hvdyn_credssp_disable_tlsv1_2"),
-        kerberos_hostname=_text(spec, "hvdyn_kerberos_hostname_override",
-                                "ansible_winrm_kerberos_hostname_override",
+        kerberos_hostname=_text(spec, "ansible_winrm_kerberos_hostname_override",
                                 "ansible_psrp_negotiate_hostname_override"),
-        kerberos_service=_text(spec, "hvdyn_kerberos_service", "ansible_winrm_service",
+        kerberos_service=_text(spec, "ansible_winrm_service",
                                "ansible_psrp_negotiate_service") or "HTTP",
     )
 

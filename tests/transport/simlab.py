@@ -63,7 +63,9 @@ class SimulatedHosts:
 AUTH_VARS = {
     "basic": "    ansible_winrm_transport: basic\n    hvdyn_allow_unencrypted: true\n",
     "ntlm": "",
-    "kerberos": "    ansible_winrm_transport: kerberos\n",
+    # the address is an IP: the SPN's host part comes from the override, as in Ansible
+    "kerberos": "    ansible_winrm_transport: kerberos\n"
+                "    ansible_winrm_kerberos_hostname_override: localhost\n",
 }
 
 

@@ -7,12 +7,13 @@ cache (KRB5CCNAME), so nothing here reads or writes the user's own tickets.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hvdyn.errors import AuthError
+from hvdyn.errors import AuthError, CredentialError
 from hvdyn.model import Script
 from hvdyn.ping import ping_host
 from hvdyn.transport._errors import classify
@@ -153,7 +154,7 @@ def test_plan_apply_collect_over_kerberos_from_an_inventory(
     name: str, kdc: Realm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with simulated_lab(TRANSPORTS[name], name, tmp_path, monkeypatch, auth="kerberos",
-                       server_auth=_kerberos_server(), user=USER, address="localhost") as (
+                       server_auth=_kerberos_server(), user=USER, address="127.0.0.1") as (
             sim, fake, inventory):
         monkeypatch.setenv("HVDYN_LAB_PASSWORD", USER_PASSWORD)
         state = ["--state-dir", str(tmp_path / "state"), "--format", "json"]
@@ -171,3 +172,16 @@ def test_plan_apply_collect_over_kerberos_from_an_inventory(
         assert code == 0 and doc["summary"]["changes"] == 0, doc
     assert {"ping", "discover", "apply", "collect"} <= {s for _h, s in sim.received}
     assert fake.plain_bodies == 0 and not fake.auth.refused
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+def test_kerberos_without_the_extra_says_how_to_install_it(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "gssapi", None)  # as without hvdyn[kerberos]: no import
+    with FakeWsman(auth=_kerberos_server()) as fake, pytest.raises(CredentialError) as caught:
+        _run(name, fake, tmp_path, USER_PASSWORD)
+    assert "kerberos authentication is not available" in str(caught.value)
+    assert "hvdyn[kerberos]" in (caught.value.hint or "")
+    assert "libkrb5-dev" in (caught.value.hint or "")
+    assert fake.requests == 0

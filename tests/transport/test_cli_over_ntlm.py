@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from hvdyn.cli import cli
 from hvdyn.transport.psrp import PsrpTransport
 from hvdyn.transport.winrm import WinrmTransport
 
@@ -73,3 +75,16 @@ def test_ping_wrong_password_over_ntlm_is_a_clear_auth_failure(
         assert host["error_kind"] == "AuthError"
         assert host["error"] == "ntlm authentication as hvadmin was rejected"
         assert "$HVDYN_LAB_PASSWORD" in host["hint"]
+
+
+def test_ping_prints_the_negotiated_security(
+    ntlm_users: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = ServerAuth(offers=("Negotiate",), require_encryption=True)
+    with simulated_lab(WinrmTransport, "winrm", tmp_path, monkeypatch, auth="ntlm",
+                       server_auth=server) as (_sim, _fake, inventory):
+        result = CliRunner().invoke(cli, ["ping", "-i", str(inventory), "--state-dir",
+                                          str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines.count("  security: ntlm, messages encrypted (ntlm session keys)") == 2
