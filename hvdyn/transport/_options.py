@@ -23,6 +23,7 @@ Host vars (all optional; DESIGN §4/§7, docs/transports.md):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ NEEDS_PASSWORD = frozenset({"ntlm", "credssp", "basic"})
 DELIVERIES = ("stdin", "file")
 TLS_VERSIONS = ("1.0", "1.1", "1.2")
 DEFAULT_PASSWORD_ENV = "HVDYN_PASSWORD"
+_NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -191,9 +193,10 @@ def _text(spec: HostSpec, *names: str) -> str | None:
     if value is None or str(value).strip() == "":
         return None
     text = str(value).strip()
-    if any(c.isspace() or c in "/@" for c in text):
+    if not _NAME_RE.fullmatch(text):
         raise InputError(
-            f"{spec.name}: host var {names[0]} is {value!r}: one name without spaces, '/' or '@'"
+            f"{spec.name}: host var {names[0]} is {value!r}: one DNS name or service name"
+            " (letters, digits, '.', '-', '_')"
         )
     return text
 

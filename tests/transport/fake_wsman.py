@@ -130,6 +130,7 @@ class FakeWsman:
         self.plain_bodies = 0  # requests whose body was readable SOAP
         self.encrypted_bodies = 0  # requests whose body was multipart/encrypted
         self.wire: list[bytes] = []  # the first WIRE_KEEP request bodies as received
+        self.content_types: Counter[str] = Counter()  # request media types, parameters dropped
         self.tls = tls
         self.receive_chunk = receive_chunk
         self.quota_after = quota_after
@@ -453,6 +454,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._reply(401, b"", verdict.headers)
             return
         content_type = self.headers.get("Content-Type") or ""
+        if data:
+            with fake._lock:
+                fake.content_types[content_type.split(";")[0].strip()] += 1
         protocol = ""
         if fake_auth.is_encrypted(content_type):
             protocol = fake_auth.protocol_of(content_type)

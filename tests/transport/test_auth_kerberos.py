@@ -185,3 +185,22 @@ def test_kerberos_without_the_extra_says_how_to_install_it(
     assert "hvdyn[kerberos]" in (caught.value.hint or "")
     assert "libkrb5-dev" in (caught.value.hint or "")
     assert fake.requests == 0
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+def test_no_kdc_answering_is_a_kerberos_error_not_a_network_one(
+    name: str, kdc: Realm, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    config = tmp_path / "krb5.conf"
+    config.write_text((kdc.root / "krb5.conf").read_text().replace(
+        f"127.0.0.1:{kdc.port}", f"127.0.0.1:{closed}"))
+    monkeypatch.setenv("KRB5_CONFIG", str(config))
+    with FakeWsman(auth=_kerberos_server()) as fake, pytest.raises(AuthError) as caught:
+        _run(name, fake, tmp_path, USER_PASSWORD)
+    assert "kerberos: no KDC answered for the realm" in str(caught.value)
+    assert "port 88" in (caught.value.hint or "") and "firewall" not in str(caught.value)

@@ -89,6 +89,31 @@ def test_credssp_not_enabled_on_the_host(name: str, pki: tuple[Authority, Pem],
     assert "CredSSP" in (caught.value.hint or "")
 
 
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+def test_credssp_over_http_encrypts_with_the_credssp_session(
+    name: str, ntlm_users: Path, tmp_path: Path
+) -> None:
+    """2008 R2 without an HTTPS listener: bodies are sealed by CredSSP's TLS session.
+
+    A 30 KB script makes the clients split a request into 16 KB pieces
+    (multipart/x-multi-encrypted), as WinRM expects from CredSSP.
+    """
+    big = Script(name="big", text="# " + "x" * 30000 + "\nWrite-Output 'hello'\n", params={})
+    auth = ServerAuth(offers=("CredSSP",), require_encryption=True)
+    with FakeWsman(lambda t: Reply(stdout="hello\r\n"), auth=auth) as fake:
+        transport = TRANSPORTS[name](spec_for(fake, auth="credssp"),
+                                     context_for(tmp_path, "S3cret!"))
+        try:
+            result = transport.run(big, timeout_s=30)
+            security = transport.security()
+        finally:
+            transport.close()
+    assert result.stdout == "hello\r\n" and fake.scripts[-1] == big.text
+    assert fake.content_types["multipart/x-multi-encrypted"] >= 1
+    assert fake.plain_bodies == 0 and not any(b"Envelope" in b for b in fake.wire)
+    assert security.describe() == "credssp, messages encrypted (credssp session keys)"
+
+
 # ---------------------------------------------------------------- certificates
 
 
