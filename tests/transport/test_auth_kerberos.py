@@ -204,3 +204,21 @@ def test_no_kdc_answering_is_a_kerberos_error_not_a_network_one(
         _run(name, fake, tmp_path, USER_PASSWORD)
     assert "kerberos: no KDC answered for the realm" in str(caught.value)
     assert "port 88" in (caught.value.hint or "") and "firewall" not in str(caught.value)
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+def test_kerberos_over_https_relies_on_tls(name: str, kdc: Realm, tmp_path: Path) -> None:
+    from .certs import Authority, server_context
+
+    folder = tmp_path / "pki"
+    folder.mkdir()
+    authority = Authority(folder)
+    tls = server_context(authority.issue("localhost", server=True))
+    with FakeWsman(lambda text: Reply(stdout="hello\r\n"), tls=tls,
+                   auth=_kerberos_server()) as fake:
+        result, security = _run(name, fake, tmp_path, USER_PASSWORD, scheme="https",
+                                hvdyn_ca_bundle=str(authority.pem.cert))
+    assert result.rc == 0 and fake.auth.accepted == [f"Negotiate:{USER}"]
+    assert security.auth == "kerberos" and not security.message_encryption
+    expected = f"kerberos, SPN HTTP/localhost, protected by {security.tls_version}"
+    assert security.describe() == expected

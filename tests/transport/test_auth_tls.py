@@ -46,6 +46,20 @@ def _run(name: str, fake: FakeWsman, tmp_path: Path, password: str | None,
         transport.close()
 
 
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+def test_ntlm_over_https_relies_on_tls(name: str, pki: tuple[Authority, Pem], ntlm_users: Path,
+                                       tmp_path: Path) -> None:
+    authority, server = pki
+    auth = ServerAuth(offers=("Negotiate",), require_encryption=True)
+    with FakeWsman(lambda t: Reply(stdout="hello\r\n"), tls=server_context(server),
+                   auth=auth) as fake:
+        result, security = _run(name, fake, tmp_path, "S3cret!", auth="ntlm",
+                                hvdyn_ca_bundle=str(authority.pem.cert))
+    assert result.stdout == "hello\r\n" and auth.accepted == ["Negotiate:hvadmin"]
+    assert fake.plain_bodies > 0 and fake.encrypted_bodies == 0  # TLS protects them
+    assert security.describe() == f"ntlm, protected by {security.tls_version}"
+
+
 # ---------------------------------------------------------------- CredSSP
 
 
