@@ -1,8 +1,9 @@
 """Throw-away X.509 material for TLS tests, made with `cryptography`.
 
 A CA, a server certificate for localhost / 127.0.0.1 signed by it, and
-client certificates (as WinRM certificate mapping uses them: the subject's
-CN is the account, with the client-auth extended key usage).
+client certificates as WinRM's certificate mapping wants them: the account
+as a UPN in the Subject Alternative Name (``user@localhost``) and the
+client-auth extended key usage.
 """
 
 from __future__ import annotations
@@ -16,7 +17,29 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+
+UPN_OID = ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")  # Microsoft's UPN otherName
+
+
+def _utf8_string(text: str) -> bytes:
+    """DER UTF8String (short lengths only: UPNs here are short)."""
+    data = text.encode("utf-8")
+    assert len(data) < 128
+    return bytes([0x0C, len(data)]) + data
+
+
+def upn_of(der: bytes) -> str | None:
+    """The UPN in a certificate's Subject Alternative Name, as Windows maps it."""
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    for other in names.get_values_for_type(x509.OtherName):
+        if other.type_id == UPN_OID and other.value[:1] == b"\x0c":
+            return other.value[2 : 2 + other.value[1]].decode("utf-8")
+    return None
 
 
 @dataclass(frozen=True)
@@ -73,8 +96,10 @@ class Authority:
             ]), critical=False).add_extension(
                 x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         else:
+            upn = x509.OtherName(UPN_OID, _utf8_string(f"{common_name}@localhost"))
             builder = builder.add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+            ).add_extension(x509.SubjectAlternativeName([upn]), critical=False)
         cert = builder.sign(self.key, hashes.SHA256())
         return _write(self.folder, common_name.replace("\\", "_"), cert, key)
 

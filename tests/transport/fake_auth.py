@@ -14,8 +14,9 @@ code so that hvdyn's client stacks (pywinrm, pypsrp) meet a server:
   same way; with ``require_encryption`` a plain SOAP body is refused (401),
   as the service does with ``AllowUnencrypted=false``.
 - Client certificates: the TLS layer demands one; the request must carry
-  the WS-Management mutual-auth profile header, and the certificate's
-  subject must be mapped to a user.
+  the WS-Management mutual-auth profile header, and the UPN in the
+  certificate's Subject Alternative Name must be mapped to a user (WinRM's
+  certmapping matches the UPN).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import spnego
+
+from .certs import upn_of
 
 CERT_PROFILE = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
 BOUNDARY = b"--Encrypted Boundary"
@@ -63,7 +66,7 @@ class ServerAuth:
     require_encryption: bool = False
     service: str = "http"  # SPN service part for Kerberos
     hostname: str = "localhost"
-    cert_users: dict[str, str] = field(default_factory=dict)  # certificate CN -> user
+    cert_users: dict[str, str] = field(default_factory=dict)  # certificate UPN -> user
     accepted: list[str] = field(default_factory=list)  # "<scheme>:<user>" per success
     refused: list[str] = field(default_factory=list)
 
@@ -117,10 +120,10 @@ class ServerAuth:
         if header != CERT_PROFILE:
             self.refused.append(f"certificate: Authorization {header!r}")
             return Verdict(False, self.challenge())
-        subject = dict(item[0] for item in (peer_cert or {}).get("subject", ()))
-        user = self.cert_users.get(str(subject.get("commonName", "")))
+        upn = upn_of(peer_cert) if peer_cert else None
+        user = self.cert_users.get(upn or "")
         if user is None:
-            self.refused.append(f"certificate: no mapping for {subject}")
+            self.refused.append(f"certificate: no mapping for UPN {upn!r}")
             return Verdict(False, self.challenge())
         self.accepted.append(f"Certificate:{user}")
         return Verdict(True, user=user)
@@ -170,5 +173,6 @@ def wrap(context: Any, message: bytes, protocol: str, credssp: bool) -> tuple[by
     return body, content_type
 
 
-def peer_certificate(sock: Any) -> Any:
-    return sock.getpeercert() if isinstance(sock, ssl.SSLSocket) else None
+def peer_certificate(sock: Any) -> bytes | None:
+    """The client certificate (DER) of a TLS connection, if it sent one."""
+    return sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None

@@ -132,7 +132,7 @@ def test_credssp_over_http_encrypts_with_the_credssp_session(
 
 
 def _cert_server(server: Pem, authority: Authority) -> tuple[Any, ServerAuth]:
-    auth = ServerAuth(offers=("Certificate",), cert_users={"hvadmin": "hvadmin"})
+    auth = ServerAuth(offers=("Certificate",), cert_users={"hvadmin@localhost": "hvadmin"})
     return server_context(server, client_ca=authority.pem.cert), auth
 
 
