@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hvdyn.errors import CredentialError, TransportError
+from hvdyn.transport._errors import classify
 from hvdyn.transport._options import ConnOptions
 from hvdyn.transport._tls import RequestCounter
 
@@ -148,11 +149,10 @@ def pywinrm_kerberos_auth(opts: ConnOptions, password: str | None) -> Any:
 
 def first_reachable(opts: ConnOptions, problem: TransportError) -> TransportError:
     """`problem`, unless the port does not answer: then the connection error comes first."""
-    from hvdyn.transport._errors import classify
-
     try:
-        socket.create_connection((opts.address, opts.port), timeout=min(5, opts.read_timeout_s))\
-            .close()
+        probe = socket.create_connection((opts.address, opts.port),
+                                         timeout=min(5, opts.read_timeout_s))
+        probe.close()
     except OSError as exc:
         return classify(opts, exc)
     return problem
