@@ -66,7 +66,7 @@ def test_ping_template_parses_as_powershell() -> None:
         __import__("hvdyn.model", fromlist=["HostSpec"]).HostSpec(name="hv’01", address="x"),
         "stdin",
     ).text
-    assert "$HvTarget = 'hv’’01'" in spec_text
+    assert "$HvTarget = ('hv' + [char]0x2019 + '01')" in spec_text
     from hvdyn.transport._assets import FILE_DECODER, STDIN_BOOTSTRAP, read_asset
 
     for text in (spec_text, read_asset(STDIN_BOOTSTRAP), read_asset(FILE_DECODER)):
