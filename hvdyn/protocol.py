@@ -20,6 +20,8 @@ Record types (``t``):
 - ``sample``  name (counter instance), ids ([GUID]), ts (str), counters {prop: int|null}
 - ``balancer`` name, ts, counters {prop: int|null}
 - ``error``   id (GUID|null: null = the script as a whole), message, code (int|null)
+- ``warning`` message (str): the host answered, but something it was asked
+              could not be read (e.g. the cluster check); shown with the plan
 - ``ping``    ps_version (str|null), os (str|null), virtualization (bool: WMI
               root\\virtualization answers), delivery (str: the transport's mode, echoed)
 - ``end``     records (int)
@@ -117,6 +119,11 @@ class ErrorRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WarningRecord:
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PingRecord:
     ps_version: str | None
     os: str | None
@@ -125,7 +132,14 @@ class PingRecord:
 
 
 Record = (
-    HostRecord | VmRecord | ResultRecord | SampleRecord | BalancerRecord | ErrorRecord | PingRecord
+    HostRecord
+    | VmRecord
+    | ResultRecord
+    | SampleRecord
+    | BalancerRecord
+    | ErrorRecord
+    | WarningRecord
+    | PingRecord
 )
 
 
@@ -278,6 +292,8 @@ def _typed(obj: Mapping[str, Any], fail: Any) -> Record | None:
         return ErrorRecord(
             id=f.opt_text("id"), message=f.text("message"), code=f.opt_integer("code")
         )
+    if kind == "warning":
+        return WarningRecord(message=f.text("message"))
     if kind == "ping":
         return PingRecord(
             ps_version=f.opt_text("ps_version"),

@@ -11,9 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from hvdyn.quoting import is_guid
 from hvdyn.sim import balancer, wmi
 from hvdyn.sim.apply import apply
-from hvdyn.sim.common import ParamError, Record, error_record, need, settings_of
+from hvdyn.sim.common import (
+    CLUSTER_FAILURE,
+    ParamError,
+    Record,
+    error_record,
+    need,
+    settings_of,
+)
+from hvdyn.sim.locale import computer_systems
 from hvdyn.sim.state import HEARTBEAT_CODES, HOLDS_MEMORY, OFF, RUNNING, SAVED, HostState, SimVm
 
 MAX_SAMPLES = 10_000
@@ -40,9 +49,14 @@ def _settings(vm: SimVm) -> dict[str, bool | int]:
     return settings_of(vm)
 
 
-def vm_record(vm: SimVm) -> Record:
-    """What discovery reads: KVP only from a running guest with ICs."""
+def vm_record(vm: SimVm, *, cluster_known: bool = True) -> Record:
+    """What discovery reads: KVP only from a running guest with ICs.
+
+    A malformed KVP item is skipped (its value stays null), the rest still
+    count. `cluster_known` is false on a node whose cluster provider failed.
+    """
     kvp = vm.state == RUNNING and vm.guest.ic_version is not None
+    bad = set(vm.guest.kvp_malformed)
     if vm.state in (OFF, SAVED):
         heartbeat: int | None = None
     elif vm.state == RUNNING and vm.guest.ic_version is not None:
@@ -55,13 +69,22 @@ def vm_record(vm: SimVm) -> Record:
         "name": vm.name,
         "state": vm.state,
         **_settings(vm),
-        "os": vm.guest.os if kvp else None,
-        "os_version": vm.guest.os_version if kvp else None,
-        "arch": vm.guest.arch if kvp else None,
-        "ic_version": vm.guest.ic_version if kvp else None,
+        "os": vm.guest.os if kvp and "OSName" not in bad else None,
+        "os_version": vm.guest.os_version if kvp and "OSVersion" not in bad else None,
+        "arch": vm.guest.arch if kvp and "ProcessorArchitecture" not in bad else None,
+        "ic_version": (
+            vm.guest.ic_version if kvp and "IntegrationServicesVersion" not in bad else None
+        ),
         "heartbeat": heartbeat,
-        "clustered": vm.clustered,
+        "clustered": vm.clustered and cluster_known,
     }
+
+
+def listed_vms(host: HostState) -> list[SimVm]:
+    """The VMs a script finds: Msvm_ComputerSystem objects whose Name is a GUID, by Name."""
+    ids = sorted(cs["Name"] for cs in computer_systems(host) if is_guid(cs["Name"]))
+    found = [host.vm(vm_id) for vm_id in ids]
+    return [vm for vm in found if vm is not None]
 
 
 # ---------------------------------------------------------------- discover
@@ -69,14 +92,16 @@ def vm_record(vm: SimVm) -> Record:
 
 def discover(host: HostState, params: Mapping[str, Any]) -> list[Record]:
     records = [host_record(host)]
-    for vm in host.vms:
+    if host.cluster == "fails":
+        records.append({"t": "warning", "message": CLUSTER_FAILURE})
+    for vm in listed_vms(host):
         fault = wmi.take_fault(host, "discover", vm)
         if fault is not None:
             records.append(
                 error_record(vm.id, fault.message or "the WMI query for this VM failed", fault.code)
             )
             continue
-        records.append(vm_record(vm))
+        records.append(vm_record(vm, cluster_known=host.cluster == "ok"))
     return records
 
 
@@ -92,10 +117,12 @@ def collect(host: HostState, params: Mapping[str, Any]) -> list[Record]:
     for _ in range(samples):
         wmi.advance(host, interval)
         ts = wmi.now_iso(host)
+        listed = listed_vms(host)
         for vm in host.vms:
             if vm.state not in HOLDS_MEMORY:
                 continue
-            ids = [other.id for other in host.vms if other.name == vm.name]
+            # The name -> GUID map is case-insensitive (a PowerShell @{}).
+            ids = [other.id for other in listed if other.name.casefold() == vm.name.casefold()]
             records.append(
                 {
                     "t": "sample",

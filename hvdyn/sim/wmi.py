@@ -37,6 +37,8 @@ FAILED = 32768
 INVALID_PARAMETER = 32773
 INVALID_STATE = 32775
 OUT_OF_MEMORY = 32778
+LOCKED = 32781  # InitiateShutdown: a user session is locked; only Force shuts it down
+SHUTDOWN_IN_PROGRESS = 32782
 
 MIN_VM_MEMORY_MB = 8
 MODIFY_JOB_S = 2
@@ -214,24 +216,29 @@ def modify_memory(host: HostState, vm: SimVm, new: MemoryData) -> tuple[int, Job
 # ---------------------------------------------------------------- state changes
 
 
-def initiate_shutdown(host: HostState, vm: SimVm, *, force: bool) -> int:
+def initiate_shutdown(host: HostState, vm: SimVm, *, force: bool) -> tuple[int, Job | None]:
     """Msvm_ShutdownComponent.InitiateShutdown; raises ComponentMissing without ICs.
 
-    0 means initiated: the VM turns Off `shutdown_seconds` later, unless the
-    guest ignores the request.
+    0 (or 4096 and a job, for a `shutdown_job` VM) means initiated: the VM
+    turns Off `shutdown_seconds` later, unless the guest ignores the request.
+    A guest with a locked session answers 32781 unless `force`.
     """
     if vm.guest.ic_version is None or vm.state not in (RUNNING, PAUSED, STOPPING):
         raise ComponentMissing("no shutdown integration component (integration services missing?)")
     fault = take_fault(host, "shutdown", vm)
     if fault is not None:
-        return fault.code if fault.code is not None else FAILED
+        return (fault.code if fault.code is not None else FAILED), None
     if vm.state != RUNNING:
-        return 32780  # guest not ready (paused)
+        return 32780, None  # guest not ready (paused)
     if vm.shutdown_at is not None:
-        return 32782  # already in progress
+        return SHUTDOWN_IN_PROGRESS, None
+    if vm.locked and not force:
+        return LOCKED, None
     if not vm.ignores_shutdown:
         vm.shutdown_at = host.clock_s + max(1, vm.shutdown_seconds)
-    return OK
+    if vm.shutdown_job:
+        return JOB_STARTED, _new_job(host, vm, "shutdown", STOP_JOB_S)
+    return OK, None
 
 
 def request_state_change(host: HostState, vm: SimVm, requested: int) -> tuple[int, Job | None]:
