@@ -131,6 +131,9 @@ def _run(
 @click.option("--allow-restart", is_flag=True, help="Render as `apply --allow-restart` would.")
 @click.option("--force-off", is_flag=True, help="Render as `apply --force-off` would.")
 @click.option(
+    "--force-shutdown", is_flag=True, help="Render as `apply --force-shutdown` would."
+)
+@click.option(
     "--shutdown-timeout",
     type=click.IntRange(10, 7200),
     default=600,
@@ -144,6 +147,7 @@ def render(
     snapshot: Path | None,
     allow_restart: bool,
     force_off: bool,
+    force_shutdown: bool,
     shutdown_timeout: int,
     **kwargs: Any,
 ) -> int:
@@ -156,7 +160,11 @@ def render(
         review=True,
         forks=settings.forks,
         plan=PlanOptions(allow_restart=allow_restart),
-        apply=ApplyOptions(shutdown_timeout_s=shutdown_timeout, force_off=force_off),
+        apply=ApplyOptions(
+            shutdown_timeout_s=shutdown_timeout,
+            force_off=force_off,
+            force_shutdown=force_shutdown,
+        ),
     )
     results = _run(targets.policy, targets.hosts, settings, options, snapshot)
     written = _write_render(out_dir, targets.policy, results)
