@@ -29,8 +29,8 @@ def test_ping_reports_ps_version_os_virtualization_delivery(tmp_path: Path) -> N
     assert (result.ps_version, result.virtualization, result.delivery) == ("2.0", True, "stdin")
     assert result.os is not None and "2008 R2" in result.os
     assert fake.scripts == [expected]
-    assert result.requests == 5  # Create, Command, Send, Receive, Signal
-    assert fake.requests == 6  # + Delete on close
+    assert result.requests == 6  # Create, Command, Send, Send (End), Receive, Signal
+    assert fake.requests == 7  # + Delete on close
 
 
 def test_ping_falls_back_to_file_delivery(tmp_path: Path) -> None:
