@@ -24,6 +24,8 @@ Record types (``t``):
               could not be read (e.g. the cluster check); shown with the plan
 - ``ping``    ps_version (str|null), os (str|null), virtualization (bool: WMI
               root\\virtualization answers), delivery (str: the transport's mode, echoed)
+- ``probe``   check (str), status ("ok"|"no"|"error"), value (str|null: one line
+              for people), data (any JSON: the details); printed by `hvdyn probe`
 - ``end``     records (int)
 """
 
@@ -124,6 +126,17 @@ class WarningRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ProbeRecord:
+    check: str
+    status: str
+    value: str | None
+    data: Any
+
+
+PROBE_STATUSES = ("ok", "no", "error")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PingRecord:
     ps_version: str | None
     os: str | None
@@ -140,6 +153,7 @@ Record = (
     | ErrorRecord
     | WarningRecord
     | PingRecord
+    | ProbeRecord
 )
 
 
@@ -291,6 +305,15 @@ def _typed(obj: Mapping[str, Any], fail: Any) -> Record | None:
     if kind == "error":
         return ErrorRecord(
             id=f.opt_text("id"), message=f.text("message"), code=f.opt_integer("code")
+        )
+    if kind == "probe":
+        status = f.text("status")
+        if status not in PROBE_STATUSES:
+            fail(f"probe status {status!r} is not one of {', '.join(PROBE_STATUSES)}")
+        if "data" not in obj:
+            fail("record 'probe' lacks key 'data'")
+        return ProbeRecord(
+            check=f.text("check"), status=status, value=f.opt_text("value"), data=obj["data"]
         )
     if kind == "warning":
         return WarningRecord(message=f.text("message"))

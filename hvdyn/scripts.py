@@ -59,6 +59,11 @@ same steps, described here once (contract).
     7. read back state and settings -> result (``applied`` when no step
        set another outcome).
 
+``probe``  params ``{"host": str, "delivery": str, "exit_code": int}``
+    Read-only. Prints one ``probe`` record per check (delivery, versions,
+    winrm_quotas, locale, virtualization, vm_captions, counters_vm,
+    counters_balancer, cluster) and exits with ``exit_code``.
+
 ``collect``  params ``{"host": str, "samples": int, "interval_s": int}``
     Prints ``sample`` records (one per counter instance per sample) and
     ``balancer`` records, then the ``host`` record.

@@ -162,6 +162,78 @@ def ping(host: HostState, params: Mapping[str, Any]) -> list[Record]:
     ]
 
 
+# ---------------------------------------------------------------- probe
+
+# WinRM 2.0 defaults on 2008 R2 (winrm get winrm/config), as the WSMan: drive shows them.
+WINRM_QUOTAS = {
+    "MaxEnvelopeSizekb": "150", "MaxTimeoutms": "60000", "Shell\\MaxMemoryPerShellMB": "150",
+    "Shell\\MaxShellsPerUser": "5", "Shell\\MaxProcessesPerShell": "15",
+    "Shell\\MaxConcurrentUsers": "5", "Shell\\IdleTimeout": "180000",
+}
+# locale -> Win32_OperatingSystem.Locale (hex LCID) and OSLanguage (decimal LCID)
+_LCIDS = {"en-US": "0409", "de-DE": "0407", "fr-FR": "040c", "sv-SE": "041d"}
+
+
+def probe(host: HostState, params: Mapping[str, Any]) -> list[Record]:
+    """What templates/probe.ps1.j2 prints on the simulated host; reads only."""
+    delivery = _need(params, "delivery", str)
+    _need(params, "exit_code", int)
+
+    def rec(check: str, status: str, value: str | None, data: Any) -> Record:
+        return {"t": "probe", "check": check, "status": status, "value": value, "data": data}
+
+    objects = computer_systems(host)
+    vm_pairs = sorted({f"{o['Caption']} / {o['Description']}" for o in objects
+                       if is_guid(o["Name"])})
+    host_pairs = [f"{o['Caption']} / {o['Description']}" for o in objects
+                  if not is_guid(o["Name"])]
+    vm_count = sum(1 for o in objects if is_guid(o["Name"]))
+    english = sum(1 for o in objects if o["Caption"] == "Virtual Machine")
+    lcid = _LCIDS[host.locale]
+    records = [
+        rec("delivery", "ok", delivery, None),
+        rec("versions", "ok", f"PowerShell {host.ps_version}, WS-Management stack 2.0, "
+            "CLR 2.0.50727.5420", {"powershell": host.ps_version, "clr": "2.0.50727.5420",
+                                   "wsman_stack": "2.0", "remoting_protocol": "2.1"}),
+        rec("winrm_quotas", "ok", "envelope 150 KB, 150 MB per shell, 5 shells per user",
+            dict(WINRM_QUOTAS)),
+        rec("locale", "ok", f"UI {host.locale}, format {host.locale}", {
+            "os": f"{host.os} {host.os_version}", "os_locale": lcid,
+            "os_language": str(int(lcid, 16)), "mui_languages": [host.locale],
+            "ui_culture": host.locale, "culture": host.locale}),
+        rec("virtualization", "ok", "root\\virtualization answers", None),
+        rec("vm_captions", "ok", f"{vm_count} VMs; Caption / Description: " + "; ".join(vm_pairs),
+            {"vms_by_guid_name": vm_count, "vms_by_english_caption": english,
+             "vm_caption_description": vm_pairs, "host_caption_description": host_pairs}),
+    ]
+    live = [vm for vm in host.vms if vm.state in HOLDS_MEMORY]
+    if host.balancer_counters:
+        vm_names = [vm.name for vm in live][:50]
+        props = ["Name", *balancer.vm_counters(live[0])] if live else ["Name"]
+        records.append(rec("counters_vm", "ok" if live else "no",
+                           f"{len(live)} instances: " + ", ".join(vm_names[:5]),
+                           {"class": "Win32_PerfFormattedData_BalancerStats_HyperVDynamicMemoryVM",
+                            "instances": vm_names, "properties": props}))
+        records.append(rec("counters_balancer", "ok", f"1 instances: {balancer.BALANCER_INSTANCE}",
+                           {"class": "Win32_PerfFormattedData_BalancerStats_"
+                                     "HyperVDynamicMemoryBalancer",
+                            "instances": [balancer.BALANCER_INSTANCE],
+                            "properties": ["Name", "AvailableMemory", "AveragePressure"]}))
+    else:
+        for check in ("counters_vm", "counters_balancer"):
+            records.append(rec(check, "error", "Invalid class ", 2147749904))
+    if host.cluster == "ok":
+        count = sum(1 for vm in host.vms if vm.clustered)
+        records.append(rec("cluster", "ok", "cluster node: root\\MSCluster answers with packet "
+                           f"privacy; {count} VM resources", count))
+    elif host.cluster == "fails":
+        records.append(rec("cluster", "error", CLUSTER_FAILURE.split(": ", 1)[1], 2147749889))
+    else:
+        records.append(rec("cluster", "no", "not a cluster node (root\\MSCluster is absent)",
+                           2147749902))
+    return records
+
+
 # ---------------------------------------------------------------- entry point
 
 SCRIPTS: dict[str, Callable[[HostState, Mapping[str, Any]], list[Record]]] = {
@@ -169,6 +241,7 @@ SCRIPTS: dict[str, Callable[[HostState, Mapping[str, Any]], list[Record]]] = {
     "apply": apply,
     "collect": collect,
     "ping": ping,
+    "probe": probe,
 }
 
 
