@@ -252,4 +252,7 @@ def render_script(name: str, params: Mapping[str, Any], *, review: bool = False)
         text = template.render(params=params, script_name=name)
     except jinja2.UndefinedError as exc:
         raise RenderError(f"template {name}: {exc}") from exc
+    if not text.isascii():
+        # Contract: scripts are pure ASCII (quoting writes [char] pieces); a template must be too.
+        raise RenderError(f"template {name}: rendered text is not pure ASCII")
     return Script(name=name, params=params, text=text)

@@ -119,3 +119,11 @@ name_text = st.text(alphabet=st.one_of(cyrillic, latin1, greek, cjk, quotes), ma
 @given(st.lists(name_text, min_size=1, max_size=4))
 def test_hypothesis_names_survive_every_code_page(names: list[str]) -> None:
     check_names(names, review=False)
+
+
+def test_the_template_files_and_bootstraps_are_ascii() -> None:
+    from hvdyn.render import template_dir
+
+    for path in sorted(template_dir().iterdir()):
+        if path.suffix in (".j2", ".ps1"):
+            assert path.read_bytes().isascii(), path.name
