@@ -35,7 +35,8 @@ same steps, described here once (contract).
        (``pending``). A Paused/Saved VM is first resumed
        (RequestStateChange(2)) and waited for Running and heartbeat OK. Then
        InitiateShutdown(Force=false) (graceful, through the shutdown
-       integration service; 4096 waits for its job). 32781 (a user session
+       integration service; 4096 is accepted like 0: the method has no Job
+       out-parameter, the wait for Off below covers it). 32781 (a user session
        is locked): again with Force=true when ``force_shutdown``, else
        ``pending`` with code 32781 and a message naming --force-shutdown.
        Then wait for Off up to ``shutdown_timeout_s``; past the deadline

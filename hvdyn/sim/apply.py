@@ -152,11 +152,12 @@ class Pending(Exception):
         self.message = message
 
 
-def _shutdown_call(host: HostState, vm: SimVm, params: Mapping[str, Any], *, force: bool
-                   ) -> Failure | None:
-    code, job = wmi.initiate_shutdown(host, vm, force=force)
-    what = "InitiateShutdown(Force)" if force else "InitiateShutdown"
-    return _job_result(host, code, job, what, need(params, "job_timeout_s", int))
+def _shutdown_call(host: HostState, vm: SimVm, *, force: bool) -> Failure | None:
+    """InitiateShutdown: 0 and 4096 (accepted; the method has no Job) start the shutdown."""
+    code = wmi.initiate_shutdown(host, vm, force=force)
+    if code in (wmi.OK, wmi.JOB_STARTED):
+        return None
+    return code, f"InitiateShutdown returned {code}"
 
 
 def _stop(host: HostState, vm: SimVm, params: Mapping[str, Any]) -> Failure | None:
@@ -167,11 +168,11 @@ def _stop(host: HostState, vm: SimVm, params: Mapping[str, Any]) -> Failure | No
     """
     timeout = need(params, "shutdown_timeout_s", int)
     try:
-        failure = _shutdown_call(host, vm, params, force=False)
+        failure = _shutdown_call(host, vm, force=False)
         if failure is not None and failure[0] == wmi.LOCKED:
             if not _force_shutdown(params):
                 raise Pending(wmi.LOCKED, LOCKED_MESSAGE)
-            failure = _shutdown_call(host, vm, params, force=True)
+            failure = _shutdown_call(host, vm, force=True)
     except wmi.ComponentMissing:
         return None, "no shutdown integration component; cannot shut the guest down gracefully"
     if failure is not None and failure[0] != wmi.SHUTDOWN_IN_PROGRESS:

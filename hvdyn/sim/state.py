@@ -104,7 +104,7 @@ class SimVm:
     start_seconds: int = 5
     ignores_shutdown: bool = False
     locked: bool = False  # a user session is locked: InitiateShutdown(Force=false) -> 32781
-    shutdown_job: bool = False  # InitiateShutdown answers 4096 and a job
+    shutdown_job: bool = False  # InitiateShutdown answers 4096 (asynchronous; no Job out-parameter)
     cluster_refreshes: int = 0  # Update-ClusterVirtualMachineConfiguration calls
     shutdown_at: int | None = None  # clock second when a guest shutdown completes
     dm: DmCounters = field(default_factory=DmCounters)

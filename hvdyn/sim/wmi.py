@@ -216,29 +216,28 @@ def modify_memory(host: HostState, vm: SimVm, new: MemoryData) -> tuple[int, Job
 # ---------------------------------------------------------------- state changes
 
 
-def initiate_shutdown(host: HostState, vm: SimVm, *, force: bool) -> tuple[int, Job | None]:
+def initiate_shutdown(host: HostState, vm: SimVm, *, force: bool) -> int:
     """Msvm_ShutdownComponent.InitiateShutdown; raises ComponentMissing without ICs.
 
-    0 (or 4096 and a job, for a `shutdown_job` VM) means initiated: the VM
-    turns Off `shutdown_seconds` later, unless the guest ignores the request.
-    A guest with a locked session answers 32781 unless `force`.
+    0 (or 4096, for a `shutdown_job` VM: accepted asynchronously; the method
+    has no Job out-parameter) means initiated: the VM turns Off
+    `shutdown_seconds` later, unless the guest ignores the request. A guest
+    with a locked session answers 32781 unless `force`.
     """
     if vm.guest.ic_version is None or vm.state not in (RUNNING, PAUSED, STOPPING):
         raise ComponentMissing("no shutdown integration component (integration services missing?)")
     fault = take_fault(host, "shutdown", vm)
     if fault is not None:
-        return (fault.code if fault.code is not None else FAILED), None
+        return fault.code if fault.code is not None else FAILED
     if vm.state != RUNNING:
-        return 32780, None  # guest not ready (paused)
+        return 32780  # guest not ready (paused)
     if vm.shutdown_at is not None:
-        return SHUTDOWN_IN_PROGRESS, None
+        return SHUTDOWN_IN_PROGRESS
     if vm.locked and not force:
-        return LOCKED, None
+        return LOCKED
     if not vm.ignores_shutdown:
         vm.shutdown_at = host.clock_s + max(1, vm.shutdown_seconds)
-    if vm.shutdown_job:
-        return JOB_STARTED, _new_job(host, vm, "shutdown", STOP_JOB_S)
-    return OK, None
+    return JOB_STARTED if vm.shutdown_job else OK
 
 
 def request_state_change(host: HostState, vm: SimVm, requested: int) -> tuple[int, Job | None]:
