@@ -127,3 +127,19 @@ def test_the_template_files_and_bootstraps_are_ascii() -> None:
     for path in sorted(template_dir().iterdir()):
         if path.suffix in (".j2", ".ps1"):
             assert path.read_bytes().isascii(), path.name
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30),
+    st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30),
+             max_size=4),
+)
+def test_review_header_never_leaves_a_comment(host: str, names: list[str]) -> None:
+    """Control, bidi and line-break characters in host or VM names stay inside '#' lines."""
+    vms = [(guid(i), n) for i, n in enumerate(names)]
+    text = review_file_text("$x = 1\n", host, vms).removeprefix("\ufeff")
+    lines = text.split("\r\n")
+    assert text.isascii() and len(lines) == len(names) + 3  # header, VMs, code, final ""
+    assert all(line.startswith("#") for line in lines[: len(names) + 1])
+    assert lines[len(names) + 1] == "$x = 1"
