@@ -8,6 +8,13 @@ base64 text in Send chunks that fit the host's envelope (150 KB on WinRM
 near 3 KB). Host var ``hvdyn_script_delivery: file`` uploads to a temp file
 with short cmd.exe commands instead, then runs ``powershell -File``.
 
+A Send that times out may still have been accepted, so no chunk is ever
+sent twice. The data goes in Sends without End, then one empty Send with
+End=true: the bootstrap runs only once it has the end of input, so a
+timeout on a data Send means the script has not started, and it is run
+again from the start in a new shell. A timeout on the End Send is not
+repeated: the script may be running, so its output is awaited as usual.
+
 This module is imported only when a real host is contacted, so pywinrm and
 requests load here, never from ``hvdyn.transport``.
 """
@@ -46,8 +53,8 @@ POWERSHELL = "powershell.exe"
 PS_ARGS = ("-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass")
 SOAP_OVERHEAD = 4096  # bytes of envelope around a Send's base64 payload (measured ~1.3 KB)
 CMD_LINE_CHUNK = 7000  # base64 chars per `echo` in file mode (cmd.exe line limit 8191)
-SHELL_RETRIES = 2  # new shells per script after quota / shell-gone faults
-SEND_RETRIES = 3
+SHELL_RETRIES = 2  # new shells per script after quota / shell-gone faults / data Send timeouts
+SEND_RETRIES = 3  # busy (ERROR_BUSY) answers to one Send; a timeout is never retried
 
 
 class _NotStarted(Exception):
@@ -198,13 +205,25 @@ class WinrmTransport:
         self._proto.operation_timeout_sec = max(1, min(self.opts.operation_timeout_s, remaining))
 
     def _send(self, shell: str, cid: str, chunk: bytes, end: bool, deadline: float) -> None:
-        for attempt in range(1, SEND_RETRIES + 1):
+        """One Send. Busy faults are retried (nothing was taken); a timeout never is.
+
+        A timed-out data Send (end False) raises _NotStarted: the script has
+        not started and runs again in a new shell. A timed-out End Send
+        returns: the host may have taken it, and the output will tell.
+        """
+        for _attempt in range(1, SEND_RETRIES + 1):
             self._op_timeout(deadline)
             try:
                 self._proto.send_command_input(shell, cid, chunk, end=end)
                 return
-            except WinRMOperationTimeoutError:
-                log.warning("%s: Send timed out (attempt %d), retrying", self.opts.host, attempt)
+            except WinRMOperationTimeoutError as exc:
+                if not end:
+                    log.warning("%s: Send timed out; running the script again in a new shell",
+                                self.opts.host)
+                    raise _NotStarted(exc) from exc
+                log.warning("%s: the end-of-input Send timed out; waiting for the output",
+                            self.opts.host)
+                return
             except WSManFaultError as exc:
                 if exc.wsman_fault_code != ERROR_BUSY:
                     raise
@@ -263,9 +282,9 @@ class WinrmTransport:
             self.commands_in_shell += 1
             if stdin is not None:
                 size = stdin_chunk_bytes(self.opts.max_envelope_bytes)
-                pieces = [stdin[i : i + size] for i in range(0, len(stdin), size)] or [b""]
-                for index, piece in enumerate(pieces):
-                    self._send(shell, cid, piece, index == len(pieces) - 1, deadline)
+                for start in range(0, len(stdin), size):
+                    self._send(shell, cid, stdin[start : start + size], False, deadline)
+                self._send(shell, cid, b"", True, deadline)
         except WSManFaultError as exc:
             # Quota / shell-gone faults come on Command or Send: the script has not run.
             if is_shell_gone(exc):
@@ -292,7 +311,9 @@ class WinrmTransport:
         chunks = [b64[i : i + CMD_LINE_CHUNK] for i in range(0, len(b64), CMD_LINE_CHUNK)] or [""]
         try:
             for index, chunk in enumerate(chunks):
-                line = f"echo {chunk}>>{target}"
+                # Parenthesised: text ending in a digit before >> would be read as a handle
+                # number (`echo ...2>>f` redirects stderr, not the text).
+                line = f"(echo {chunk})>>{target}"
                 if index == 0:
                     line = f"mkdir {folder} && {line}"
                 rc, _out, err = self._command(line, (), None, deadline, "upload")

@@ -334,11 +334,15 @@ class FakeWsman:
         if m := re.fullmatch(r'mkdir "(.+)"', seg):
             self.dirs.add(m.group(1).lower())
             return Reply(), cwd
-        if m := re.fullmatch(r'echo (\S*)>>"(.+)"', seg):
-            path = m.group(2).lower()
+        if m := re.fullmatch(r'\(echo (\S*)\)>>"(.+)"|echo (\S*?)([0-9]?)>>"(.+)"', seg):
+            text, path = (m.group(1), m.group(2)) if m.group(2) else (m.group(3), m.group(5))
+            path = path.lower()
             if path.rsplit("\\", 1)[0] not in self.dirs:
                 return Reply(stderr="The system cannot find the path specified.\r\n", rc=1), cwd
-            self.files[path] = self.files.get(path, b"") + m.group(1).encode() + b"\r\n"
+            if m.group(4):  # unparenthesised text ending in a digit: cmd reads N>> as a handle
+                self.files.setdefault(path, b"")
+                return Reply(stdout=text + "\r\n"), cwd
+            self.files[path] = self.files.get(path, b"") + text.encode() + b"\r\n"
             return Reply(), cwd
         if m := re.fullmatch(r'cd /d "(.+)"', seg):
             return Reply(), m.group(1).lower()
