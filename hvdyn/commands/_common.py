@@ -33,13 +33,30 @@ def inventory_for(policy: Policy | None, override: Path | None) -> Path:
 def load_targets(policy_path: Path, inventory: Path | None, limit: str | None) -> Targets:
     policy = load_policy(policy_path)
     inventory_path = inventory_for(policy, inventory)
-    hosts = select_hosts(load_inventory(inventory_path), limit)
+    hosts = check_fixtures(select_hosts(load_inventory(inventory_path), limit))
     return Targets(policy=policy, inventory_path=inventory_path, hosts=hosts)
 
 
 def load_hosts(inventory: Path | None, limit: str | None) -> list[HostSpec]:
     """Hosts for commands that take no policy (collect, ping, sim reset)."""
-    return select_hosts(load_inventory(inventory_for(None, inventory)), limit)
+    return check_fixtures(select_hosts(load_inventory(inventory_for(None, inventory)), limit))
+
+
+def check_fixtures(hosts: list[HostSpec]) -> list[HostSpec]:
+    """Load the fixture of every selected simulated host once; a bad one is exit 3.
+
+    A fixture is input like the policy and the inventory: its errors must stop
+    validate, plan and apply alike before any host is contacted, not show up
+    later as a failed host (exit 1).
+    """
+    fixtures = {str(h.mock_fixture): h.name for h in hosts if h.transport == "mock"
+                and h.mock_fixture}
+    if fixtures:
+        from hvdyn.sim import load_fixture  # the simulator only when simulated hosts are used
+
+        for fixture, name in fixtures.items():
+            load_fixture(fixture, default_name=name)
+    return hosts
 
 
 def transport_factory(
