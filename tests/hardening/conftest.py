@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -33,6 +35,9 @@ class Result:
     out: str
     err: str
     exception: BaseException | None
+
+    def json_doc(self) -> Any:
+        return json.loads(self.out)
 
     @property
     def traceback_free(self) -> bool:
