@@ -41,6 +41,15 @@ _NULL_DEVICE = (1, 3)  # Linux major/minor of /dev/null
 # ---------------------------------------------------------------- reading
 
 
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def _shown(file: str) -> str:
+    """A file name fit for a message: control characters escaped."""
+    return file if file.isprintable() else repr(file)[1:-1]
+
+
 def _kind(mode: int) -> str:
     for test, name in (
         (stat.S_ISDIR, "a directory"),
@@ -63,8 +72,8 @@ def input_problem(path: Path | str) -> str | None:
     """
     try:
         st = os.stat(path)
-    except OSError as exc:
-        return f"cannot read {clip(str(path))}: {exc.strerror or exc}"
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        return f"cannot read {clip(str(path))!r}: {_reason(exc)}"
     if not stat.S_ISREG(st.st_mode):
         return f"{clip(str(path))} is {_kind(st.st_mode)}, not a regular file"
     return None
@@ -82,17 +91,18 @@ def read_input(
     followed. The file is opened non-blocking, so a FIFO swapped in after
     the check cannot hang the read either.
     """
-    file = str(path)
-    if not file:
+    name = str(path)
+    file = _shown(name)
+    if not name:
         raise error("''", 1, 1, "", "empty file name")
     try:
-        before = os.stat(file)
+        before = os.stat(name)
         if not stat.S_ISREG(before.st_mode):
             raise error(file, 1, 1, "", f"{_kind(before.st_mode)}, not a regular file: "
                         "hvdyn reads its inputs only from regular files")
-        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise error(file, 1, 1, "", f"cannot read: {exc.strerror or exc}") from None
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        raise error(file, 1, 1, "", f"cannot read: {_reason(exc)}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -147,6 +157,8 @@ def check_output(path: Path) -> OutputTarget:
         except OSError:
             raise OutputPathError(f"{text}: descriptor {fd} is not open") from None
         return OutputTarget(path, replace=False, fd=fd)
+    if "\0" in text:
+        raise OutputPathError(f"{_shown(text)}: a NUL character in the path")
     try:
         st = os.lstat(path)
     except FileNotFoundError:

@@ -213,7 +213,7 @@ class _Builder:
             return None
         try:
             return self.constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:  # e.g. month 13 in a date
             self.doc.problems.append((path, _pos(node), f"invalid value: {exc}"))
             return None
 

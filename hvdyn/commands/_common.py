@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hvdyn.credentials import make_password_resolver
-from hvdyn.errors import InputError
+from hvdyn.errors import InputError, PolicyError
+from hvdyn.fileio import check_output
 from hvdyn.inventory import load_inventory, select_hosts
 from hvdyn.model import HostSpec
 from hvdyn.policy import Policy, load_policy
@@ -27,6 +28,9 @@ def inventory_for(policy: Policy | None, override: Path | None) -> Path:
         return override
     if policy is not None and policy.inventory_path is not None:
         return policy.inventory_path
+    if policy is not None:  # located, like every other problem of a policy file
+        raise PolicyError(str(policy.path), 1, 1, "inventory",
+                          "no inventory: pass -i/--inventory or set `inventory:` in the policy")
     raise InputError("no inventory: pass -i/--inventory or set `inventory:` in the policy")
 
 
@@ -57,6 +61,13 @@ def check_fixtures(hosts: list[HostSpec]) -> list[HostSpec]:
         for fixture, name in fixtures.items():
             load_fixture(fixture, default_name=name)
     return hosts
+
+
+def checked_output(ctx: object, param: object, value: Path | None) -> Path | None:
+    """click callback of -o options: a path hvdyn will not write exits 3 before any work."""
+    if value is not None:
+        check_output(value)
+    return value
 
 
 def transport_factory(
