@@ -10,7 +10,7 @@ import click
 
 from hvdyn.cli import Settings, cli, common_options, settings_from, stdout_console
 from hvdyn.commands._apply import apply_options, progress_display, recorded_apply, run_options
-from hvdyn.commands._common import load_targets, transport_factory
+from hvdyn.commands._common import checked_output, load_targets, transport_factory
 from hvdyn.engine import Engine, RunOptions
 from hvdyn.errors import EXIT_OK
 from hvdyn.model import HostResult
@@ -76,6 +76,7 @@ def _run(policy: Path, settings: Settings, options: RunOptions) -> list[HostResu
     "--save-snapshot",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
+    callback=checked_output,
     help="Save what discovery saw, for `render --snapshot` later.",
 )
 def plan(

@@ -131,3 +131,11 @@ def test_a_regular_file_is_replaced_atomically_with_its_mode(tmp_path: Path) -> 
 def test_a_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(OutputPathError, match="is a directory"):
         write_atomic(tmp_path, "x")
+
+
+def test_a_bad_output_path_fails_before_any_host_is_contacted(world: World) -> None:
+    for args in (("audit", world.policy, "-o", "/proc/nope/a.json"),
+                 ("plan", world.policy, "--save-snapshot", world.root / "no" / "s.json")):
+        r = world.hvdyn(*args)
+        assert r.code == 3 and "does not exist" in r.err, r.err
+    assert not (world.state / "sim").exists()  # no simulated host was even read
