@@ -248,8 +248,9 @@ def cli() -> None:
     """Manage Hyper-V Dynamic Memory on Windows Server 2008 R2 SP1 hosts from a policy.
 
     \b
-    Exit codes: 0 compliant/success, 1 a host or VM failed, 2 drift or
-    changes pending, 3 invalid input (policy, inventory, arguments).
+    Exit codes: 0 compliant/success, 1 a host or VM failed (or the run was
+    interrupted), 2 drift or changes pending, 3 invalid input (policy,
+    inventory, fixture, arguments).
     """
 
 

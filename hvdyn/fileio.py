@@ -35,7 +35,7 @@ from hvdyn.errors import LocatedError, OutputPathError, clip
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 _STREAM_PATH = re.compile(r"^/(?:dev/(stdout|stderr|fd/(\d+))|proc/self/fd/(\d+))$")
-_NULL_DEVICE = (1, 3)  # Linux major/minor of /dev/null
+_NULL_DEVICE = (1, 3)  # Linux major/minor of /dev/null; terminals: see _writable_device
 
 
 # ---------------------------------------------------------------- reading
@@ -176,7 +176,7 @@ def check_output(path: Path) -> OutputTarget:
         return OutputTarget(path, replace=True)
     if stat.S_ISFIFO(mode):
         return OutputTarget(path, replace=False)
-    if stat.S_ISCHR(mode) and _writable_device(path, st):
+    if stat.S_ISCHR(mode) and _writable_device(st):
         return OutputTarget(path, replace=False)
     if stat.S_ISLNK(mode):
         target = os.readlink(path)
@@ -192,18 +192,18 @@ def check_output(path: Path) -> OutputTarget:
     )
 
 
-def _writable_device(path: Path, st: os.stat_result) -> bool:
-    """The null device, or a terminal: safe to write a report into."""
-    if (os.major(st.st_rdev), os.minor(st.st_rdev)) == _NULL_DEVICE:
+def _writable_device(st: os.stat_result) -> bool:
+    """The null device or a terminal, told apart by device number, never by opening it.
+
+    Opening some devices acts (a watchdog arms, a tape rewinds): hvdyn opens
+    only the devices it will write to.
+    """
+    major, minor = os.major(st.st_rdev), os.minor(st.st_rdev)
+    if (major, minor) == _NULL_DEVICE:
         return True
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | os.O_NONBLOCK | os.O_NOFOLLOW)
-    except OSError:
-        return False
-    try:
-        return os.isatty(fd)
-    finally:
-        os.close(fd)
+    if major == 5:  # /dev/tty, /dev/console (not /dev/ptmx, which makes a terminal)
+        return minor in (0, 1)
+    return major == 4 or 136 <= major <= 143  # virtual consoles, serial lines, pseudo-terminals
 
 
 def write_atomic(path: Path, text: str, *, mode: int = 0o644) -> None:
