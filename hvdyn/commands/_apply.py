@@ -125,7 +125,8 @@ def run_engine(engine: Engine, hosts: Sequence[HostSpec]) -> tuple[list[HostResu
     Stopping never cuts a VM's script: the hosts and batches not started are
     recorded as not sent, the in-flight ones finish and are journaled, and
     the run is recorded `interrupted`. A second signal raises
-    KeyboardInterrupt; the run is still recorded `interrupted`.
+    KeyboardInterrupt (no report; the host pool still lets the scripts in
+    flight return); the run is still recorded `interrupted`.
     """
     interrupted = threading.Event()
     if threading.current_thread() is not threading.main_thread():
