@@ -42,9 +42,13 @@ def _until(predicate: object, what: str, timeout_s: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+@pytest.mark.parametrize(
+    ("signum", "times"),
+    [(signal.SIGTERM, 1), (signal.SIGINT, 1), (signal.SIGTERM, 2)],
+    ids=["TERM", "INT", "TERM-twice"],
+)
 def test_a_signal_mid_apply_finishes_in_flight_work_and_exits_1(
-    make_world: Make, signum: signal.Signals
+    make_world: Make, signum: signal.Signals, times: int
 ) -> None:
     w: World = make_world({"hv1": "vms:\n" + vm("a"), "hv2": "vms:\n" + vm("b")})
     fixture2 = w.fixtures["hv2"].resolve()
@@ -64,8 +68,9 @@ def test_a_signal_mid_apply_finishes_in_flight_work_and_exits_1(
                 w.state, "hv1", w.fixtures["hv1"].resolve()).vms[0].memory.weight == 5000,
                 "hv1 applied")
             assert proc.poll() is None, proc.communicate()
-            proc.send_signal(signum)
-            time.sleep(0.5)
+            for _ in range(times):
+                proc.send_signal(signum)
+                time.sleep(0.5)
         finally:
             fcntl.flock(held.fileno(), fcntl.LOCK_UN)
         out, err = proc.communicate(timeout=120)
