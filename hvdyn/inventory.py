@@ -10,6 +10,7 @@ name), a child group's vars over its parents', host vars over all groups.
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hvdyn.errors import InputError, InventoryError, MultipleInputErrors
+from hvdyn.fileio import input_problem
 from hvdyn.model import HostSpec
 from hvdyn.yamlpos import KeyPath, YamlDoc, key_str, load_yaml
 
@@ -299,10 +301,16 @@ def _host_spec(
     scheme = first("hvdyn_scheme", "ansible_winrm_scheme") or ("https" if port == 5986 else "http")
     fixture: str | None = None
     if "hvdyn_mock_fixture" in where:
-        resolved = (inv_path.parent / values["hvdyn_mock_fixture"]).resolve()
+        try:
+            resolved = (inv_path.parent / values["hvdyn_mock_fixture"]).resolve()
+        except OSError:  # a name longer than NAME_MAX, a symlink loop
+            resolved = Path(os.path.abspath(inv_path.parent / values["hvdyn_mock_fixture"]))
         fixture = str(resolved)
-        if transport == "mock" and not resolved.is_file():
-            reader.error(where["hvdyn_mock_fixture"], f"fixture file not found: {resolved}")
+        problem = input_problem(resolved) if transport == "mock" else None
+        if problem is not None:
+            missing = not os.path.lexists(resolved) if len(resolved.name) < 256 else False
+            reader.error(where["hvdyn_mock_fixture"], f"fixture file not found: {resolved}"
+                         if missing else f"fixture file unusable: {problem}")
             return None
     elif transport == "mock":
         reader.error(

@@ -15,11 +15,12 @@ from rich.text import Text
 from hvdyn.cli import Settings, cli, common_options, settings_from, stdout_console
 from hvdyn.commands._common import load_targets, transport_factory
 from hvdyn.engine import Engine, RunOptions
-from hvdyn.errors import EXIT_FAILED, EXIT_OK, InputError, RenderError
+from hvdyn.errors import EXIT_FAILED, EXIT_OK, InputError, RenderError, without_host
 from hvdyn.fileio import write_atomic
 from hvdyn.model import HostResult, HostSpec, HostStatus
 from hvdyn.plan import PlanOptions
 from hvdyn.policy import Policy
+from hvdyn.render_dir import FILES_LINE, PLAN, README, create, prepare, remove_stale
 from hvdyn.report import exit_code, format_value, printable, results_json
 from hvdyn.scripts import ApplyOptions
 from hvdyn.snapshot import load_snapshot
@@ -62,6 +63,10 @@ format: hosts, VMs, changes with current/desired/status, summary).
 
 Rendered from policy {policy} (sha256 {digest}).
 Hosts: {hosts}
+
+The files this render wrote; the next render into this directory removes
+those of them it does not write again, and nothing else:
+{files}
 """
 
 
@@ -140,6 +145,11 @@ def _run(
     show_default=True,
     help="Seconds the script waits for a guest to shut down.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write into a directory that holds files hvdyn did not write (they are left alone).",
+)
 @common_options
 def render(
     policy: Path,
@@ -149,11 +159,19 @@ def render(
     force_off: bool,
     force_shutdown: bool,
     shutdown_timeout: int,
+    force: bool,
     **kwargs: Any,
 ) -> int:
-    """Write the exact apply script per host for review; change nothing."""
+    """Write the exact apply script per host for review; change nothing.
+
+    Rendering again into the same directory removes the scripts of the earlier
+    render that are not written again; files hvdyn did not write are never
+    touched (a directory holding any needs --force).
+    """
     settings = settings_from(kwargs)
     targets = load_targets(policy, settings.inventory, settings.limit)
+    will_write = {f"{safe_filename(h.name)}.ps1" for h in targets.hosts} | {README, PLAN}
+    rdir = prepare(out_dir, will_write, force=force)
     options = RunOptions(
         mode="apply",
         dry_run=True,
@@ -167,17 +185,24 @@ def render(
         ),
     )
     results = _run(targets.policy, targets.hosts, settings, options, snapshot)
+    if create(rdir):
+        click.echo(f"created directory {out_dir}", err=True)
     written = _write_render(out_dir, targets.policy, results)
+    removed = remove_stale(rdir, [*written, PLAN, README])
     for result in results:
         if result.error:
-            click.echo(f"hvdyn: {result.host}: {result.error}", err=True)
+            click.echo(f"hvdyn: {result.host}: {without_host(result.host, result.error)}",
+                       err=True)
     click.echo(f"wrote {len(written)} scripts, plan.json and README.txt to {out_dir}")
+    if removed:
+        click.echo(f"removed {len(removed)} files of an earlier render: {', '.join(removed)}")
+    if rdir.foreign:
+        click.echo(f"left alone {len(rdir.foreign)} files hvdyn did not write", err=True)
     failed = any(r.status in (HostStatus.FAILED, HostStatus.UNREACHABLE) for r in results)
     return EXIT_FAILED if failed else EXIT_OK
 
 
 def _write_render(out_dir: Path, policy: Policy, results: list[HostResult]) -> list[str]:
-    out_dir.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     for result in results:
         vms = [(v.vm.id, v.vm.name) for v in result.plan.vms if v.has_work]
@@ -186,13 +211,14 @@ def _write_render(out_dir: Path, policy: Policy, results: list[HostResult]) -> l
             write_atomic(out_dir / name, review_file_text(script.text, result.host, vms))
             written.append(name)
     plan_text = json.dumps(results_json(results), indent=2, ensure_ascii=True) + "\n"
-    write_atomic(out_dir / "plan.json", plan_text.replace("\n", "\r\n"))
+    write_atomic(out_dir / PLAN, plan_text.replace("\n", "\r\n"))
     readme = README_TEXT.format(
         policy=ascii_text(policy.path.name),
         digest=policy.digest,
         hosts=", ".join(written) or "none",
+        files=FILES_LINE + ", ".join([*written, PLAN, README]),
     )
-    write_atomic(out_dir / "README.txt", readme.replace("\n", "\r\n"))
+    write_atomic(out_dir / README, readme.replace("\n", "\r\n"))
     return written
 
 
@@ -218,7 +244,8 @@ def explain(policy: Path, vm_glob: str, snapshot: Path | None, **kwargs: Any) ->
     found: list[dict[str, Any]] = []
     for result in results:
         if result.error:
-            click.echo(f"hvdyn: {result.host}: {result.error}", err=True)
+            click.echo(f"hvdyn: {result.host}: {without_host(result.host, result.error)}",
+                       err=True)
         for vm_plan in result.plan.vms:
             vm = vm_plan.vm
             if not (pattern.match(vm.name) or pattern.match(vm.id)):
