@@ -66,7 +66,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "runs": (
         "runs",
-        "List journaled runs (apply, rollback); `runs show RUN` for one run's journal.",
+        "List runs (apply, rollback, audit, collect); `runs show RUN` for one run's journal.",
     ),
     "schedule": (
         "auditing",

@@ -115,7 +115,8 @@ def _finding_json(finding: Finding) -> dict[str, str]:
     return {"check": finding.check, "severity": str(finding.severity), "message": finding.message}
 
 
-def results_json(results: Sequence[HostResult], *, include_scripts: bool = False) -> dict[str, Any]:
+def results_json(results: Sequence[HostResult], *, include_scripts: bool = False,
+                 run_id: int | None = None) -> dict[str, Any]:
     hosts = []
     for result in results:
         host: dict[str, Any] = {
@@ -129,14 +130,19 @@ def results_json(results: Sequence[HostResult], *, include_scripts: bool = False
         if include_scripts:
             host["scripts"] = [{"name": s.name, "text": s.text} for s in result.scripts]
         hosts.append(host)
-    return {"hosts": hosts, "summary": summarize(results)}
+    document: dict[str, Any] = {"hosts": hosts, "summary": summarize(results)}
+    if run_id is not None:
+        document["run_id"] = run_id  # apply/rollback: the journal's run (`hvdyn runs show`)
+    return document
 
 
 def write_json(
-    results: Sequence[HostResult], out: IO[str], *, include_scripts: bool = False
+    results: Sequence[HostResult], out: IO[str], *, include_scripts: bool = False,
+    run_id: int | None = None,
 ) -> None:
     json.dump(
-        results_json(results, include_scripts=include_scripts), out, indent=2, ensure_ascii=False
+        results_json(results, include_scripts=include_scripts, run_id=run_id), out, indent=2,
+        ensure_ascii=False,
     )
     out.write("\n")
 
@@ -162,7 +168,8 @@ _HOST_STYLE = {
 }
 
 
-def write_table(results: Sequence[HostResult], console: Console, *, verbose: bool = False) -> None:
+def write_table(results: Sequence[HostResult], console: Console, *, verbose: bool = False,
+                run_id: int | None = None) -> None:
     for result in results:
         vms = result.plan.vms
         with_changes = [vm for vm in vms if vm.changes]
@@ -191,7 +198,8 @@ def write_table(results: Sequence[HostResult], console: Console, *, verbose: boo
                 line = f"  {finding.severity} {finding.check}: {finding.message}"
                 console.print(Text(line, style=style))
         console.print()
-    console.print(Text("summary: " + summary_line(summarize(results)), style="bold"))
+    run = "" if run_id is None else f"; run {run_id}"
+    console.print(Text("summary: " + summary_line(summarize(results)) + run, style="bold"))
 
 
 def summary_line(summary: dict[str, int]) -> str:

@@ -13,6 +13,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,9 +24,15 @@ def needs_tmux() -> None:
         pytest.skip("tmux is not installed (CI installs it: .ci/run)")
 
 
+@dataclass(frozen=True)
+class Screen:
+    lines: list[str]  # what the terminal shows, scrollback included, trailing blanks cut
+    code: int
+
+
 def screen(argv: Sequence[str | Path], *, width: int, height: int, env: dict[str, str],
-           timeout_s: float = 60.0) -> list[str]:
-    """The lines `argv` printed in a width x height terminal (scrollback included)."""
+           timeout_s: float = 60.0) -> Screen:
+    """Run `argv` in a width x height terminal; what it printed there and its exit code."""
     needs_tmux()
     session = f"hvdyn-test-{uuid.uuid4().hex[:8]}"
     done = Path(env["HVDYN_STATE_DIR"]) / f"{session}.done"
@@ -37,7 +44,7 @@ def screen(argv: Sequence[str | Path], *, width: int, height: int, env: dict[str
                    check=True, env={**os.environ, **env, "TERM": "xterm-256color"})
     try:
         deadline = time.monotonic() + timeout_s
-        while not done.exists():
+        while not done.exists() or not done.read_text().strip():
             if time.monotonic() > deadline:
                 raise AssertionError(f"{command} did not finish in {timeout_s}s")
             time.sleep(0.1)
@@ -50,4 +57,4 @@ def screen(argv: Sequence[str | Path], *, width: int, height: int, env: dict[str
     joined = [ln.rstrip() for ln in out.rstrip("\n").splitlines()]
     lines = [ln.rstrip() for ln in raw.rstrip("\n").splitlines()]
     assert joined == lines, "a line wrapped at the terminal's edge"
-    return lines
+    return Screen(lines=lines, code=int(done.read_text()))

@@ -60,7 +60,7 @@ def test_piped_plan_and_runs_never_wrap(lab_history: Path, tmp_path: Path) -> No
 @pytest.mark.parametrize(("width", "height"), [(80, 24), (120, 40)])
 def test_recommend_in_a_terminal(lab_history: Path, width: int, height: int) -> None:
     lines = screen([*HVDYN, "recommend", "--state-dir", lab_history], width=width,
-                   height=height, env={"HVDYN_STATE_DIR": str(lab_history)})
+                   height=height, env={"HVDYN_STATE_DIR": str(lab_history)}).lines
     assert all(len(ln) <= width for ln in lines)
     vm_lines = [ln for ln in lines if "desk-0" in ln]
     assert len(vm_lines) == 34  # desk-001..034: each on one line, names whole
@@ -76,6 +76,6 @@ def test_recommend_in_a_terminal(lab_history: Path, width: int, height: int) -> 
 def test_plan_in_an_80_column_terminal(lab_history: Path, tmp_path: Path) -> None:
     state = tmp_path / "state"
     lines = screen([*HVDYN, "plan", LAB_POLICY, "--state-dir", state], width=80, height=24,
-                   env={"HVDYN_STATE_DIR": str(state)})
+                   env={"HVDYN_STATE_DIR": str(state)}).lines
     assert any(ln.startswith("summary:") for ln in lines)
     assert all(len(ln) <= 80 for ln in lines)
