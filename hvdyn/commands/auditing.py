@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -16,6 +17,7 @@ from hvdyn.commands.observe import duration, output_option, state_dir_of
 from hvdyn.errors import EXIT_OK, InputError
 from hvdyn.fileio import write_atomic
 from hvdyn.formats.audit_text import audit_json, print_audit
+from hvdyn.formats.chart_data import HostHistory, host_history
 from hvdyn.formats.html import audit_html
 from hvdyn.formats.junit import to_junit
 from hvdyn.formats.prometheus import to_prometheus
@@ -24,7 +26,8 @@ from hvdyn.store import open_store
 AUDIT_FORMATS = ("table", "json", "junit", "prometheus", "html")
 
 
-def render_audit(report: AuditReport, fmt: str) -> str:
+def render_audit(report: AuditReport, fmt: str, since: str = "",
+                 histories: Sequence[HostHistory] = ()) -> str:
     if fmt == "json":
         return audit_json(report)
     if fmt == "junit":
@@ -32,7 +35,7 @@ def render_audit(report: AuditReport, fmt: str) -> str:
     if fmt == "prometheus":
         return to_prometheus(report)
     if fmt == "html":
-        return audit_html(report)
+        return audit_html(report, since or str(report.since), histories)
     raise ValueError(fmt)
 
 
@@ -63,6 +66,8 @@ def audit(policy: Path, inventory: Path | None, limit: str | None, forks: int,
                              findings=report.findings, run_id=run_id)
         store_audit(store, run_id, report)
         code = report.exit_code
+        histories = [host_history(store, h.host, window) for h in report.hosts
+                     if fmt == "html" and store.newest_ts(h.host) is not None]
         store.finish_run(run_id, outcome={0: "compliant", 1: "failed", 2: "drift"}[code],
                          exit_code=code)
     if fmt == "table":
@@ -70,7 +75,7 @@ def audit(policy: Path, inventory: Path | None, limit: str | None, forks: int,
         if output is not None:
             write_atomic(output, audit_json(report))
     else:
-        text = render_audit(report, fmt)
+        text = render_audit(report, fmt, since, histories)
         if output is None:
             sys.stdout.write(text)
         else:

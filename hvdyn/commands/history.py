@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import fnmatch
 import sys
 from datetime import timedelta
-from html import escape
 from pathlib import Path
 
 import click
@@ -16,12 +14,11 @@ from hvdyn.commands.observe import duration, output_option, state_dir_of
 from hvdyn.commands.stored_hosts import LIMIT_OPTION, select_stored_hosts
 from hvdyn.errors import EXIT_OK, InputError
 from hvdyn.fileio import write_atomic
-from hvdyn.formats import charts
 from hvdyn.formats.advice_text import advice_json, advice_yaml, print_advice
-from hvdyn.formats.html import charts_html, page, table
-from hvdyn.formats.svg import Chart, document
+from hvdyn.formats.chart_data import host_history
+from hvdyn.formats.report_page import report_html, svg_charts
+from hvdyn.formats.svg import document
 from hvdyn.store import Store, open_store, window_start
-from hvdyn.store_rows import SampleRow
 
 
 def _hosts(store: Store, limit: str | None) -> list[str]:
@@ -86,25 +83,6 @@ def recommend(state_dir: Path | None, limit: str | None, since: str, headroom: i
 # ---------------------------------------------------------------- report
 
 
-def report_charts(store: Store, host: str, since: timedelta, vm: str | None) -> list[Chart]:
-    start = window_start(store, host, since)
-    samples = store.samples(host=host, since=start, include_ambiguous=False)
-    settings = {s.vm_id.upper(): s for s in store.latest_vm_settings(host=host)}
-    out = [charts.host_available(host, store.balancer_samples(host=host, since=start))]
-    by_vm: dict[str, list[SampleRow]] = {}
-    for s in samples:
-        if s.vm_id is not None:
-            by_vm.setdefault(s.vm_id, []).append(s)
-    for vm_id, rows in sorted(by_vm.items(), key=lambda kv: kv[1][-1].vm_name.lower()):
-        name = rows[-1].vm_name
-        if vm is not None and not (fnmatch.fnmatch(name.lower(), vm.lower())
-                                   or vm.lower().strip("{}") == vm_id.lower()):
-            continue
-        out.append(charts.vm_pressure(f"{host}/{name}", rows))
-        out.append(charts.vm_memory(f"{host}/{name}", rows, settings.get(vm_id)))
-    return out
-
-
 @cli.command()
 @STATE_DIR_OPTION
 @LIMIT_OPTION
@@ -125,16 +103,13 @@ def report(state_dir: Path | None, limit: str | None, vm: str | None, since: str
         raise InputError("hvdyn report writes an HTML page: give -o FILE.html (or .svg), "
                          "or redirect stdout to a file")
     with open_store(state_dir_of(state_dir)) as store:
-        hosts = _hosts(store, limit)
-        sections = {h: report_charts(store, h, window, vm) for h in hosts}
-        newest = {h: store.newest_ts(h) or "-" for h in hosts}
-    title = f"hvdyn report ({since} back from each host's newest sample)"
+        histories = [host_history(store, h, window) for h in _hosts(store, limit)]
+    title = "hvdyn report"
+    intro = (f"History of the last {since} back from each host's newest sample; times are "
+             "UTC on each host's clock. Settings are drawn as they were at each collect, "
+             "applies and rollbacks from the journal as markers.")
     if output is not None and output.suffix.lower() == ".svg":
-        _write(document([c for cs in sections.values() for c in cs], title), output)
+        _write(document(svg_charts(histories, vm), f"{title}: {intro}"), output)
         return EXIT_OK
-    parts = [table(["host", "newest sample", "charts"],
-                   [[h, newest[h], str(len(cs))] for h, cs in sections.items()])]
-    for h, cs in sections.items():
-        parts.append(f"<section><h2>{escape(h)}</h2>{charts_html(cs)}</section>")
-    _write(page(title, parts), output)
+    _write(report_html(histories, title, intro, vm), output)
     return EXIT_OK

@@ -1,0 +1,170 @@
+"""What the report charts draw, read from the store: settings over time and change events.
+
+Why here and not in the store: these are the charts' questions ("what were
+a VM's startup and maximum on that day", "where on this host's time axis
+did apply run 7 happen"), answered from today's tables. `settings_timeline`
+is the one place that reads settings history; when the store grows a
+query for it, only its body changes.
+
+Times: samples and settings carry the *host's* clock; runs and the journal
+this machine's wall clock (see `hvdyn.store`). An apply is placed on the
+host's axis with the clock offset seen by the collect run nearest before it
+(the newest sample it stored minus the wall time it finished), else the
+first collect after it. For a real host the offset is about zero; simulated
+hosts run their own calendar, and the offset maps the apply between the
+collects around it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from hvdyn.store import Store, window_start
+from hvdyn.store_rows import BalancerRow, RunRow, SampleRow, VmSettingsRow, parse_ts
+
+CHANGING_COMMANDS = ("apply", "rollback")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettingsInterval:
+    """A VM's settings from `start` until `end` (None: still so at the newest collect)."""
+
+    vm_id: str
+    vm_name: str
+    start: datetime
+    end: datetime | None
+    dynamic: bool
+    startup_mb: int
+    maximum_mb: int
+    buffer: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeEvent:
+    """An apply or rollback that changed VMs of a host, placed on the host's clock."""
+
+    run_id: int
+    command: str
+    at: datetime  # host clock
+    vm_ids: frozenset[str]  # upper-case GUIDs the run journaled on this host
+    outcome: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.command} {self.run_id}"
+
+
+def _settings_rows(store: Store, host: str) -> list[VmSettingsRow]:
+    # Every settings row of the host, oldest first (one per VM per collect). The store
+    # has no public settings-history query yet; this is the one place to switch to it.
+    return store._query(
+        VmSettingsRow, "SELECT * FROM vm_settings WHERE host = ? ORDER BY ts, id", (host,))
+
+
+def settings_timeline(store: Store, host: str, since: str | None, until: str | None
+                      ) -> list[SettingsInterval]:
+    """One interval per VM per distinct run of settings, overlapping [since, until].
+
+    Consecutive collects that saw the same settings merge into one interval;
+    an interval ends where the next different one starts.
+    """
+    by_vm: dict[str, list[SettingsInterval]] = {}
+    for row in _settings_rows(store, host):
+        vm_id = row.vm_id.upper()
+        spans = by_vm.setdefault(vm_id, [])
+        start = parse_ts(row.ts)
+        key = (bool(row.dynamic), row.startup_mb, row.maximum_mb, row.buffer)
+        if spans:
+            last = spans[-1]
+            if (last.dynamic, last.startup_mb, last.maximum_mb, last.buffer) == key:
+                if last.vm_name != row.vm_name:
+                    spans[-1] = _replace(last, vm_name=row.vm_name)
+                continue
+            spans[-1] = _replace(last, end=start)
+        spans.append(SettingsInterval(vm_id=vm_id, vm_name=row.vm_name, start=start, end=None,
+                                      dynamic=bool(row.dynamic), startup_mb=row.startup_mb,
+                                      maximum_mb=row.maximum_mb, buffer=row.buffer))
+    low = parse_ts(since) if since else None
+    high = parse_ts(until) if until else None
+    return [
+        span for spans in by_vm.values() for span in spans
+        if (low is None or span.end is None or span.end >= low)
+        and (high is None or span.start <= high)
+    ]
+
+
+def _replace(span: SettingsInterval, **changes: object) -> SettingsInterval:
+    values = {name: getattr(span, name) for name in SettingsInterval.__slots__}
+    values.update(changes)
+    return SettingsInterval(**values)
+
+
+def _clock_offset(store: Store, host: str, collects: list[RunRow], wall: datetime
+                  ) -> timedelta:
+    """Host clock minus wall clock, from the collect run nearest `wall` that sampled the host."""
+    before = [r for r in collects if r.finished and parse_ts(r.finished) <= wall]
+    after = [r for r in collects if parse_ts(r.started) > wall]
+    for run, edge in ([(r, "max") for r in reversed(before)] + [(r, "min") for r in after]):
+        ts = store.scalar(f"SELECT {edge}(ts) FROM samples WHERE host = ? AND run_id = ?",
+                          (host, run.id))
+        if ts is None:
+            continue
+        wall_edge = parse_ts(run.finished if edge == "max" and run.finished else run.started)
+        return parse_ts(str(ts)) - wall_edge
+    return timedelta(0)
+
+
+def change_events(store: Store, host: str) -> list[ChangeEvent]:
+    """Applies and rollbacks that journaled a change on `host`, oldest first."""
+    runs = store.runs(limit=1_000_000)
+    collects = sorted((r for r in runs if r.command == "collect"), key=lambda r: r.id)
+    events: list[ChangeEvent] = []
+    for run in sorted((r for r in runs if r.command in CHANGING_COMMANDS), key=lambda r: r.id):
+        rows = [j for j in store.journal(run.id) if j.host == host]
+        if not rows:
+            continue
+        wall = parse_ts(rows[0].created)
+        events.append(ChangeEvent(
+            run_id=run.id, command=run.command, outcome=run.outcome,
+            at=wall + _clock_offset(store, host, collects, wall),
+            vm_ids=frozenset(j.vm_id.upper() for j in rows)))
+    return events
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostHistory:
+    """Everything the report draws for one host over its window (host clock)."""
+
+    host: str
+    start: str | None  # window start; None when the host has no samples
+    newest: str | None
+    samples: list[SampleRow]
+    balancer: list[BalancerRow]
+    timelines: dict[str, list[SettingsInterval]]  # VM id (upper case) -> oldest first
+    events: list[ChangeEvent]
+
+    @property
+    def span(self) -> tuple[datetime, datetime] | None:
+        """The time axis: the window, cut to the samples there are (no empty days)."""
+        times = [s.ts for s in self.samples] + [b.ts for b in self.balancer]
+        if self.start is None or self.newest is None or not times:
+            return None
+        return max(parse_ts(self.start), parse_ts(min(times))), parse_ts(self.newest)
+
+    def current(self, vm_id: str) -> SettingsInterval | None:
+        spans = self.timelines.get(vm_id.upper())
+        return spans[-1] if spans else None
+
+
+def host_history(store: Store, host: str, since: timedelta) -> HostHistory:
+    start = window_start(store, host, since)
+    newest = store.newest_ts(host)
+    timelines: dict[str, list[SettingsInterval]] = {}
+    for interval in settings_timeline(store, host, start, newest):
+        timelines.setdefault(interval.vm_id, []).append(interval)
+    return HostHistory(
+        host=host, start=start, newest=newest,
+        samples=store.samples(host=host, since=start, include_ambiguous=False),
+        balancer=store.balancer_samples(host=host, since=start),
+        timelines=timelines, events=change_events(store, host))
