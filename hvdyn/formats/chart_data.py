@@ -100,18 +100,18 @@ def _replace(span: SettingsInterval, **changes: object) -> SettingsInterval:
     return SettingsInterval(**values)
 
 
-def _clock_offset(store: Store, host: str, collects: list[RunRow], wall: datetime
-                  ) -> timedelta:
-    """Host clock minus wall clock, from the collect run nearest `wall` that sampled the host."""
-    before = [r for r in collects if r.finished and parse_ts(r.finished) <= wall]
-    after = [r for r in collects if parse_ts(r.started) > wall]
-    for run, edge in ([(r, "max") for r in reversed(before)] + [(r, "min") for r in after]):
+def _clock_offset(store: Store, host: str, collects: list[RunRow], run: RunRow) -> timedelta:
+    """Host clock minus wall clock, from the collect nearest before `run` (by run id: the
+    stamps have whole seconds) that sampled the host, else the nearest after it."""
+    before = [(r, "max") for r in reversed(collects) if r.id < run.id and r.finished]
+    after = [(r, "min") for r in collects if r.id > run.id]
+    for collect, edge in before + after:
         ts = store.scalar(f"SELECT {edge}(ts) FROM samples WHERE host = ? AND run_id = ?",
-                          (host, run.id))
+                          (host, collect.id))
         if ts is None:
             continue
-        wall_edge = parse_ts(run.finished if edge == "max" and run.finished else run.started)
-        return parse_ts(str(ts)) - wall_edge
+        wall = collect.finished if edge == "max" and collect.finished else collect.started
+        return parse_ts(str(ts)) - parse_ts(wall)
     return timedelta(0)
 
 
@@ -127,7 +127,7 @@ def change_events(store: Store, host: str) -> list[ChangeEvent]:
         wall = parse_ts(rows[0].created)
         events.append(ChangeEvent(
             run_id=run.id, command=run.command, outcome=run.outcome,
-            at=wall + _clock_offset(store, host, collects, wall),
+            at=wall + _clock_offset(store, host, collects, run),
             vm_ids=frozenset(j.vm_id.upper() for j in rows)))
     return events
 
