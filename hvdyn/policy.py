@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from hvdyn.errors import MultipleInputErrors, PolicyError
+from hvdyn.errors import InputError, MultipleInputErrors, PolicyError
 from hvdyn.model import (
     Desired,
     DesiredValue,
@@ -254,7 +254,8 @@ def load_policy(path: Path) -> Policy:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise PolicyError(file, 1, 1, "", f"cannot read: {exc.strerror or exc}") from None
+        # no position: nothing was read, so no line or column can be at fault
+        raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -191,11 +191,14 @@ def write_table(results: Sequence[HostResult], console: Console, *, verbose: boo
         elif quiet:
             parts = ", ".join(f"{n} {reason}" for reason, n in sorted(quiet.items()))
             console.print(Text(f"  unchanged: {parts}", style="dim"))
+        names = {vm.vm.id: vm.vm.name for vm in vms}
         for finding in result.findings:
             # VM errors already show as the reason of blocked changes
             if finding.severity is not Severity.ERROR or finding.vm_id is None:
                 style = _SEVERITY_STYLE[finding.severity]
-                line = f"  {finding.severity} {finding.check}: {finding.message}"
+                whose = "" if finding.vm_id is None else (
+                    f" {printable(names.get(finding.vm_id, finding.vm_id))}")
+                line = f"  {finding.severity} {finding.check}{whose}: {finding.message}"
                 console.print(Text(line, style=style))
         console.print()
     run = "" if run_id is None else f"; run {run_id}"

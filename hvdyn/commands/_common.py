@@ -39,7 +39,9 @@ def load_targets(policy_path: Path, inventory: Path | None, limit: str | None) -
 
 def load_hosts(inventory: Path | None, limit: str | None) -> list[HostSpec]:
     """Hosts for commands that take no policy (collect, ping, sim reset)."""
-    return select_hosts(load_inventory(inventory_for(None, inventory)), limit)
+    if inventory is None:
+        raise InputError("no inventory: pass -i/--inventory (this command takes no policy)")
+    return select_hosts(load_inventory(inventory), limit)
 
 
 def transport_factory(
