@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
+from datetime import timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
+from rich.console import Console
 
-from hvdyn.audit import pressure_findings
+from hvdyn.audit import AuditFinding, AuditReport, HostAudit, pressure_findings
 from hvdyn.cli import cli
+from hvdyn.formats.audit_text import print_audit
+from hvdyn.model import HostPlan, HostResult, HostStatus
 from hvdyn.store_rows import SampleRow
 
 from .helpers import LAB_INVENTORY, LAB_POLICY
@@ -51,7 +56,12 @@ def test_share_of_samples_reads_once() -> None:
     assert "/" not in finding.message.split("samples")[0]
 
 
-def test_audit_counts_one_finding_in_the_singular(tmp_path: Path) -> None:
-    code, out, _ = _run(tmp_path, "audit", LAB_POLICY, "--limit", "hv-srv-01")
-    assert code == 2
-    assert " 1 findings" not in out
+def test_audit_counts_one_finding_in_the_singular() -> None:
+    result = HostResult(host="h", status=HostStatus.OK, plan=HostPlan(host="h", facts=None))
+    report = AuditReport(policy="p.yaml", since=timedelta(hours=24),
+                         hosts=[HostAudit(host="h", result=result, window=None)],
+                         findings=[AuditFinding(id="HVD150", host="h", message="no samples",
+                                                remediation="collect")])
+    out = io.StringIO()
+    print_audit(report, Console(file=out, width=200, color_system=None))
+    assert "h: ok (1 finding; window no samples)" in out.getvalue()
