@@ -139,6 +139,10 @@ class Resolution:
     error: str | None = None
     restart: str | None = None
     note: str | None = None  # why there is nothing to say about this VM, when not excluded
+    # When left alone for an unknown OS: the rules that match it whatever the OS, and the
+    # rules and excludes that hang on the OS (explain lists both).
+    matched: tuple[str, ...] = ()
+    undecided: tuple[str, ...] = ()
 
     @property
     def excluded(self) -> bool:
@@ -195,10 +199,14 @@ class Policy:
         if undecided:
             # Planning without the OS would give the VM other values than it gets once
             # it runs (and flip them back then): leave it alone until the OS is known.
-            return Resolution(note=(
-                f"left alone: its guest OS is unknown while it is {vm.state.label}, "
-                f"and {', '.join(undecided)} match on os"
-            ))
+            return Resolution(
+                note=(
+                    f"left alone: its guest OS is unknown while it is {vm.state.label}, "
+                    f"and {', '.join(undecided)} match on os"
+                ),
+                matched=tuple(r.name for r in view.rules if r.matcher.matches_vm(vm)),
+                undecided=tuple(undecided),
+            )
         values = dict(self.defaults)
         matched: list[str] = []
         restart: str | None = None
