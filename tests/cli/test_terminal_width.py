@@ -79,3 +79,17 @@ def test_plan_in_an_80_column_terminal(lab_history: Path, tmp_path: Path) -> Non
                    env={"HVDYN_STATE_DIR": str(state)}).lines
     assert any(ln.startswith("summary:") for ln in lines)
     assert all(len(ln) <= 80 for ln in lines)
+
+
+@pytest.mark.slow
+def test_collect_in_an_80_column_terminal(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    shown = screen([*HVDYN, "collect", "-i", LAB_INVENTORY, "--samples", "2", "--state-dir",
+                    state], width=80, height=24, env={"HVDYN_STATE_DIR": str(state)})
+    assert shown.code == 0
+    rows = [ln for ln in shown.lines if ln.startswith("hv-")]
+    assert [r.split()[:5] for r in rows] == [
+        ["hv-full-01", "ok", "11", "22", "2"], ["hv-srv-01", "ok", "7", "14", "2"],
+        ["hv-vdi-01", "ok", "38", "80", "2"]]
+    assert all(r.split()[5].endswith("Z") and len(r.split()[5]) == 20 for r in rows)
+    assert rows[2].endswith("ambiguous names:")  # words whole, wrapped inside the cell
