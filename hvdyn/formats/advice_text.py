@@ -126,7 +126,7 @@ def print_advice(advice: Sequence[Advice], console: Console, *, verbose: bool = 
         for host in hosts:
             mine = [a for a in advice if a.host == host]
             console.print(Text(f"{host} ({len(mine)} VMs)", style="bold"))
-            console.print(Padding(_grid(mine, with_host=False), (0, 0, 0, 2)))
+            console.print(Padding(_grid(mine, with_host=False), (0, 0, 0, 2), expand=False))
     if verbose:
         console.print(Text("evidence:", style="bold"))
         for a in advice:

@@ -79,6 +79,9 @@ def test_plan_in_an_80_column_terminal(lab_history: Path, tmp_path: Path) -> Non
                    env={"HVDYN_STATE_DIR": str(state)}).lines
     assert any(ln.startswith("summary:") for ln in lines)
     assert all(len(ln) <= 80 for ln in lines)
+    # a wrapped line keeps its indent under its host: nothing continues at column 0
+    assert all(ln == "" or ln.startswith(("hv-", "summary:", "  ")) for ln in lines), lines
+    assert any(ln.startswith("  unchanged:") for ln in lines)
 
 
 @pytest.mark.slow
