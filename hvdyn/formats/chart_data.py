@@ -17,6 +17,8 @@ collects around it.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,6 +55,15 @@ class ChangeEvent:
     @property
     def label(self) -> str:
         return f"{self.command} {self.run_id}"
+
+
+def by_vm(samples: Sequence[SampleRow]) -> dict[str, list[SampleRow]]:
+    """Attributable samples per VM id (upper case), VMs ordered by name."""
+    groups: dict[str, list[SampleRow]] = defaultdict(list)
+    for s in samples:
+        if s.vm_id is not None and not s.ambiguous:
+            groups[s.vm_id.upper()].append(s)
+    return dict(sorted(groups.items(), key=lambda kv: kv[1][-1].vm_name.lower()))
 
 
 def _settings_rows(store: Store, host: str) -> list[VmSettingsRow]:
@@ -143,18 +154,8 @@ class HostHistory:
     balancer: list[BalancerRow]
     timelines: dict[str, list[SettingsInterval]]  # VM id (upper case) -> oldest first
     events: list[ChangeEvent]
-
-    @property
-    def span(self) -> tuple[datetime, datetime] | None:
-        """The time axis: the window, cut to the samples there are (no empty days)."""
-        times = [s.ts for s in self.samples] + [b.ts for b in self.balancer]
-        if self.start is None or self.newest is None or not times:
-            return None
-        return max(parse_ts(self.start), parse_ts(min(times))), parse_ts(self.newest)
-
-    def current(self, vm_id: str) -> SettingsInterval | None:
-        spans = self.timelines.get(vm_id.upper())
-        return spans[-1] if spans else None
+    vm_rows: dict[str, list[SampleRow]]  # `by_vm(samples)`, computed once
+    span: tuple[datetime, datetime] | None  # the time axis: the window, cut to the samples
 
 
 def host_history(store: Store, host: str, since: timedelta) -> HostHistory:
@@ -163,8 +164,13 @@ def host_history(store: Store, host: str, since: timedelta) -> HostHistory:
     timelines: dict[str, list[SettingsInterval]] = {}
     for interval in settings_timeline(store, host, start, newest):
         timelines.setdefault(interval.vm_id, []).append(interval)
+    samples = store.samples(host=host, since=start, include_ambiguous=False)
+    balancer = store.balancer_samples(host=host, since=start)
+    times = [s.ts for s in samples] + [b.ts for b in balancer]
+    span = None
+    if start is not None and newest is not None and times:
+        span = max(parse_ts(start), parse_ts(min(times))), parse_ts(newest)
     return HostHistory(
-        host=host, start=start, newest=newest,
-        samples=store.samples(host=host, since=start, include_ambiguous=False),
-        balancer=store.balancer_samples(host=host, since=start),
-        timelines=timelines, events=change_events(store, host))
+        host=host, start=start, newest=newest, samples=samples,
+        balancer=balancer, timelines=timelines, events=change_events(store, host),
+        vm_rows=by_vm(samples), span=span)

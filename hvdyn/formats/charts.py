@@ -10,13 +10,12 @@ counters read 0, which is no measurement, not "no pressure".
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from hvdyn.advise import percentile
-from hvdyn.formats.chart_data import ChangeEvent, SettingsInterval
+from hvdyn.formats.chart_data import ChangeEvent, SettingsInterval, by_vm
 from hvdyn.formats.svg import Chart, Marker, Series
 from hvdyn.store_rows import BalancerRow, SampleRow, parse_ts
 
@@ -30,15 +29,6 @@ Span = tuple[datetime, datetime] | None
 def _size(small: bool) -> dict[str, Any]:
     """Chart dimensions: full width, or a small multiple (the page has a shared legend)."""
     return {"width": 340, "plot_height": 80, "legend": False} if small else {}
-
-
-def by_vm(samples: Sequence[SampleRow]) -> dict[str, list[SampleRow]]:
-    """Attributable samples per VM id (upper case), VMs ordered by name."""
-    groups: dict[str, list[SampleRow]] = defaultdict(list)
-    for s in samples:
-        if s.vm_id is not None and not s.ambiguous:
-            groups[s.vm_id.upper()].append(s)
-    return dict(sorted(groups.items(), key=lambda kv: kv[1][-1].vm_name.lower()))
 
 
 def _dynamic_at(timeline: Sequence[SettingsInterval], when: datetime) -> bool | None:

@@ -96,7 +96,7 @@ def settings_text(timeline: Sequence[SettingsInterval]) -> str:
 
 
 def _p95(history: HostHistory, vm_id: str) -> float | None:
-    rows = charts.by_vm(history.samples).get(vm_id, [])
+    rows = history.vm_rows.get(vm_id, [])
     values = [v for _, v in charts.pressure_points(rows, history.timelines.get(vm_id, []))
               if not math.isnan(v)]
     return percentile(values, 95) if values else None
@@ -105,7 +105,7 @@ def _p95(history: HostHistory, vm_id: str) -> float | None:
 def overview(histories: Sequence[HostHistory], findings: dict[str, list[AuditFinding]]) -> str:
     rows = []
     for h in histories:
-        vms = charts.by_vm(h.samples)
+        vms = h.vm_rows
         static = sum(1 for vm_id in vms if charts.is_static(h.timelines.get(vm_id, [])))
         ranked = sorted(((p, vm_id) for vm_id in vms if (p := _p95(h, vm_id)) is not None),
                         reverse=True)
@@ -144,7 +144,7 @@ def _legend() -> str:
 
 
 def vm_card(history: HostHistory, vm_id: str) -> str:
-    rows = charts.by_vm(history.samples)[vm_id]
+    rows = history.vm_rows[vm_id]
     name = rows[-1].vm_name
     timeline = history.timelines.get(vm_id, [])
     p95 = _p95(history, vm_id)
@@ -171,7 +171,7 @@ def host_section(history: HostHistory, findings: Sequence[AuditFinding], vm_glob
               else "no samples")
     parts = [f'<section id="{anchor(h.host)}"><h2>{escape(h.host)}</h2>',
              f"<p>{heading}samples {escape(window)} (the host's clock); "
-             f'<a href="#top">back to the overview</a></p>']
+             f'<a href="#top">back to the top</a></p>']
     if findings:
         parts.append(table(["id", "severity", "VM", "message"],
                            [[f.id, f.severity, f.vm_name or "-", f.message] for f in findings],
@@ -202,7 +202,7 @@ def svg_charts(histories: Sequence[HostHistory], vm_glob: str | None) -> list[Ch
         out.append(charts.host_available(h.host, h.balancer, h.events, h.span))
         out.append(charts.host_pressure(h.host, h.samples, h.timelines, h.events, h.span))
         for vm_id in _selected(h, vm_glob):
-            rows = charts.by_vm(h.samples)[vm_id]
+            rows = h.vm_rows[vm_id]
             timeline = h.timelines.get(vm_id, [])
             title = f"{h.host}/{rows[-1].vm_name}"
             if not charts.is_static(timeline):
@@ -214,6 +214,6 @@ def svg_charts(histories: Sequence[HostHistory], vm_glob: str | None) -> list[Ch
 
 
 def _selected(h: HostHistory, vm_glob: str | None) -> list[str]:
-    return [vm_id for vm_id, rows in charts.by_vm(h.samples).items()
+    return [vm_id for vm_id, rows in h.vm_rows.items()
             if vm_glob is None or fnmatch.fnmatch(rows[-1].vm_name.lower(), vm_glob.lower())
             or vm_glob.lower().strip("{}") == vm_id.lower()]
