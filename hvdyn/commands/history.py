@@ -16,7 +16,7 @@ from hvdyn.errors import EXIT_OK, InputError
 from hvdyn.fileio import write_atomic
 from hvdyn.formats.advice_text import advice_json, advice_yaml, print_advice
 from hvdyn.formats.chart_data import host_history
-from hvdyn.formats.report_page import report_html, svg_charts
+from hvdyn.formats.report_page import report_html, selected_vms, svg_charts
 from hvdyn.formats.svg import document
 from hvdyn.store import Store, open_store, window_start
 
@@ -104,6 +104,9 @@ def report(state_dir: Path | None, limit: str | None, vm: str | None, since: str
                          "or redirect stdout to a file")
     with open_store(state_dir_of(state_dir)) as store:
         histories = [host_history(store, h, window) for h in _hosts(store, limit)]
+    if vm is not None and not any(selected_vms(h, vm) for h in histories):
+        raise InputError(f"--vm {vm}: no VM with samples matches on "
+                         f"{', '.join(h.host for h in histories)}")
     title = "hvdyn report"
     intro = (f"History of the last {since} back from each host's newest sample; times are "
              "UTC on each host's clock. Settings are drawn as they were at each collect, "

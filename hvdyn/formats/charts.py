@@ -110,9 +110,10 @@ def vm_pressure(title: str, rows: Sequence[SampleRow], timeline: Sequence[Settin
                  **_size(small))
 
 
-def _rank(values: Sequence[float]) -> float:
+def _rank(values: Sequence[float]) -> tuple[float, float]:
+    """P95, then the mean (many VMs sit at the same balancer target: P95 ties)."""
     finite = [v for v in values if not math.isnan(v)]
-    return percentile(finite, 95) if finite else -1.0
+    return (percentile(finite, 95), sum(finite) / len(finite)) if finite else (-1.0, -1.0)
 
 
 def host_pressure(host: str, samples: Sequence[SampleRow],
@@ -124,14 +125,14 @@ def host_pressure(host: str, samples: Sequence[SampleRow],
         points = pressure_points(rows, timelines.get(vm_id, []))
         if any(not math.isnan(v) for _, v in points):
             candidates.append((_rank([v for _, v in points]), rows[-1].vm_name, points))
-    candidates.sort(key=lambda c: (-c[0], c[1].lower()))
+    candidates.sort(key=lambda c: (-c[0][0], -c[0][1], c[1].lower()))
     chosen = candidates[:top]
     note = ""
     if len(candidates) > len(chosen):
-        rest = candidates[len(chosen)][0]
+        rest = candidates[len(chosen)][0][0]
         note = (f"the {len(chosen)} of {len(candidates)} VMs with Dynamic Memory with the "
                 f"highest P95 pressure; the others' P95 is at most {rest:.0f}%")
-    series = [Series(name=f"{name} (P95 {rank:.0f}%)", points=points)
+    series = [Series(name=f"{name} (P95 {rank[0]:.0f}%)", points=points)
               for rank, name, points in chosen]
     return Chart(title=f"{host}: average pressure per VM", unit="%", series=series, span=span,
                  thresholds=[(PRESSURE_LINE, "85%")], markers=markers(events), note=note)

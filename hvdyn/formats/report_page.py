@@ -178,7 +178,7 @@ def host_section(history: HostHistory, findings: Sequence[AuditFinding], vm_glob
                            [f.severity for f in findings]))
     parts.append(render(charts.host_pressure(h.host, h.samples, h.timelines, h.events, h.span)))
     parts.append(render(charts.host_available(h.host, h.balancer, h.events, h.span)))
-    vms = _selected(h, vm_glob)
+    vms = selected_vms(h, vm_glob)
     parts.append(f"<h3>{len(vms)} VMs</h3>{_legend()}")
     parts.append('<div class="vms">' + "".join(vm_card(h, v) for v in vms) + "</div>")
     parts.append("</section>")
@@ -201,7 +201,7 @@ def svg_charts(histories: Sequence[HostHistory], vm_glob: str | None) -> list[Ch
     for h in histories:
         out.append(charts.host_available(h.host, h.balancer, h.events, h.span))
         out.append(charts.host_pressure(h.host, h.samples, h.timelines, h.events, h.span))
-        for vm_id in _selected(h, vm_glob):
+        for vm_id in selected_vms(h, vm_glob):
             rows = h.vm_rows[vm_id]
             timeline = h.timelines.get(vm_id, [])
             title = f"{h.host}/{rows[-1].vm_name}"
@@ -213,7 +213,8 @@ def svg_charts(histories: Sequence[HostHistory], vm_glob: str | None) -> list[Ch
     return out
 
 
-def _selected(h: HostHistory, vm_glob: str | None) -> list[str]:
+def selected_vms(h: HostHistory, vm_glob: str | None) -> list[str]:
+    """The VM ids of a host that `--vm` selects (name glob or GUID), ordered by name."""
     return [vm_id for vm_id, rows in h.vm_rows.items()
             if vm_glob is None or fnmatch.fnmatch(rows[-1].vm_name.lower(), vm_glob.lower())
             or vm_glob.lower().strip("{}") == vm_id.lower()]

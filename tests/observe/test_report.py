@@ -48,6 +48,8 @@ def test_html_report_and_bad_suffix(collected: Hv, tmp_path: Path) -> None:
     assert tags.count("svg") == (3 + 2 * 5) + (3 + 2 * 1)
     assert collected("report", "-o", tmp_path / "r.png").code == 3
     assert collected("report", "--host", "nope").code == 3
+    nothing = collected("report", "--vm", "nosuch-*", "-o", tmp_path / "n.html")
+    assert nothing.code == 3 and "--vm nosuch-*: no VM with samples matches" in nothing.err
 
 
 def test_schedule_systemd_uses_absolute_paths(hv: Hv, state: Path) -> None:
