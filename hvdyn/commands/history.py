@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from datetime import timedelta
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from hvdyn.advise import Advice, advise
-from hvdyn.cli import STATE_DIR_OPTION, cli, stdout_console
+from hvdyn.cli import PIPE_WIDTH, STATE_DIR_OPTION, cli, stdout_console
 from hvdyn.commands.observe import duration, output_option, state_dir_of
 from hvdyn.commands.stored_hosts import LIMIT_OPTION, select_stored_hosts
 from hvdyn.errors import EXIT_OK, InputError
@@ -73,6 +75,11 @@ def recommend(state_dir: Path | None, limit: str | None, since: str, headroom: i
         advice = gather_advice(store, _hosts(store, limit), window, headroom / 100)
     if fmt == "table" and output is None:
         print_advice(advice, stdout_console(), verbose=verbose)
+    elif fmt == "table":  # the table into a file: as piped, one VM a line, no colour
+        buffer = io.StringIO()
+        print_advice(advice, Console(file=buffer, width=PIPE_WIDTH, color_system=None,
+                                     highlight=False, markup=False), verbose=verbose)
+        _write(buffer.getvalue(), output)
     elif fmt == "json":
         _write(advice_json(advice), output)
     else:
