@@ -15,7 +15,7 @@ never a drop to zero; applies and rollbacks are vertical markers.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +27,8 @@ PALETTE = (
 )
 SVG_NS = "http://www.w3.org/2000/svg"
 MARKER_COLOR = "#6a3d9a"
+CHAR_W = 6.5  # about the widest average character of 11px sans-serif text
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Tick steps the time axis may use, smallest first.
 _STEPS = [timedelta(hours=h) for h in (1, 2, 3, 6, 12)] + [
     timedelta(days=d) for d in (1, 2, 7, 14, 28)]
@@ -127,16 +129,50 @@ def _segments(points: Sequence[tuple[datetime, float]], step: bool, end: datetim
         yield [*run, (end, run[-1][1])] if step and end > run[-1][0] else run
 
 
+def _place_markers(markers: Sequence[Marker], x: Callable[[datetime], float], right: float
+                   ) -> list[tuple[Marker, float, float, str, int]]:
+    """(marker, line x, label x, anchor, row) with labels beside their line, never
+    past the plot's right edge, and on a lower row where they would overlap."""
+    row_ends: list[float] = []
+    placed = []
+    for marker in sorted(markers, key=lambda m: m.at):
+        mx = x(marker.at)
+        width = CHAR_W * len(marker.label)
+        if mx + 3 + width <= right:
+            anchor, label_x, start, end = "start", mx + 3, mx + 3, mx + 3 + width
+        else:
+            anchor, label_x, start, end = "end", mx - 3, mx - 3 - width, mx - 3
+        row = next((i for i, used in enumerate(row_ends) if start > used + 4), len(row_ends))
+        if row == len(row_ends):
+            row_ends.append(end)
+        else:
+            row_ends[row] = end
+        placed.append((marker, mx, label_x, anchor, row))
+    return placed
+
+
 def render(chart: Chart) -> str:
     """One `<svg>` element for a chart: axes, grid, thresholds, markers, lines, legend."""
-    left, right, top = 56, 16, 30 + (14 if chart.note else 0)
+    left, right = 56, 16
     width = chart.width
     plot_w = width - left - right
+    band = 30 + (14 if chart.note else 0)  # below the title (and note)
+    points = [p for s in chart.series for p in s.points if not math.isnan(p[1])]
+    t0, t1 = chart.span or (min((p[0] for p in points), default=_EPOCH),
+                            max((p[0] for p in points), default=_EPOCH))
+    span = max((t1 - t0).total_seconds(), 1.0)
+
+    def x(t: datetime) -> float:
+        return left + (t - t0).total_seconds() / span * plot_w
+
+    placed = _place_markers([m for m in chart.markers if t0 <= m.at <= t1] if points else [],
+                            x, left + plot_w)
+    rows = max((row + 1 for *_, row in placed), default=0)
+    top = band + 13 * rows  # the marker labels get rows of their own above the plot
     per_row = max(1, plot_w // 180)
     shown = chart.series if chart.legend else []
     legend_rows = math.ceil(len(shown) / per_row) if shown else 0
     height = top + chart.plot_height + 36 + 16 * legend_rows
-    points = [p for s in chart.series for p in s.points if not math.isnan(p[1])]
     out = [
         f'<svg xmlns="{SVG_NS}" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11" '
@@ -149,14 +185,9 @@ def render(chart: Chart) -> str:
     if not points:
         out.append(f'<text x="{left}" y="{top + 40}">no samples in the window</text></svg>')
         return "\n".join(out)
-    t0, t1 = chart.span or (min(p[0] for p in points), max(p[0] for p in points))
-    span = max((t1 - t0).total_seconds(), 1.0)
     top_value = max([p[1] for p in points] + [t for t, _ in chart.thresholds]
                     + [chart.y_max or 0.0])
     ymax = nice_max(top_value * 1.05)
-
-    def x(t: datetime) -> float:
-        return left + (t - t0).total_seconds() / span * plot_w
 
     def y(v: float) -> float:
         return top + chart.plot_height - v / ymax * chart.plot_height
@@ -175,7 +206,7 @@ def render(chart: Chart) -> str:
         previous = tick
         half = 3.2 * len(label)  # about half the label's width at 11px
         anchor = "middle"
-        if xpos - half < 2:
+        if xpos - half < left - 4:  # clear of the y axis' labels
             anchor = "start"
         elif xpos + half > width - 2:
             anchor = "end"
@@ -194,17 +225,12 @@ def render(chart: Chart) -> str:
                    'stroke-dasharray="6 3"/>')
         out.append(f'<text x="{left + plot_w - 4}" y="{y(value) - 4:.1f}" text-anchor="end" '
                    f'fill="#d62728">{escape(label)}</text>')
-    for marker in chart.markers:
-        if not t0 <= marker.at <= t1:
-            continue
-        mx = x(marker.at)
-        anchor = "end" if mx > left + plot_w * 0.8 else "start"
-        dx = -3 if anchor == "end" else 3
+    for marker, mx, label_x, anchor, row in placed:
         out.append(f'<g class="marker" data-label={quoteattr(marker.label)}>'
                    f"<title>{escape(marker.label)} at {marker.at:%Y-%m-%d %H:%M} UTC</title>"
-                   f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{top}" y2="{bottom}" '
+                   f'<line x1="{mx:.1f}" x2="{mx:.1f}" y1="{band + 13 * row + 2}" y2="{bottom}" '
                    f'stroke="{MARKER_COLOR}" stroke-width="1.5" stroke-dasharray="2 2"/>'
-                   f'<text x="{mx + dx:.1f}" y="{top + 10}" text-anchor="{anchor}" '
+                   f'<text x="{label_x:.1f}" y="{band + 13 * row + 10}" text-anchor="{anchor}" '
                    f'fill="{MARKER_COLOR}">{escape(marker.label)}</text></g>')
     for index, s in enumerate(chart.series):
         color = s.color or PALETTE[index % len(PALETTE)]

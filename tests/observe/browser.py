@@ -4,7 +4,8 @@ Why a real browser: whether a label is cut off at the chart's edge, or the
 page scrolls sideways, is decided by font metrics and CSS layout, which
 only a browser computes. The check is a script added to a *copy* of the
 page (the page itself has no script): it measures every SVG text box with
-getBBox() against its chart's viewBox and the page width against the window.
+getBBox() against its chart's viewBox and against the chart's other labels,
+and the page width against the window.
 """
 
 from __future__ import annotations
@@ -24,21 +25,28 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
 
 CHECK = """<script>
 window.addEventListener("load", () => {
-  const clipped = [];
+  const clipped = [], overlapping = [];
   for (const svg of document.querySelectorAll("svg")) {
     const box = svg.viewBox.baseVal;
+    const name = svg.getAttribute("aria-label");
+    const seen = [];
     for (const t of svg.querySelectorAll(":scope > text, :scope > g > text")) {
       const b = t.getBBox();
       if (b.x < box.x - 0.5 || b.y < box.y - 0.5 || b.x + b.width > box.x + box.width + 0.5
           || b.y + b.height > box.y + box.height + 0.5)
-        clipped.push(`${svg.getAttribute("aria-label")}: ${t.textContent}`);
+        clipped.push(`${name}: ${t.textContent}`);
+      for (const [other, o] of seen)
+        if (b.x < o.x + o.width - 1 && o.x < b.x + b.width - 1
+            && b.y < o.y + o.height - 1 && o.y < b.y + b.height - 1)
+          overlapping.push(`${name}: ${other} / ${t.textContent}`);
+      seen.push([t.textContent, b]);
     }
   }
   const out = document.createElement("pre");
   out.id = "layout";
-  out.textContent = JSON.stringify({clipped, pageWidth: document.documentElement.scrollWidth,
-                                    windowWidth: window.innerWidth,
-                                    height: document.documentElement.scrollHeight});
+  out.textContent = JSON.stringify({
+    clipped, overlapping, pageWidth: document.documentElement.scrollWidth,
+    windowWidth: window.innerWidth, height: document.documentElement.scrollHeight});
   document.body.appendChild(out);
 });
 </script>"""
@@ -67,7 +75,10 @@ def screenshot(page: Path, png: Path, size: tuple[int, int]) -> None:
 
 
 def layout(page: Path, width: int) -> dict[str, Any]:
-    """{'clipped': [chart: label, ...], 'pageWidth', 'windowWidth', 'height'} in Chromium."""
+    """{'clipped': [...], 'overlapping': [...], 'pageWidth', 'windowWidth', 'height'}.
+
+    `clipped`: labels reaching past their chart; `overlapping`: pairs of labels
+    of one chart whose boxes overlap ("chart: label / label")."""
     probe = page.with_name(page.stem + ".probe.html")
     probe.write_text(page.read_text().replace("</body>", CHECK + "</body>"))
     dom = _run(probe, (width, 900), "--virtual-time-budget=10000", "--dump-dom")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from hvdyn.cli import cli
+from hvdyn.formats.svg import Chart, Marker, Series, render
 
 from .browser import layout, screenshot
 
@@ -34,8 +36,30 @@ def lab_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize("width", [1280, 800])
 def test_no_label_is_clipped_and_nothing_scrolls_sideways(lab_report: Path, width: int) -> None:
     found = layout(lab_report, width)
-    assert found["clipped"] == []
+    assert found["clipped"] == [] and found["overlapping"] == []
     assert found["pageWidth"] <= found["windowWidth"]
+
+
+@pytest.mark.slow
+def test_marker_labels_at_the_edges_and_close_together(tmp_path: Path) -> None:
+    t0 = datetime(2026, 1, 5, tzinfo=UTC)
+    t1 = t0 + timedelta(days=1)
+    points = [(t0 + timedelta(minutes=10 * i), 80.0 + (i % 7)) for i in range(145)]
+    markers = [Marker(at=t0 + timedelta(minutes=5), label="apply 1"),
+               Marker(at=t0 + timedelta(hours=12), label="apply 12"),
+               Marker(at=t0 + timedelta(hours=12, minutes=10), label="rollback 13"),
+               Marker(at=t1 - timedelta(minutes=5), label="apply 140")]
+    charts = [Chart(title=f"pressure {size}", unit="%", series=[Series(name="p", points=points)],
+                    thresholds=[(85.0, "85%")], markers=markers, span=(t0, t1),
+                    note="the 8 of 38 VMs" if size == "full" else "",
+                    **({"width": 340, "plot_height": 80, "legend": False}
+                       if size == "small" else {}))
+              for size in ("full", "small")]
+    page = tmp_path / "markers.html"
+    page.write_text("<!DOCTYPE html><html><body>" + "".join(render(c) for c in charts)
+                    + "</body></html>")
+    found = layout(page, 1280)
+    assert found["clipped"] == [] and found["overlapping"] == []
 
 
 @pytest.mark.slow
