@@ -245,7 +245,7 @@ def balancer_findings(host: str, rows: Sequence[BalancerRow]) -> list[AuditFindi
     return [AuditFinding(
         id="HVD120", host=host,
         message=f"balancer available memory averaged {statistics.fmean(values):.0f}MB, under "
-                f"{AVAILABLE_MIN_MB}MB in {sum(1 for v in values if v < AVAILABLE_MIN_MB)}/"
+                f"{AVAILABLE_MIN_MB}MB in {sum(1 for v in values if v < AVAILABLE_MIN_MB)} of "
                 f"{len(values)} samples",
         remediation="lower maximums or startups on this host, or move VMs away",
     )]

@@ -219,12 +219,14 @@ def render(chart: Chart) -> str:
     out.append(f'<text x="12" y="{top + chart.plot_height / 2:.0f}" '
                f'transform="rotate(-90 12 {top + chart.plot_height / 2:.0f})" '
                f'text-anchor="middle">{escape(chart.unit)}</text>')
+    labels: list[str] = []  # threshold labels: drawn over the lines, on a white halo
     for value, label in chart.thresholds:
         out.append(f'<line class="threshold" x1="{left}" x2="{left + plot_w}" '
                    f'y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#d62728" '
                    'stroke-dasharray="6 3"/>')
-        out.append(f'<text x="{left + plot_w - 4}" y="{y(value) - 4:.1f}" text-anchor="end" '
-                   f'fill="#d62728">{escape(label)}</text>')
+        labels.append(f'<text x="{left + plot_w - 4}" y="{y(value) - 4:.1f}" '
+                      'text-anchor="end" fill="#d62728" stroke="#fff" stroke-width="3" '
+                      f'paint-order="stroke">{escape(label)}</text>')
     for marker, mx, label_x, anchor, row in placed:
         out.append(f'<g class="marker" data-label={quoteattr(marker.label)}>'
                    f"<title>{escape(marker.label)} at {marker.at:%Y-%m-%d %H:%M} UTC</title>"
@@ -242,6 +244,7 @@ def render(chart: Chart) -> str:
                          f'points="{coords}"/>')
         out.append(f'<g class="series" data-name={quoteattr(s.name)}>'
                    f"<title>{escape(s.name)}</title>{''.join(lines)}</g>")
+    out += labels
     legend_y = bottom + 44
     for index, s in enumerate(shown):
         color = s.color or PALETTE[index % len(PALETTE)]
