@@ -11,6 +11,7 @@ Plain HTML with inline SVG and CSS: no script, no external link.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import math
 import re
 from collections.abc import Sequence
@@ -43,9 +44,16 @@ svg{max-width:100%;height:auto}
 
 
 def anchor(*parts: str) -> str:
-    """An id attribute value from host/VM names (ASCII letters, digits, '-')."""
+    """An id attribute value from host/VM names (ASCII letters, digits, '-').
+
+    Names that lose characters get a short hash of the original, so `hv.01`
+    and `hv-01` do not share an anchor.
+    """
     text = "-".join(parts)
-    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "x"
+    clean = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "x"
+    if clean != text.lower():
+        clean += "-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
+    return clean
 
 
 def page(title: str, parts: Sequence[str]) -> str:

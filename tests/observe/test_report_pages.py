@@ -10,9 +10,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hvdyn.formats.chart_data import change_events, settings_timeline
-from hvdyn.formats.svg import Chart, Series, axis_caption, render, time_ticks
+from hvdyn.formats.report_page import anchor
+from hvdyn.formats.svg import Chart, Marker, Series, axis_caption, render, time_ticks
 from hvdyn.store import open_store
 
 from .conftest import INVENTORY, Hv
@@ -135,3 +138,28 @@ def test_time_axis_is_dated_and_labels_stay_inside() -> None:
         half = 3.3 * len(label)
         left = {"end": x - 2 * half, "middle": x - half}.get(anchor or "", x)
         assert left >= 0 and left + 2 * half <= width, label
+
+
+@given(names=st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=4),
+       values=st.lists(st.floats(min_value=0, max_value=1e6) | st.just(math.nan), min_size=1,
+                       max_size=30))
+def test_any_names_and_values_give_well_formed_svg(names: list[str], values: list[float]) -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    clean = ["".join(c for c in n if c.isprintable()) or "x" for n in names]
+    series = [Series(name=n, points=[(t0 + timedelta(minutes=5 * i), v)
+                                     for i, v in enumerate(values)], step=i % 2 == 1)
+              for i, n in enumerate(clean)]
+    chart = Chart(title=clean[0], unit="MB", series=series, note=clean[-1],
+                  markers=[Marker(at=t0, label=clean[0])], thresholds=[(85.0, "85%")])
+    root = ET.fromstring(render(chart))  # escaped: parses whatever the names hold
+    assert root.findtext(f"{NS}title") == clean[0]
+    drawn = {g.get("data-name") for g in root.iter(f"{NS}g") if g.get("class") == "series"}
+    if all(math.isnan(v) for v in values):
+        assert drawn == set() and "no samples in the window" in render(chart)
+    else:
+        assert drawn == set(clean)
+
+
+def test_anchors_stay_apart_for_names_that_differ_only_in_punctuation() -> None:
+    assert anchor("hv-obs-01") == "hv-obs-01"
+    assert len({anchor("hv.01"), anchor("hv-01"), anchor("hv_01")}) == 3
