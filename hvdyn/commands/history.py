@@ -119,7 +119,8 @@ def report(state_dir: Path | None, limit: str | None, vm: str | None, since: str
              "UTC on each host's clock. Settings are drawn as they were at each collect, "
              "applies and rollbacks from the journal as markers.")
     if output is not None and output.suffix.lower() == ".svg":
-        _write(document(svg_charts(histories, vm), f"{title}: {intro}"), output)
+        heading = f"{title}, {since} back from each host's newest sample (UTC)"
+        _write(document(svg_charts(histories, vm), heading), output)
         return EXIT_OK
     _write(report_html(histories, title, intro, vm), output)
     return EXIT_OK

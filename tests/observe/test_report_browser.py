@@ -26,7 +26,7 @@ def lab_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
                  ["collect", "-i", inventory, "--samples", "48", "--interval", "3600"],
                  ["apply", policy, "--allow-restart"],
                  ["collect", "-i", inventory, "--samples", "24", "--interval", "3600"],
-                 ["report", "-o", out]):
+                 ["report", "-o", out], ["report", "-o", out.with_suffix(".svg")]):
         result = CliRunner().invoke(cli, [*map(str, args), "--state-dir", str(state)])
         assert result.exit_code == 0, result.output
     return out
@@ -58,6 +58,15 @@ def test_marker_labels_at_the_edges_and_close_together(tmp_path: Path) -> None:
     page = tmp_path / "markers.html"
     page.write_text("<!DOCTYPE html><html><body>" + "".join(render(c) for c in charts)
                     + "</body></html>")
+    found = layout(page, 1280)
+    assert found["clipped"] == [] and found["overlapping"] == []
+
+
+@pytest.mark.slow
+def test_the_svg_file_keeps_its_labels_inside_too(lab_report: Path) -> None:
+    svg = lab_report.with_suffix(".svg").read_text().split("?>", 1)[1]
+    page = lab_report.with_name("svg-page.html")
+    page.write_text(f"<!DOCTYPE html><html><body>{svg}</body></html>")
     found = layout(page, 1280)
     assert found["clipped"] == [] and found["overlapping"] == []
 
