@@ -9,10 +9,12 @@ query for it, only its body changes.
 Times: samples and settings carry the *host's* clock; runs and the journal
 this machine's wall clock (see `hvdyn.store`). An apply is placed on the
 host's axis with the clock offset seen by the collect run nearest before it
-(the newest sample it stored minus the wall time it finished), else the
-first collect after it. For a real host the offset is about zero; simulated
-hosts run their own calendar, and the offset maps the apply between the
-collects around it.
+(the newest sample it stored minus the wall time it finished). For a real
+host the offset is about zero; simulated hosts run their own calendar, and
+the offset maps the apply between the collects around it.
+
+Both readers are bounded by the window: a store of 90 days of 5-minute
+collects holds a million settings rows per 40-VM host.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from hvdyn.store import Store, window_start
-from hvdyn.store_rows import BalancerRow, RunRow, SampleRow, VmSettingsRow, parse_ts
+from hvdyn.store_rows import BalancerRow, SampleRow, VmSettingsRow, parse_ts
 
 CHANGING_COMMANDS = ("apply", "rollback")
 
@@ -66,11 +68,26 @@ def by_vm(samples: Sequence[SampleRow]) -> dict[str, list[SampleRow]]:
     return dict(sorted(groups.items(), key=lambda kv: kv[1][-1].vm_name.lower()))
 
 
-def _settings_rows(store: Store, host: str) -> list[VmSettingsRow]:
-    # Every settings row of the host, oldest first (one per VM per collect). The store
-    # has no public settings-history query yet; this is the one place to switch to it.
-    return store._query(
-        VmSettingsRow, "SELECT * FROM vm_settings WHERE host = ? ORDER BY ts, id", (host,))
+def _settings_rows(store: Store, host: str, since: str | None, until: str | None
+                   ) -> list[VmSettingsRow]:
+    """The host's settings rows in [since, until], plus each VM's last row before `since`
+    (its settings when the window opens), oldest first. One row per VM per collect.
+
+    The store has no public settings-history query yet; this is the one place to switch
+    to it."""
+    where, args = ["host = ?"], [host]
+    if since is not None:
+        where.append("ts >= ?")
+        args.append(since)
+    if until is not None:
+        where.append("ts <= ?")
+        args.append(until)
+    sql = f"SELECT * FROM vm_settings WHERE {' AND '.join(where)}"
+    if since is not None:
+        sql += (" UNION ALL SELECT * FROM vm_settings WHERE id IN (SELECT max(id) FROM"
+                " vm_settings WHERE host = ? AND ts < ? GROUP BY vm_id)")
+        args += [host, since]
+    return store._query(VmSettingsRow, f"{sql} ORDER BY ts, id", args)
 
 
 def settings_timeline(store: Store, host: str, since: str | None, until: str | None
@@ -81,7 +98,7 @@ def settings_timeline(store: Store, host: str, since: str | None, until: str | N
     an interval ends where the next different one starts.
     """
     by_vm: dict[str, list[SettingsInterval]] = {}
-    for row in _settings_rows(store, host):
+    for row in _settings_rows(store, host, since, until):
         vm_id = row.vm_id.upper()
         spans = by_vm.setdefault(vm_id, [])
         start = parse_ts(row.ts)
@@ -111,34 +128,35 @@ def _replace(span: SettingsInterval, **changes: object) -> SettingsInterval:
     return SettingsInterval(**values)
 
 
-def _clock_offset(store: Store, host: str, collects: list[RunRow], run: RunRow) -> timedelta:
-    """Host clock minus wall clock, from the collect nearest before `run` (by run id: the
-    stamps have whole seconds) that sampled the host, else the nearest after it."""
-    before = [(r, "max") for r in reversed(collects) if r.id < run.id and r.finished]
-    after = [(r, "min") for r in collects if r.id > run.id]
-    for collect, edge in before + after:
-        ts = store.scalar(f"SELECT {edge}(ts) FROM samples WHERE host = ? AND run_id = ?",
-                          (host, collect.id))
-        if ts is None:
-            continue
-        wall = collect.finished if edge == "max" and collect.finished else collect.started
-        return parse_ts(str(ts)) - parse_ts(wall)
-    return timedelta(0)
+def change_events(store: Store, host: str, samples: Sequence[SampleRow]) -> list[ChangeEvent]:
+    """Applies and rollbacks that journaled a change on `host` between the collects of
+    `samples` (the window's), oldest first, each placed on the host's clock.
 
-
-def change_events(store: Store, host: str) -> list[ChangeEvent]:
-    """Applies and rollbacks that journaled a change on `host`, oldest first."""
-    runs = store.runs(limit=1_000_000)
-    collects = sorted((r for r in runs if r.command == "collect"), key=lambda r: r.id)
+    The offset comes from the collect nearest before the run (by run id: the stamps have
+    whole seconds): its newest sample minus the wall time it finished. A run before the
+    window's first collect or after its last cannot be on the window's axis.
+    """
+    newest: dict[int, str] = {}
+    for sample in samples:
+        if sample.run_id is not None and sample.ts > newest.get(sample.run_id, ""):
+            newest[sample.run_id] = sample.ts
+    if not newest:
+        return []
+    runs = {r.id: r for r in store.runs(limit=1_000_000)}
+    collects = sorted(i for i in newest if i in runs and runs[i].finished)
     events: list[ChangeEvent] = []
-    for run in sorted((r for r in runs if r.command in CHANGING_COMMANDS), key=lambda r: r.id):
+    for run in sorted((r for r in runs.values() if r.command in CHANGING_COMMANDS
+                       and collects and collects[0] < r.id < max(newest)),
+                      key=lambda r: r.id):
         rows = [j for j in store.journal(run.id) if j.host == host]
-        if not rows:
+        before = [i for i in collects if i < run.id]
+        if not rows or not before:
             continue
-        wall = parse_ts(rows[0].created)
+        collect = runs[before[-1]]
+        offset = parse_ts(newest[collect.id]) - parse_ts(collect.finished or collect.started)
         events.append(ChangeEvent(
             run_id=run.id, command=run.command, outcome=run.outcome,
-            at=wall + _clock_offset(store, host, collects, run),
+            at=parse_ts(rows[0].created) + offset,
             vm_ids=frozenset(j.vm_id.upper() for j in rows)))
     return events
 
@@ -172,5 +190,5 @@ def host_history(store: Store, host: str, since: timedelta) -> HostHistory:
         span = max(parse_ts(start), parse_ts(min(times))), parse_ts(newest)
     return HostHistory(
         host=host, start=start, newest=newest, samples=samples,
-        balancer=balancer, timelines=timelines, events=change_events(store, host),
+        balancer=balancer, timelines=timelines, events=change_events(store, host, samples),
         vm_rows=by_vm(samples), span=span)

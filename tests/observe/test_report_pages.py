@@ -17,6 +17,7 @@ from hvdyn.formats.chart_data import change_events, settings_timeline
 from hvdyn.formats.report_page import anchor
 from hvdyn.formats.svg import Chart, Marker, Series, axis_caption, render, time_ticks
 from hvdyn.store import open_store
+from hvdyn.store_rows import format_ts
 
 from .conftest import INVENTORY, Hv
 
@@ -62,7 +63,7 @@ def _polylines(chart: ET.Element, name: str) -> list[list[tuple[float, float]]]:
 def test_settings_timeline_has_the_change(resized: Hv, state: Path) -> None:
     with open_store(state) as store:
         busy = [s for s in settings_timeline(store, "hv-obs-01", None, None) if s.vm_id == BUSY]
-        events = change_events(store, "hv-obs-01")
+        events = change_events(store, "hv-obs-01", store.samples(host="hv-obs-01"))
         newest = store.newest_ts("hv-obs-01")
     assert [(s.maximum_mb, s.dynamic) for s in busy] == [(2048, True), (4096, True)]
     assert busy[0].end == busy[1].start and busy[1].end is None
@@ -72,6 +73,23 @@ def test_settings_timeline_has_the_change(resized: Hv, state: Path) -> None:
     assert busy[0].start < events[0].at <= busy[1].start
     assert newest is not None and events[0].at.year == datetime.fromisoformat(
         newest.replace("Z", "+00:00")).year
+
+
+def test_settings_timeline_reads_only_the_window(resized: Hv, state: Path) -> None:
+    with open_store(state) as store:
+        first = [s for s in settings_timeline(store, "hv-obs-01", None, None) if s.vm_id == BUSY]
+        later = format_ts(first[1].start + timedelta(minutes=30))
+        after = [s for s in settings_timeline(store, "hv-obs-01", later, None)
+                 if s.vm_id == BUSY]
+        early = format_ts(first[0].start + timedelta(minutes=30))
+        before = [s for s in settings_timeline(store, "hv-obs-01", None, early)
+                  if s.vm_id == BUSY]
+        # an apply outside the window's collects is not an event of the window
+        assert change_events(store, "hv-obs-01", store.samples(host="hv-obs-01",
+                                                               since=later)) == []
+    # the settings in force when the window opens, then nothing older
+    assert [(s.maximum_mb, s.start) for s in after] == [(4096, first[1].start)]
+    assert [s.maximum_mb for s in before] == [2048]
 
 
 def test_memory_chart_steps_at_the_apply(resized: Hv, tmp_path: Path) -> None:
