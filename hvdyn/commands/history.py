@@ -23,12 +23,17 @@ from hvdyn.fileio import write_atomic
 from hvdyn.formats import charts
 from hvdyn.formats.html import charts_html, page, table
 from hvdyn.formats.svg import Chart, document
+from hvdyn.history_source import HistorySource, open_history, window_start
 from hvdyn.report import printable
-from hvdyn.store import Store, open_store, window_start
 from hvdyn.store_rows import SampleRow
 
+PROMETHEUS_URL_OPTION = click.option(
+    "--prometheus-url", default=None, metavar="URL",
+    help="Read the history from this Prometheus server (fed by `hvdyn exporter`) "
+         "instead of the state dir's store.")
 
-def _hosts(store: Store, host: str | None) -> list[str]:
+
+def _hosts(store: HistorySource, host: str | None) -> list[str]:
     hosts = store.sample_hosts()
     if host is not None:
         hosts = [h for h in hosts if fnmatch.fnmatch(h.lower(), host.lower())]
@@ -48,7 +53,7 @@ def _write(text: str, output: Path | None) -> None:
 # ---------------------------------------------------------------- recommend
 
 
-def gather_advice(store: Store, hosts: list[str], since: timedelta, headroom: float
+def gather_advice(store: HistorySource, hosts: list[str], since: timedelta, headroom: float
                   ) -> list[Advice]:
     advice: list[Advice] = []
     for host in hosts:
@@ -120,6 +125,7 @@ def print_advice(advice: list[Advice]) -> None:
 
 @cli.command()
 @STATE_DIR_OPTION
+@PROMETHEUS_URL_OPTION
 @click.option("--host", default=None, help="Only this host (glob).")
 @click.option("--since", default="14d", show_default=True, metavar="DURATION",
               help="History used, counted back from each host's newest sample.")
@@ -128,11 +134,11 @@ def print_advice(advice: list[Advice]) -> None:
 @click.option("--format", "fmt", type=click.Choice(("table", "yaml", "json")),
               default="table", show_default=True)
 @output_option("yaml/json/table")
-def recommend(state_dir: Path | None, host: str | None, since: str, headroom: int, fmt: str,
-              output: Path | None) -> int:
+def recommend(state_dir: Path | None, prometheus_url: str | None, host: str | None, since: str,
+              headroom: int, fmt: str, output: Path | None) -> int:
     """Right-size startup, maximum and buffer per VM from stored counters."""
     window = duration(since)
-    with open_store(state_dir_of(state_dir)) as store:
+    with open_history(state_dir_of(state_dir), prometheus_url, window) as store:
         advice = gather_advice(store, _hosts(store, host), window, headroom / 100)
     if fmt == "table" and output is None:
         print_advice(advice)
@@ -146,7 +152,7 @@ def recommend(state_dir: Path | None, host: str | None, since: str, headroom: in
 # ---------------------------------------------------------------- report
 
 
-def report_charts(store: Store, host: str, since: timedelta, vm: str | None) -> list[Chart]:
+def report_charts(store: HistorySource, host: str, since: timedelta, vm: str | None) -> list[Chart]:
     start = window_start(store, host, since)
     samples = store.samples(host=host, since=start, include_ambiguous=False)
     settings = {s.vm_id.upper(): s for s in store.latest_vm_settings(host=host)}
@@ -167,18 +173,19 @@ def report_charts(store: Store, host: str, since: timedelta, vm: str | None) -> 
 
 @cli.command()
 @STATE_DIR_OPTION
+@PROMETHEUS_URL_OPTION
 @click.option("--host", default=None, help="Only this host (glob).")
 @click.option("--vm", default=None, help="Only VMs whose name matches this glob (or this id).")
 @click.option("--since", default="7d", show_default=True, metavar="DURATION",
               help="History shown, counted back from each host's newest sample.")
 @output_option(".html or .svg; HTML to stdout when omitted")
-def report(state_dir: Path | None, host: str | None, vm: str | None, since: str,
-           output: Path | None) -> int:
+def report(state_dir: Path | None, prometheus_url: str | None, host: str | None,
+           vm: str | None, since: str, output: Path | None) -> int:
     """Charts of pressure, assigned memory against startup/maximum, host available memory."""
     window = duration(since)
     if output is not None and output.suffix.lower() not in (".html", ".htm", ".svg"):
         raise InputError(f"-o {output}: use a .html or .svg file name")
-    with open_store(state_dir_of(state_dir)) as store:
+    with open_history(state_dir_of(state_dir), prometheus_url, window) as store:
         hosts = _hosts(store, host)
         sections = {h: report_charts(store, h, window, vm) for h in hosts}
         newest = {h: store.newest_ts(h) or "-" for h in hosts}
