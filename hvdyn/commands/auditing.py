@@ -178,7 +178,13 @@ def schedule(kind: str | None, on_calendar: str, cron_expr: str, name: str | Non
     state = Path(state_dir_of(state_dir)).absolute()
     line = " ".join([hvdyn_executable(), *(shlex.quote(a) for a in absolute_args(tuple(args)))])
     unit = name or f"hvdyn-{args[0]}"
-    if kind == "systemd":
+    if args[0] == "exporter":  # runs continuously: a service, never a timer or cron job
+        from hvdyn.commands.exporting import exporter_unit
+
+        if kind != "systemd":
+            raise InputError("the exporter runs continuously: use --systemd (a service)")
+        click.echo(exporter_unit(unit, line, state), nl=False)
+    elif kind == "systemd":
         click.echo(systemd_units(unit, line, state, on_calendar), nl=False)
     else:
         log = state / f"{unit}.log"

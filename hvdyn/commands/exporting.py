@@ -19,6 +19,32 @@ from hvdyn.fileio import write_atomic
 DEFAULT_LISTEN = "127.0.0.1:9868"
 
 
+def exporter_unit(name: str, command: str, state_dir: Path) -> str:
+    """A systemd service for `hvdyn schedule --systemd -- exporter ...`."""
+    return f"""# /etc/systemd/system/{name}.service
+[Unit]
+Description=Hyper-V Dynamic Memory metrics for Prometheus (hvdyn exporter)
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=simple
+Environment=HVDYN_STATE_DIR={state_dir}
+ExecStart={command}
+# systemctl stop sends SIGTERM: the exporter stops collecting and serving, exit 0
+TimeoutStopSec=30
+Restart=on-failure
+RestartSec=30
+# exit 3 = invalid input (inventory, policy, --listen): restarting will not help
+RestartPreventExitStatus=3
+
+[Install]
+WantedBy=multi-user.target
+
+# enable with: systemctl daemon-reload && systemctl enable --now {name}.service
+"""
+
+
 def parse_listen(text: str) -> tuple[str, int]:
     """'127.0.0.1:9868', '[::1]:9868', ':9868' (all addresses) -> (address, port)."""
     host, sep, port = text.rpartition(":")
