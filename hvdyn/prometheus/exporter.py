@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -110,6 +110,7 @@ class Schedule:
     audit_every_s: float = 900.0
     keep: timedelta | None = None
     prune_every_s: float = 3600.0
+    stop_grace_s: float = 5.0  # on stop, wait this long for collections in flight
 
 
 @dataclass
@@ -155,7 +156,7 @@ class Exporter:
             result = self._collector.run([spec], 1)[0]
         except Exception as exc:  # a bug must not stop this host's schedule for good
             result = CollectResult(host=spec.name, ok=False, error=f"internal error: {exc!r}")
-        batch = self._store.take_batch(spec.name) if result.ok else None
+        batch = self._store.take_batch(spec.name)  # taken either way: never a stale one later
         ended = time.time()
         duration = time.monotonic() - started
         with self._views.lock:
@@ -207,7 +208,7 @@ class Exporter:
         A host is started when it is due and a slot is free; one still running
         when it is due again is started as soon as it finishes. Workers are
         daemon threads, so a host stuck until its deadline does not hold up
-        the process when it is told to stop.
+        the process when it is told to stop (it waits `stop_grace_s` for them).
         """
         slots = threading.BoundedSemaphore(max(1, self._schedule.forks))
         busy: set[str] = set()
@@ -225,7 +226,7 @@ class Exporter:
 
         while not stop.is_set():
             now = time.monotonic()
-            for spec in self._hosts:
+            for spec in sorted(self._hosts, key=lambda h: due[h.name]):  # most overdue first
                 with busy_lock:
                     if spec.name in busy or due[spec.name] > now:
                         continue
@@ -241,6 +242,12 @@ class Exporter:
                 self._prune()
             wait = min(due.values()) - time.monotonic()
             stop.wait(min(max(wait, 0.05), 1.0))
+        deadline = time.monotonic() + self._schedule.stop_grace_s
+        while time.monotonic() < deadline:  # let collections in flight finish their write
+            with busy_lock:
+                if not busy:
+                    break
+            time.sleep(0.05)
 
     def _prune(self) -> None:
         assert self._schedule.keep is not None
@@ -252,8 +259,3 @@ class Exporter:
         if any(deleted.values()):
             self._log("pruned: " + ", ".join(f"{n} {t}" for t, n in deleted.items() if n))
 
-
-def iter_hosts(views: Sequence[HostView]) -> Iterator[tuple[HostView, HostBatch]]:
-    for view in views:
-        if view.batch is not None:
-            yield view, view.batch

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,7 @@ def test_recommend_and_report_from_prometheus_equal_the_store(tmp_path: Path) ->
         assert "stopped" in exporter.text()
 
         stored = _stored_times(state)
-        source = PrometheusSource(url, lookback=__import__("datetime").timedelta(days=1))
+        source = PrometheusSource(url, lookback=timedelta(days=1))
         for host, times in stored.items():
             scraped = sorted({s.ts for s in source.samples(host=host)})
             missing = [t for t in times if t not in scraped]
