@@ -48,17 +48,16 @@ def promql_string(value: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Point:
+class _Series:
     target: Target
     labels: dict[str, str]
-    t: float  # scrape time (Prometheus)
-    value: float
+    values: list[list[Any]]  # [scrape time, "value"] as the API gives them
 
 
 @dataclass
 class _HostData:
-    # (target, scrape time) -> host sample time, only for the first scrape of each sample time
-    chosen: dict[tuple[Target, float], str] = field(default_factory=dict)
+    # target -> scrape time -> host sample time, only for the first scrape of each sample time
+    chosen: dict[Target, dict[float, str]] = field(default_factory=dict)
     newest: str | None = None
 
 
@@ -110,20 +109,19 @@ class PrometheusSource:
             raise PrometheusError(f"prometheus {self.url}: {document.get('error', document)}")
         return document["data"]
 
-    def _points(self, name: str, host: str) -> list[_Point]:
-        """Raw samples of one metric of one host over the look-back."""
+    def _series(self, name: str, host: str) -> list[_Series]:
+        """Raw samples of one metric of one host over the look-back, per series."""
         selector = f"{name}{{host={promql_string(host)}}}[{self._range}]"
         data = self._get("/api/v1/query", [("query", selector), ("time", f"{self._now:.3f}")])
         if data.get("resultType") != "matrix":
             raise PrometheusError(
                 f"prometheus {self.url}: {selector} gave {data.get('resultType')}")
-        points: list[_Point] = []
+        out: list[_Series] = []
         for series in data["result"]:
             labels: dict[str, str] = series["metric"]
             target = frozenset((k, v) for k, v in labels.items() if k not in _OWN_LABELS)
-            for t, value in series.get("values", ()):
-                points.append(_Point(target, labels, float(t), float(value)))
-        return points
+            out.append(_Series(target, labels, series.get("values", [])))
+        return out
 
     # ------------------------------------------------------------ sample times
 
@@ -131,13 +129,16 @@ class PrometheusSource:
         data = self._hosts.get(host)
         if data is None:
             data = _HostData()
-            seen: set[tuple[Target, str]] = set()
-            for p in sorted(self._points(m.SAMPLE_TIMESTAMP, host), key=lambda p: p.t):
-                ts = format_ts(datetime.fromtimestamp(p.value, UTC))
-                if (p.target, ts) not in seen:
-                    seen.add((p.target, ts))
-                    data.chosen[(p.target, p.t)] = ts
-            data.newest = max(data.chosen.values(), default=None)
+            for series in self._series(m.SAMPLE_TIMESTAMP, host):
+                chosen = data.chosen.setdefault(series.target, {})
+                seen: set[str] = set(chosen.values())
+                for t, value in sorted(series.values, key=lambda point: float(point[0])):
+                    ts = format_ts(datetime.fromtimestamp(float(value), UTC))
+                    if ts not in seen:  # the first scrape that showed this sample
+                        seen.add(ts)
+                        chosen[float(t)] = ts
+            data.newest = max((ts for c in data.chosen.values() for ts in c.values()),
+                              default=None)
             self._hosts[host] = data
         return data
 
@@ -147,19 +148,21 @@ class PrometheusSource:
         chosen = self._host(host).chosen
         rows: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
         for name, field_name, scale in names:
-            for p in self._points(name, host):
-                ts = chosen.get((p.target, p.t))
-                if ts is None or (since is not None and ts < since):
+            for series in self._series(name, host):
+                times = chosen.get(series.target)
+                if times is None:
                     continue
-                key = (ts, p.labels.get(key_label, ""))
-                row = rows[key]
-                if field_name == "_info":  # labels are the values (os, arch)
-                    row.setdefault("_info", p.labels)
-                    continue
-                if field_name in row:  # a second target showed the same sample: first wins
-                    continue
-                row[field_name] = round(p.value / scale)
-                row.setdefault("_labels", p.labels)
+                key_value = series.labels.get(key_label, "")
+                for t, value in series.values:
+                    ts = times.get(t)  # an int or a float: equal keys hash alike
+                    if ts is None or (since is not None and ts < since):
+                        continue
+                    row = rows[(ts, key_value)]
+                    if field_name == "_info":  # labels are the values (os, arch)
+                        row.setdefault("_info", series.labels)
+                    elif field_name not in row:  # a second target with the same sample: skip
+                        row[field_name] = round(float(value) / scale)
+                        row.setdefault("_labels", series.labels)
         return rows
 
     # ------------------------------------------------------------ the store's reads
