@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -44,6 +45,30 @@ class HostBatch:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AuditView:
+    """What the gauges need of one host's audit (not its samples: a day of them is big)."""
+
+    findings: tuple[tuple[str, int], ...]  # (finding id, count), sorted
+    drift: tuple[tuple[str, str, int], ...]  # (VM name, VM id upper case, settings drifted)
+    success: bool
+    overcommit: float | None
+
+    @classmethod
+    def of(cls, report: AuditReport, host: str) -> AuditView:
+        counts = Counter(f.id for f in report.findings if f.host == host)
+        per_vm = Counter(f.vm_id.upper() for f in report.findings
+                         if f.kind == "drift" and f.vm_id and f.host == host)
+        audits = [h for h in report.hosts if h.host == host]
+        vms = [vm for h in audits for vm in (h.facts.vms if h.facts is not None else ())]
+        return cls(
+            findings=tuple(sorted(counts.items())),
+            drift=tuple((vm.name, vm.id.upper(), per_vm[vm.id.upper()]) for vm in vms),
+            success=bool(audits) and not any(h.failed for h in audits),
+            overcommit=next((h.overcommit for h in audits if h.overcommit is not None), None),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HostView:
     """What /metrics shows for one host."""
 
@@ -56,7 +81,7 @@ class HostView:
     collections: int = 0
     failures: int = 0
     error: str | None = None
-    audit: AuditReport | None = None
+    audit: AuditView | None = None
     audited_at: float | None = None
 
 
@@ -190,7 +215,8 @@ class Exporter:
             self._log(f"{spec.name}: audit failed: {exc}")
             return self.views()[self._hosts.index(spec)]
         with self._views.lock:
-            view = replace(self._views.by_host[spec.name], audit=report, audited_at=time.time())
+            view = replace(self._views.by_host[spec.name], audit=AuditView.of(report, spec.name),
+                           audited_at=time.time())
             self._views.by_host[spec.name] = view
         return view
 

@@ -7,7 +7,6 @@ are not exposed per VM: they cannot be attributed. They are counted in
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -118,19 +117,15 @@ def _audit(views: Sequence[HostView]) -> Iterator[Metric]:
     when = GaugeMetricFamily(m.AUDIT_TIMESTAMP, "When the host's newest audit ended (Unix "
                              "time, exporter clock).", labels=["host"])
     for v in audited:
-        report = v.audit
-        assert report is not None
-        counts = Counter(f.id for f in report.findings if f.host == v.host)
-        for finding_id, n in sorted(counts.items()):
+        audit = v.audit
+        assert audit is not None
+        for finding_id, n in audit.findings:
             findings.add_metric([v.host, finding_id, CATALOG[finding_id][0]], float(n))
-        per_vm = Counter(f.vm_id.upper() for f in report.findings
-                         if f.kind == "drift" and f.vm_id and f.host == v.host)
-        for h in report.hosts:
-            success.add_metric([h.host], 0.0 if h.failed else 1.0)
-            if h.overcommit is not None:
-                overcommit.add_metric([h.host], round(h.overcommit, 4))
-            for vm in (h.facts.vms if h.facts is not None else ()):
-                drift.add_metric([h.host, vm.name, vm.id.upper()], float(per_vm[vm.id.upper()]))
+        success.add_metric([v.host], 1.0 if audit.success else 0.0)
+        if audit.overcommit is not None:
+            overcommit.add_metric([v.host], round(audit.overcommit, 4))
+        for vm_name, vm_id, drifted in audit.drift:
+            drift.add_metric([v.host, vm_name, vm_id], float(drifted))
         if v.audited_at is not None:
             when.add_metric([v.host], v.audited_at)
     yield from (findings, drift, success, overcommit, when)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -252,3 +254,26 @@ def test_schedule_prints_a_service_for_it(tmp_path: Path) -> None:
         assert check.returncode == 0, check.stderr
     cron = CliRunner().invoke(cli, ["schedule", "--cron", "--", "exporter"])
     assert cron.exit_code == 3
+
+
+def test_policy_gauges_equal_what_hvdyn_audit_finds(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    inventory, policy = OBSERVE / "inventory.yaml", OBSERVE / "policy.yaml"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["collect", "-i", str(inventory), "--samples", "48",
+                               "--state-dir", str(state)]).exit_code == 0
+    code, metrics = _once(inventory, state, "--policy", str(policy))
+    assert code == 0
+    audit = runner.invoke(cli, ["audit", str(policy), "--format", "json",
+                                "--state-dir", str(state)])
+    found = json.loads(audit.stdout)["findings"]
+    expected = Counter((f["host"], f["id"], f["severity"]) for f in found)
+    exposed = {tuple(dict(k)[n] for n in ("host", "id", "severity")): v
+               for k, v in metrics["hvdyn_audit_findings"].items()}
+    assert exposed == {k: float(v) for k, v in expected.items()}
+    assert {"HVD110", "HVD111", "HVD120", "HVD130"} <= {i for _, i, _ in exposed}
+    drifted = Counter(f["vm_id"].upper() for f in found
+                      if f["id"] in ("HVD101", "HVD102") and f.get("vm_id"))
+    for key, value in metrics["hvdyn_vm_drift_settings"].items():
+        assert value == drifted[dict(key)["vm_id"]], dict(key)
+    assert _value(metrics, "hvdyn_host_audit_success", host="hv-obs-02") == 1
