@@ -46,6 +46,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Show where each desired value of a VM comes from (defaults or which rule).",
     ),
     "export": ("observe", "Export stored history."),
+    "exporter": (
+        "exporting",
+        "Serve Dynamic Memory metrics to Prometheus, collecting hosts in the background.",
+    ),
     "ping": (
         "connect",
         "Check each host: connection, authentication, PowerShell, root\\virtualization.",

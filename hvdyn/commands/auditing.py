@@ -164,28 +164,38 @@ def schedule(kind: str | None, on_calendar: str, cron_expr: str, name: str | Non
     state = Path(state_dir_of(state_dir)).absolute()
     line = " ".join([hvdyn_executable(), *(shlex.quote(a) for a in absolute_args(tuple(args)))])
     unit = name or f"hvdyn-{args[0]}"
-    if kind == "systemd":
+    if args[0] == "exporter":  # runs continuously: a service, never a timer or cron job
+        from hvdyn.commands.exporting import exporter_unit
+
+        if kind != "systemd":
+            raise InputError("the exporter runs continuously: use --systemd (a service)")
+        units = {f"{unit}.service": exporter_unit(unit, line, state)}
+        enable = f"{unit}.service"
+    elif kind == "systemd":
         calendar = check_on_calendar(on_calendar)
-        service = service_unit(unit, line, args[0], str(state))
-        timer = timer_unit(unit, calendar)
-        if out_dir is None:
-            click.echo(f"# /etc/systemd/system/{unit}.service\n{service}\n"
-                       f"# /etc/systemd/system/{unit}.timer\n{timer}\n"
-                       f"# enable with: systemctl daemon-reload && systemctl enable --now "
-                       f"{unit}.timer")
-            return EXIT_OK
-        out_dir.mkdir(parents=True, exist_ok=True)
-        paths = [(out_dir / f"{unit}.service").absolute(), (out_dir / f"{unit}.timer").absolute()]
-        for path, text in zip(paths, (service, timer), strict=True):
-            write_atomic(path, text)
-        click.echo(f"wrote {paths[0]} and {paths[1]}; enable with:\n"
-                   f"  systemctl link {paths[0]} {paths[1]}\n"
-                   f"  systemctl daemon-reload && systemctl enable --now {unit}.timer")
+        units = {f"{unit}.service": service_unit(unit, line, args[0], str(state)),
+                 f"{unit}.timer": timer_unit(unit, calendar)}
+        enable = f"{unit}.timer"
+    else:
+        expr = check_cron(cron_expr)
+        log = state / f"{unit}.log"
+        note = ", exit 2 = drift, reported in the output" if args[0] in DRIFT_EXIT_COMMANDS else ""
+        click.echo(f"# {unit}: crontab -e, then add{note}")
+        click.echo(f"{expr} HVDYN_STATE_DIR={shlex.quote(str(state))} {line} "
+                   f">>{shlex.quote(str(log))} 2>&1")
         return EXIT_OK
-    expr = check_cron(cron_expr)
-    log = state / f"{unit}.log"
-    note = ", exit 2 = drift, reported in the output" if args[0] in DRIFT_EXIT_COMMANDS else ""
-    click.echo(f"# {unit}: crontab -e, then add{note}")
-    click.echo(f"{expr} HVDYN_STATE_DIR={shlex.quote(str(state))} {line} "
-               f">>{shlex.quote(str(log))} 2>&1")
+    if out_dir is None:
+        for file_name, text in units.items():
+            click.echo(f"# /etc/systemd/system/{file_name}\n{text}")
+        click.echo(f"# enable with: systemctl daemon-reload && systemctl enable --now {enable}")
+        return EXIT_OK
+    if not out_dir.is_dir():
+        out_dir.mkdir()  # its parent must exist: hvdyn creates one directory, and says so
+        click.echo(f"created directory {out_dir}", err=True)
+    paths = [(out_dir / file_name).absolute() for file_name in units]
+    for path, text in zip(paths, units.values(), strict=True):
+        write_atomic(path, text)
+    click.echo(f"wrote {' and '.join(map(str, paths))}; enable with:\n"
+               f"  systemctl link {' '.join(map(str, paths))}\n"
+               f"  systemctl daemon-reload && systemctl enable --now {enable}")
     return EXIT_OK

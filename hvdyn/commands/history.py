@@ -20,15 +20,27 @@ from hvdyn.formats.advice_text import advice_json, advice_yaml, print_advice
 from hvdyn.formats.chart_data import host_history
 from hvdyn.formats.report_page import report_html, selected_vms, svg_charts
 from hvdyn.formats.svg import document
-from hvdyn.store import Store, open_store, window_start
+from hvdyn.history_source import HistorySource, open_history, window_start
+from hvdyn.store import store_path
+
+PROMETHEUS_URL_OPTION = click.option(
+    "--prometheus-url", default=None, metavar="URL",
+    help="Read the history from this Prometheus server (fed by `hvdyn exporter`) "
+         "instead of the state dir's store.")
 
 
-def _hosts(store: Store, limit: str | None) -> list[str]:
-    """Hosts with stored samples selected by --limit; an input error when none are."""
-    stored = store.sample_hosts()
+def _hosts(source: HistorySource, where: str, limit: str | None) -> list[str]:
+    """Hosts with history selected by --limit; an input error when there are none."""
+    stored = source.sample_hosts()
     if not stored:
-        raise InputError(f"no samples yet in {store.path}: run `hvdyn collect` first")
+        hint = ("run `hvdyn exporter` for it to scrape" if where.startswith("http")
+                else "run `hvdyn collect` first")
+        raise InputError(f"no samples yet in {where}: {hint}")
     return select_stored_hosts(stored, limit)
+
+
+def _where(state_dir: Path | None, prometheus_url: str | None) -> str:
+    return prometheus_url or str(store_path(state_dir_of(state_dir)))
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -42,7 +54,7 @@ def _write(text: str, output: Path | None) -> None:
 # ---------------------------------------------------------------- recommend
 
 
-def gather_advice(store: Store, hosts: list[str], since: timedelta, headroom: float
+def gather_advice(store: HistorySource, hosts: list[str], since: timedelta, headroom: float
                   ) -> list[Advice]:
     advice: list[Advice] = []
     for host in hosts:
@@ -54,6 +66,7 @@ def gather_advice(store: Store, hosts: list[str], since: timedelta, headroom: fl
 
 @cli.command()
 @STATE_DIR_OPTION
+@PROMETHEUS_URL_OPTION
 @LIMIT_OPTION
 @click.option("--since", default="14d", show_default=True, metavar="DURATION",
               help="History used, counted back from each host's newest sample.")
@@ -63,16 +76,17 @@ def gather_advice(store: Store, hosts: list[str], since: timedelta, headroom: fl
               default="table", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Also print each VM's evidence.")
 @output_option("yaml/json/table")
-def recommend(state_dir: Path | None, limit: str | None, since: str, headroom: int, fmt: str,
-              verbose: bool, output: Path | None) -> int:
+def recommend(state_dir: Path | None, prometheus_url: str | None, limit: str | None,
+              since: str, headroom: int, fmt: str, verbose: bool, output: Path | None) -> int:
     """Right-size startup, maximum and buffer per VM from stored counters.
 
     One line per VM (current -> advised, verdict, confidence); the evidence
     with -v or in --format json/yaml. Exit 3 when there is no history yet.
     """
     window = duration(since)
-    with open_store(state_dir_of(state_dir)) as store:
-        advice = gather_advice(store, _hosts(store, limit), window, headroom / 100)
+    with open_history(state_dir_of(state_dir), prometheus_url, window) as store:
+        hosts = _hosts(store, _where(state_dir, prometheus_url), limit)
+        advice = gather_advice(store, hosts, window, headroom / 100)
     if fmt == "table" and output is None:
         print_advice(advice, stdout_console(), verbose=verbose)
     elif fmt == "table":  # the table into a file: as piped, one VM a line, no colour
@@ -92,13 +106,14 @@ def recommend(state_dir: Path | None, limit: str | None, since: str, headroom: i
 
 @cli.command()
 @STATE_DIR_OPTION
+@PROMETHEUS_URL_OPTION
 @LIMIT_OPTION
 @click.option("--vm", default=None, help="Only VMs whose name matches this glob (or this id).")
 @click.option("--since", default="7d", show_default=True, metavar="DURATION",
               help="History shown, counted back from each host's newest sample.")
 @output_option(".html or .svg; HTML to stdout when omitted")
-def report(state_dir: Path | None, limit: str | None, vm: str | None, since: str,
-           output: Path | None) -> int:
+def report(state_dir: Path | None, prometheus_url: str | None, limit: str | None,
+           vm: str | None, since: str, output: Path | None) -> int:
     """Charts of pressure, assigned memory against startup/maximum, host available memory.
 
     Exit 3 when there is no history yet, or when the HTML would go to a terminal.
@@ -109,8 +124,9 @@ def report(state_dir: Path | None, limit: str | None, vm: str | None, since: str
     if output is None and sys.stdout.isatty():
         raise InputError("hvdyn report writes an HTML page: give -o FILE.html (or .svg), "
                          "or redirect stdout to a file")
-    with open_store(state_dir_of(state_dir)) as store:
-        histories = [host_history(store, h, window) for h in _hosts(store, limit)]
+    with open_history(state_dir_of(state_dir), prometheus_url, window) as store:
+        hosts = _hosts(store, _where(state_dir, prometheus_url), limit)
+        histories = [host_history(store, h, window) for h in hosts]
     if vm is not None and not any(selected_vms(h, vm) for h in histories):
         raise InputError(f"--vm {vm}: no VM with samples matches on "
                          f"{', '.join(h.host for h in histories)}")

@@ -22,9 +22,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from hvdyn.store import Store, window_start
+from hvdyn.history_source import HistorySource, window_start
+from hvdyn.store import Store
 from hvdyn.store_rows import BalancerRow, SampleRow, VmSettingsRow, parse_ts
 
 CHANGING_COMMANDS = ("apply", "rollback")
@@ -176,11 +177,26 @@ class HostHistory:
     span: tuple[datetime, datetime] | None  # the time axis: the window, cut to the samples
 
 
-def host_history(store: Store, host: str, since: timedelta) -> HostHistory:
+def _latest_only(source: HistorySource, host: str, start: str | None
+                 ) -> list[SettingsInterval]:
+    """A source without settings history or journal: each VM's newest settings, held
+    over the whole window (Prometheus keeps only what the exporter served)."""
+    begin = parse_ts(start) if start else datetime.min.replace(tzinfo=UTC)
+    return [SettingsInterval(vm_id=row.vm_id.upper(), vm_name=row.vm_name, start=begin,
+                             end=None, dynamic=bool(row.dynamic), startup_mb=row.startup_mb,
+                             maximum_mb=row.maximum_mb, buffer=row.buffer)
+            for row in source.latest_vm_settings(host=host)]
+
+
+def host_history(store: HistorySource, host: str, since: timedelta) -> HostHistory:
     start = window_start(store, host, since)
     newest = store.newest_ts(host)
     timelines: dict[str, list[SettingsInterval]] = {}
-    for interval in settings_timeline(store, host, start, newest):
+    if isinstance(store, Store):  # the store keeps settings history and the journal
+        spans = settings_timeline(store, host, start, newest)
+    else:
+        spans = _latest_only(store, host, start)
+    for interval in spans:
         timelines.setdefault(interval.vm_id, []).append(interval)
     samples = store.samples(host=host, since=start, include_ambiguous=False)
     balancer = store.balancer_samples(host=host, since=start)
@@ -190,5 +206,6 @@ def host_history(store: Store, host: str, since: timedelta) -> HostHistory:
         span = max(parse_ts(start), parse_ts(min(times))), parse_ts(newest)
     return HostHistory(
         host=host, start=start, newest=newest, samples=samples,
-        balancer=balancer, timelines=timelines, events=change_events(store, host, samples),
+        balancer=balancer, timelines=timelines,
+        events=change_events(store, host, samples) if isinstance(store, Store) else [],
         vm_rows=by_vm(samples), span=span)
