@@ -51,3 +51,13 @@ def test_bad_spn_setting_names_the_var_the_inventory_set() -> None:
         with pytest.raises(InputError) as caught:
             parse_options(_spec("kerberos", **{var: "a b"}))
         assert f"host var {var} is 'a b'" in str(caught.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(offered=st.text(max_size=200))
+def test_an_offered_header_never_puts_control_characters_in_the_error(offered: str) -> None:
+    """The 401 comes before authentication: its text must not reach terminals, logs or
+    reports as control characters (escape sequences)."""
+    opts = parse_options(_spec("ntlm"))
+    error = classify(opts, InvalidCredentialsError("rejected"), offered=offered)
+    assert all(c.isprintable() for c in str(error)), repr(str(error))
