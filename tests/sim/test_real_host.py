@@ -210,6 +210,24 @@ def test_failing_cluster_provider_is_a_warning_and_blocks_restarts(write_fixture
     assert vm.state == 2
 
 
+def test_online_write_while_the_cluster_check_failed_says_the_cluster_copy_may_be_stale(
+    write_fixture: Write,
+) -> None:
+    """Written, but hvdyn cannot know whether to refresh the cluster's copy: the result says
+    so (a failover would otherwise bring the old settings back without a word)."""
+    host = fixture(write_fixture, ", cluster: fails", CLUSTERED)
+    vm = host.vms[0]
+    params = apply_params(vm, {"weight": 9000})
+    params["vms"][0]["offline"] = False
+    result = only_result(run_script(host, "apply", params))
+    assert result["outcome"] == "applied" and vm.memory.weight == 9000
+    assert result["message"] and "Failover Cluster Manager" in result["message"]
+    assert "unknown" in result["message"] and vm.cluster_refreshes == 0
+    apply = render_script("apply", _apply_template_params()).text
+    step5 = apply[apply.index("$msg = Update-HvCluster $clu.map[$id]"):]
+    assert step5.splitlines()[1].lstrip().startswith("} elseif ($clu.err) {")
+
+
 def test_cluster_check_uses_packet_privacy_and_tells_absent_from_failed() -> None:
     text = render_script("discover", {"host": "h"}).text
     cluster = _function(text, "Get-HvClusterMap")
