@@ -46,7 +46,9 @@ same steps, described here once (contract).
        given); 4096 -> wait for the job up to ``job_timeout_s`` (JobState 7
        is success). 32775 on a VM that is not Off -> ``pending``; any other
        code -> ``failed`` with that code. Clustered VMs: the cluster's copy
-       of the configuration is refreshed after a successful write.
+       of the configuration is refreshed after a successful write; while
+       the cluster check failed, the result's message says no copy was
+       refreshed (the VM may be clustered).
     6. if the script shut the VM down, whatever step 5 did: admission
        re-check (the balancer's Available Memory, else FreePhysicalMemory,
        must hold the new startup RAM; if not, the VM fails with "admission"

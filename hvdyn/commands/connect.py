@@ -62,17 +62,19 @@ def _print(results: list[PingResult]) -> None:
         if r.ok:
             line.append("ok", style="green")
             virt = "answers" if r.virtualization else "does NOT answer"
-            line.append(
+            line.append(printable(
                 f"  PowerShell {r.ps_version or '?'}, {r.os or 'OS unknown'}, "
                 f"root\\virtualization {virt}, delivery {r.delivery or '-'} ({r.transport})"
-            )
+            ))
         else:
             line.append("failed", style="red")
-            line.append(f"  {r.error_kind or 'error'}: {r.error}")
+            # Error texts carry what the host or anyone on the path sent (a 401's header):
+            # control characters are shown as escapes, never passed to the terminal.
+            line.append(printable(f"  {r.error_kind or 'error'}: {r.error}"))
         console.print(line)
         if r.security:
-            console.print(Text(f"  security: {r.security}"))
+            console.print(Text(printable(f"  security: {r.security}")))
         if r.hint:
-            console.print(Text(f"  hint: {r.hint}", style="yellow"))
+            console.print(Text(printable(f"  hint: {r.hint}"), style="yellow"))
         for note in r.notes:
-            console.print(Text(f"  note: {note}", style="dim"))
+            console.print(Text(printable(f"  note: {note}"), style="dim"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 import re
 import sys
@@ -72,6 +73,33 @@ those of them it does not write again, and nothing else:
 
 def safe_filename(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "_"
+
+
+_NAME_MAX = 80  # characters of the host name kept in a review file name
+_DOS_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)]
+)
+
+
+def script_file_names(hosts: list[str]) -> dict[str, str]:
+    """One review file name per host, unique on Windows, where the scripts are copied to.
+
+    Windows ignores case and refuses DOS device names (con.ps1), and Linux refuses names
+    over 255 bytes; hosts that differ only in unsafe characters would share a name. Such
+    names get a digest of the host name, so every host keeps its own file.
+    """
+    base = {host: safe_filename(host) for host in hosts}
+    seen: dict[str, int] = {}
+    for name in base.values():
+        seen[name.lower()] = seen.get(name.lower(), 0) + 1
+    names: dict[str, str] = {}
+    for host, name in base.items():
+        if (seen[name.lower()] > 1 or len(name) > _NAME_MAX
+                or name.split(".")[0].upper() in _DOS_DEVICES):
+            digest = hashlib.sha256(host.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+            name = f"{name[:_NAME_MAX]}-{digest}"
+        names[host] = f"{name}.ps1"
+    return names
 
 
 def ascii_text(text: str) -> str:
@@ -204,10 +232,11 @@ def render(
 
 def _write_render(out_dir: Path, policy: Policy, results: list[HostResult]) -> list[str]:
     written: list[str] = []
+    file_names = script_file_names([result.host for result in results])
     for result in results:
         vms = [(v.vm.id, v.vm.name) for v in result.plan.vms if v.has_work]
         for script in result.scripts:
-            name = f"{safe_filename(result.host)}.ps1"
+            name = file_names[result.host]
             write_atomic(out_dir / name, review_file_text(script.text, result.host, vms))
             written.append(name)
     plan_text = json.dumps(results_json(results), indent=2, ensure_ascii=True) + "\n"

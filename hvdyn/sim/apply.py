@@ -229,6 +229,11 @@ def _join(*parts: str | None) -> str | None:
     return text or None
 
 
+UNKNOWN_CLUSTER_WRITE = (
+    "written; whether this VM is clustered is unknown, so its cluster copy was not refreshed "
+    "(if it is clustered, refresh its configuration in Failover Cluster Manager, or a failover "
+    "brings the old settings back): "
+)
 CLUSTERED_MESSAGE = (
     "clustered VM: needs the VM Off, and hvdyn never stops or starts it outside the cluster; "
     "take it offline in Failover Cluster Manager"
@@ -317,6 +322,8 @@ def apply_vm(host: HostState, item: Mapping[str, Any], params: Mapping[str, Any]
         code, message = failure
     elif clustered:
         vm.cluster_refreshes += 1  # Update-ClusterVirtualMachineConfiguration
+    elif host.cluster == "fails":
+        message = UNKNOWN_CLUSTER_WRITE + CLUSTER_FAILURE
     if outcome is None and wmi.take_fault(host, "drop", vm) is not None:
         raise StreamDropped(printed)
     restarted = False

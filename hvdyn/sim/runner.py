@@ -230,7 +230,7 @@ def probe(host: HostState, params: Mapping[str, Any]) -> list[Record]:
         records.append(rec("cluster", "error", CLUSTER_FAILURE.split(": ", 1)[1], 2147749889))
     else:
         records.append(rec("cluster", "no", "not a cluster node (root\\MSCluster is absent)",
-                           2147749902))
+                           None))
     return records
 
 

@@ -194,8 +194,9 @@ def _text(spec: HostSpec, *names: str) -> str | None:
         return None
     text = str(value).strip()
     if not _NAME_RE.fullmatch(text):
+        name = next(n for n in names if spec.vars.get(n) is not None)  # the one the user set
         raise InputError(
-            f"{spec.name}: host var {names[0]} is {value!r}: one DNS name or service name"
+            f"{spec.name}: host var {name} is {value!r}: one DNS name or service name"
             " (letters, digits, '.', '-', '_')"
         )
     return text
