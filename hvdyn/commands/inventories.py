@@ -55,8 +55,10 @@ def table_lines(records: list[dict[str, Any]]) -> list[str]:
         if r["skipped"]:
             rows.append((r["name"], "-", f"skipped: {r['skipped']}", "-", "-", "-", groups))
             continue
-        endpoint = r["address"] if r["transport"] == "mock" else (
-            f"{r['scheme']}://{r['address']}:{r['port']}")
+        if r["transport"] == "mock":  # simulated: no endpoint, no credentials
+            rows.append((r["name"], "mock", r["address"], "-", "-", "-", groups))
+            continue
+        endpoint = f"{r['scheme']}://{r['address']}:{r['port']}"
         rows.append((r["name"], r["transport"], endpoint, ",".join(r["auth"]) or "-",
                      r["user"] or "(none)", r["cert_validation"], groups))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
