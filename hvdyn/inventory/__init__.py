@@ -173,7 +173,7 @@ def load_inventory(path: Path, options: ReaderOptions | None = None) -> Inventor
     builtin = raw.mode == "builtin"
     for group, defined in raw.group_vars.items():  # checked where written, hosts or not
         check_vars(RawHost(group, defined, (), Where(str(path), 1, 1, group)), problems,
-                   builtin=builtin)
+                   builtin=builtin, group=True)
     hosts: dict[str, HostSpec] = {}
     skipped: dict[str, str] = {}
     connections: dict[str, Connection] = {}
@@ -201,6 +201,7 @@ def load_inventory(path: Path, options: ReaderOptions | None = None) -> Inventor
             vars=values,
         )
     problems.raise_any()
+    _passwords.clear()  # the inventory loaded last is the one this process works on
     _passwords.update(secrets)
     return Inventory(
         path=path,

@@ -14,6 +14,7 @@ JSON, the way a shell script would, and imports none of its code.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import re
@@ -61,26 +62,46 @@ def find_ansible_inventory(options: AnsibleOptions) -> str | None:
     return shutil.which("ansible-inventory") or (str(beside) if beside.is_file() else None)
 
 
-def _vault_args(options: AnsibleOptions) -> list[str]:
+_asked: list[str] = []  # the --ask-vault-pass answer, asked once per process, memory only
+
+
+def _vault_args(options: AnsibleOptions) -> tuple[list[str], int | None]:
+    """Vault arguments; --ask-vault-pass is asked once here and handed over through a pipe.
+
+    Each Ansible run reads the password from its own pipe (``/dev/fd/N``), so the
+    user is asked once however many runs one command needs, and it is never on disk.
+    """
     args = [arg for f in options.vault_password_files for arg in ("--vault-password-file", f)]
-    return args + (["--ask-vault-pass"] if options.ask_vault_pass else [])
+    if not options.ask_vault_pass:
+        return args, None
+    if not _asked:
+        _asked.append(getpass.getpass("Vault password: "))
+    read_end, write_end = os.pipe()
+    os.write(write_end, _asked[0].encode() + b"\n")
+    os.close(write_end)
+    return [*args, "--vault-password-file", f"/dev/fd/{read_end}"], read_end
 
 
-def _run(argv: list[str], src: Path, *, quiet_logs: bool = False) -> str:
+def _run(argv: list[str], src: Path, options: AnsibleOptions, *, quiet_logs: bool = False) -> str:
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     if quiet_logs:
         # Decrypted values travel back through the pipe only: no log file, no extra
         # callbacks (ad-hoc runs load none unless LOAD_CALLBACK_PLUGINS).
         env.update(ANSIBLE_LOG_PATH="/dev/null", ANSIBLE_LOAD_CALLBACK_PLUGINS="0")
+    vault, pipe = _vault_args(options)
     try:
         done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=TIMEOUT_S, env=env, check=False,
-            encoding="utf-8", errors="replace",
+            [*argv, *vault], capture_output=True, text=True, timeout=TIMEOUT_S, env=env,
+            check=False, encoding="utf-8", errors="replace",
+            pass_fds=() if pipe is None else (pipe,),
         )
     except FileNotFoundError:
         raise InputError(f"{src}: cannot run {argv[0]}") from None
     except subprocess.TimeoutExpired:
         raise InputError(f"{src}: {Path(argv[0]).name} did not finish in {TIMEOUT_S} s") from None
+    finally:
+        if pipe is not None:
+            os.close(pipe)
     for line in done.stderr.splitlines():
         if line.strip() and done.returncode == 0:
             log.warning("ansible: %s", line.strip())
@@ -95,10 +116,10 @@ def list_inventory(src: Path, options: AnsibleOptions, limit: str | None = None)
     exe = find_ansible_inventory(options)
     if exe is None:
         raise InputError(f"{src}: ansible-inventory not found (install ansible-core)")
-    argv = [exe, "-i", str(src), "--list", *_vault_args(options)]
+    argv = [exe, "-i", str(src), "--list"]
     if limit:
         argv += ["--limit", limit]
-    out = _run(argv, src)
+    out = _run(argv, src, options)
     try:
         data = json.loads(out)
     except ValueError:
@@ -192,8 +213,8 @@ def _template(
     # spaces between braces: "}}" would end the Jinja block early
     msg = "msg={{ { '__host': inventory_hostname, 'vars': { " + pairs + " } } | to_json }}"
     argv = [ansible, "-i", str(src), ",".join(sorted(need)), "-m",
-            "ansible.builtin.debug", "-a", msg, *_vault_args(options)]
-    out = _run(argv, src, quiet_logs=True)
+            "ansible.builtin.debug", "-a", msg]
+    out = _run(argv, src, options, quiet_logs=True)
     found: dict[str, dict[str, Any]] = {}
     decoder = json.JSONDecoder()
     for header in _RESULT.finditer(out):  # the minimal callback: "HOST | STATUS => {json}"
@@ -217,6 +238,12 @@ def read_with_ansible(src: Path, options: AnsibleOptions) -> tuple[RawInventory,
     locator = _Locator(src)
     need: dict[str, list[str]] = {}
     for host, values in hostvars.items():
+        connection = values.get("ansible_connection")
+        if isinstance(connection, str) and not has_jinja(connection) and (
+            "hvdyn_transport" not in values
+            and connection.removeprefix("ansible.builtin.") not in ("winrm", "psrp")
+        ):
+            continue  # not a target (ssh, local, ...): nothing of it to resolve
         wanted = [n for n, v in values.items()
                   if (reads(n) or is_password_key(n)) and (has_jinja(v) or is_vaulted(v))]
         if wanted:

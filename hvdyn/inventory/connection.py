@@ -88,18 +88,39 @@ class Connection:
     skipped: str | None = None
 
 
+_READ = frozenset({"ansible_connection", "ansible_host", "ansible_port", "ansible_user"})
+
+
 def reads(name: str) -> bool:
-    """Variables whose value hvdyn uses."""
-    return name.startswith(("ansible_", "hvdyn_"))
+    """Variables whose value hvdyn uses (others, such as ansible_python_interpreter, never)."""
+    return name in _READ or name.startswith(("ansible_winrm_", "ansible_psrp_", "hvdyn_"))
 
 
-def check_vars(host: RawHost, problems: Problems, *, builtin: bool) -> dict[str, Var]:
-    """The host's vars hvdyn may use; every refusal goes to `problems` at its position."""
+def is_target(host_vars: dict[str, Var]) -> bool:
+    """False for a host Ansible reaches another way (ssh, local, ...): only its passwords matter."""
+    raw = host_vars.get("ansible_connection")
+    if "hvdyn_transport" in host_vars or raw is None or has_jinja(raw.value):
+        return True
+    return plugin_of({"ansible_connection": raw.value}) in ("winrm", "psrp")
+
+
+def check_vars(
+    host: RawHost, problems: Problems, *, builtin: bool, group: bool = False
+) -> dict[str, Var]:
+    """The host's vars hvdyn may use; every refusal goes to `problems` at its position.
+
+    Plain-text passwords are refused on every host. Other checks apply to target
+    hosts; for vars as written in a group (`group`), Jinja/vault is left to the
+    hosts that inherit them.
+    """
     kept: dict[str, Var] = {}
+    target = group or is_target(host.vars)
     for name, var in host.vars.items():
         tag = var.value.tag if isinstance(var.value, TaggedText) else None
         vault = tag == "!vault"
         if is_password_key(name):
+            if vault and not target:
+                continue  # encrypted, and for a host hvdyn does not reach: no concern of ours
             what = "a vaulted password" if vault else "a password"
             problems.add(
                 var.name_at,
@@ -110,9 +131,13 @@ def check_vars(host: RawHost, problems: Problems, *, builtin: bool) -> dict[str,
                 "hvdyn_password_env",
             )
             continue
+        if not target:  # kept only to say what it is and why it is skipped
+            if name in ("ansible_connection", "ansible_host") and not has_jinja(var.value):
+                kept[name] = var
+            continue
         jinja = tag != "!unsafe" and has_jinja(var.value)
         if builtin and (vault or jinja):
-            if reads(name):
+            if reads(name) and not group:
                 feature = "an Ansible Vault value (!vault)" if vault else "a Jinja expression"
                 problems.add(
                     var.where,

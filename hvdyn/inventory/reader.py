@@ -38,7 +38,7 @@ PRIORITY_VAR = "ansible_group_priority"
 class _Group:
     name: str
     vars: dict[str, Var] = field(default_factory=dict)
-    hosts: list[str] = field(default_factory=list)
+    hosts: dict[str, None] = field(default_factory=dict)  # an ordered set
     children: list[str] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
     priority: int = 1
@@ -87,7 +87,7 @@ class _Reader:
                 self.add_child("all", group.name)
         for host in self.host_vars:
             if not any(host in g.hosts for g in self.groups.values() if g.name != "all"):
-                self.groups["ungrouped"].hosts.append(host)
+                self.groups["ungrouped"].hosts[host] = None
 
     def add_child(self, parent: str, child: str) -> None:
         if child not in self.groups[parent].children:
@@ -161,8 +161,7 @@ class _Reader:
                     self.host_vars[name]["ansible_port"] = Var(
                         port, self.where(path, key=True), self.where(path, key=True)
                     )
-            if name not in group.hosts:
-                group.hosts.append(name)
+            group.hosts.setdefault(name, None)
             for var, value in (body or {}).items():
                 self.host_vars[name][str(var)] = self.var((*path, var), value)
 
@@ -231,12 +230,15 @@ def read_yaml_inventory(path: Path) -> RawInventory:
     group_files = {g: read_vars(vars_files(base, "group_vars", g)) for g in groups}
     order = {name: i for i, name in enumerate(reader.host_vars)}
     hosts: dict[str, RawHost] = {}
+    direct: dict[str, list[str]] = {}
+    for group in groups.values():
+        for host in group.hosts:
+            direct.setdefault(host, []).append(group.name)
+    lineage = {g: _ancestors(groups, g) for g in groups}
     for name, own in reader.host_vars.items():
-        member_of: set[str] = set()
-        for group in groups.values():
-            if name in group.hosts:
-                member_of |= _ancestors(groups, group.name)
-        member_of.add("all")
+        member_of: set[str] = {"all"}
+        for group_name in direct.get(name, []):
+            member_of |= lineage[group_name]
         chain = sorted(
             (groups[g] for g in member_of if g != "all"),
             key=lambda g: (depth[g.name], g.priority, g.name),

@@ -175,6 +175,17 @@ def test_validate_flags_a_winrm_host_with_no_user(
         assert code == 0, err
 
 
+def test_vaulted_password_of_a_host_hvdyn_does_not_reach_is_no_concern(tmp_path: Path) -> None:
+    inv = write(tmp_path / "hosts.yml", "linux:\n  hosts:\n    web01:\n"
+                "      ansible_connection: ssh\n      ansible_host: '{{ x }}.lan'\n"
+                "      ansible_become_password: !vault |\n        $ANSIBLE_VAULT;1.1;AES256\n"
+                "        6162\n"
+                "    web02: {ansible_connection: ssh, ansible_become_pass: hunter2}\n")
+    code, _, err = hvdyn("inventory", "-i", inv)
+    assert code == 3  # plain text is refused on every host ...
+    assert f"{inv}:9:38: " in err and "web01" not in err  # ... an encrypted one is not
+
+
 # ---------------------------------------------------------------- INI and Ansible mode
 
 
@@ -195,9 +206,8 @@ def test_builtin_reader_refuses_ini_by_name(tmp_path: Path) -> None:
 VAULT_PASSWORD = "corpus-vault-pass"
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not HAVE_ANSIBLE, reason="needs ansible-core")
-def test_vaulted_password_is_used_and_written_nowhere(tmp_path: Path) -> None:
+def vaulted_inventory(tmp_path: Path) -> tuple[Path, Path]:
+    """An inventory whose ansible_password is vault-encrypted, and the vault password file."""
     vpass = write(tmp_path / "vault-pass", VAULT_PASSWORD + "\n")
     encrypted = subprocess.run(
         [str(Path(ANSIBLE).with_name("ansible-vault")), "encrypt_string", "--vault-password-file",
@@ -208,6 +218,16 @@ def test_vaulted_password_is_used_and_written_nowhere(tmp_path: Path) -> None:
                 "      ansible_connection: winrm\n      ansible_user: CORP\\hv\n"
                 "      ansible_winrm_transport: ntlm\n      "
                 + encrypted.replace("\n", "\n      ").rstrip() + "\n")
+    return inv, vpass
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_ANSIBLE, reason="needs ansible-core")
+def test_vaulted_password_is_used_and_written_nowhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("hvdyn.inventory._passwords", {})
+    inv, vpass = vaulted_inventory(tmp_path)
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     code, out, err = hvdyn("inventory", "-i", inv, "--list", "--inventory-reader", "ansible",
                            "--vault-password-file", vpass)
@@ -262,3 +282,47 @@ def test_many_hosts_resolve(tmp_path: Path) -> None:
     code, out, err = hvdyn("inventory", "-i", inv, "--list", "--limit", "hyperv[-1]")
     assert code == 0, err
     assert [h["name"] for h in json.loads(out)["hosts"]] == ["hv19999.corp.example"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_ANSIBLE, reason="needs ansible-core")
+def test_ask_vault_pass_asks_once_and_hands_it_over_by_pipe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inv, _ = vaulted_inventory(tmp_path)
+    asked: list[str] = []
+
+    def prompt(text: str) -> str:
+        asked.append(text)
+        return VAULT_PASSWORD
+
+    monkeypatch.setattr("hvdyn.inventory.ansible._asked", [])
+    monkeypatch.setattr("hvdyn.inventory._passwords", {})
+    monkeypatch.setattr("getpass.getpass", prompt)
+    code, out, err = hvdyn("inventory", "-i", inv, "--list", "--inventory-reader", "ansible",
+                           "--ask-vault-pass", "--limit", "hyperv")
+    assert code == 0, err
+    assert asked == ["Vault password: "]  # three Ansible runs, one question
+    assert inventory_password("hv01") == "Sup3r-Secret"
+    assert "Sup3r-Secret" not in out + err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAVE_ANSIBLE, reason="needs ansible-core")
+def test_password_in_a_vault_encrypted_vars_file_is_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("hvdyn.inventory._passwords", {})
+    vpass = write(tmp_path / "vault-pass", VAULT_PASSWORD + "\n")
+    inv = write(tmp_path / "inv" / "hosts.ini", "[hyperv]\nhv01 ansible_user=CORP\\\\hv\n")
+    secret = write(tmp_path / "inv" / "group_vars" / "hyperv.yml",
+                   "ansible_connection: winrm\nansible_winrm_transport: ntlm\n"
+                   "ansible_password: Whole-File-Secret\n")
+    subprocess.run([str(Path(ANSIBLE).with_name("ansible-vault")), "encrypt",
+                    "--vault-password-file", str(vpass), str(secret)], check=True,
+                   capture_output=True)
+    assert b"Whole-File-Secret" not in secret.read_bytes()
+    code, out, err = hvdyn("inventory", "-i", inv, "--list", "--vault-password-file", vpass)
+    assert code == 0, err
+    assert inventory_password("hv01") == "Whole-File-Secret"
+    assert json.loads(out)["hosts"][0]["user"] == "CORP\\hv"
