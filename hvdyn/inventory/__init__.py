@@ -52,6 +52,7 @@ __all__ = [
     "Inventory",
     "ReaderOptions",
     "current_reader_options",
+    "find_ansible_inventory",
     "inventory_password",
     "load_inventory",
     "select_hosts",

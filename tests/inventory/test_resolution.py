@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -326,3 +327,44 @@ def test_password_in_a_vault_encrypted_vars_file_is_accepted(
     assert code == 0, err
     assert inventory_password("hv01") == "Whole-File-Secret"
     assert json.loads(out)["hosts"][0]["user"] == "CORP\\hv"
+
+
+_NAMES = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12)
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-10, 70000), st.floats(allow_nan=False),
+    st.sampled_from(["winrm", "psrp", "ssh", "https", "http", "ntlm", "kerberos,ntlm",
+                     "ignore", "0.9", "1.0", "{{ x }}", "hv[1:3]", "CORP\\hv", ""]),
+    _NAMES,
+)
+_VARS = st.dictionaries(
+    st.sampled_from(["ansible_connection", "ansible_host", "ansible_port", "ansible_user",
+                     "ansible_winrm_transport", "ansible_winrm_scheme", "ansible_psrp_auth",
+                     "ansible_psrp_protocol", "hvdyn_transport", "hvdyn_tls_min",
+                     "hvdyn_cert_validation", "hvdyn_allow_unencrypted", "ansible_group_priority",
+                     "hvdyn_auth", "other", "ansible_winrm_server_cert_validation"]),
+    _VALUES, max_size=5,
+)
+_HOST_KEYS = st.one_of(_NAMES, st.sampled_from(["hv[01:03]", "hv:5985", "[::1]:5986", "a[b:",
+                                                "hv[3:1]", "x[a:c]y"]))
+_GROUP = st.fixed_dictionaries(
+    {}, optional={"vars": _VARS, "hosts": st.dictionaries(_HOST_KEYS, st.one_of(st.none(), _VARS),
+                                                           max_size=4)},
+)
+
+
+@given(st.dictionaries(_NAMES, st.one_of(st.none(), _GROUP, _VALUES), min_size=1, max_size=4))
+@settings(max_examples=int(os.environ.get("HVDYN_FUZZ_EXAMPLES", "150")), deadline=None)
+def test_fuzzed_inventories_resolve_or_say_where(inventory: dict[str, object]) -> None:
+    import tempfile
+
+    import yaml
+
+    with tempfile.TemporaryDirectory() as tmp:
+        inv = write(Path(tmp) / "hosts.yml", yaml.safe_dump(inventory, allow_unicode=True))
+        code, out, err = hvdyn("inventory", "-i", inv, "--list", "--inventory-reader", "builtin")
+    assert code in (0, 3), err
+    assert "Traceback" not in err
+    if code == 0:
+        assert isinstance(json.loads(out)["hosts"], list)
+    else:
+        assert f"{inv}:" in err or "hvdyn: " in err
