@@ -298,12 +298,18 @@ def resolve(name: str, host_vars: dict[str, Var]) -> Connection:
         raw_auth = _first(values, "hvdyn_auth", "ansible_winrm_transport") or "ntlm"
         validation = _first(values, "hvdyn_cert_validation", "ansible_winrm_server_cert_validation")
     transport = str(hvdyn_transport or plugin or "winrm")
+    auths = [_auth_name(a) for a in auth_list(raw_auth)]
+    if _first(values, "ansible_winrm_cert_pem", "ansible_winrm_cert_key_pem", "hvdyn_cert_pem",
+              "hvdyn_cert_key_pem") is not None:
+        # pywinrm 0.5: 'ssl' with a client certificate is certificate auth, else basic
+        auths = ["certificate" if a.lower() == "ssl" else _auth_name(a)
+                 for a in auth_list(raw_auth)]
     return Connection(
         transport=transport,
         address=str(address),
         port=int(port or 0),
         scheme=str(scheme),
-        auth=tuple(dict.fromkeys(_auth_name(a) for a in auth_list(raw_auth))),
+        auth=tuple(dict.fromkeys(auths)),
         user=None if user is None else str(user),
         cert_validation=str(validation or "validate").strip().lower(),
         semantics=plugin or "hvdyn",
@@ -349,6 +355,11 @@ def check_connection(
         if not (pem and key):
             problems.add(auth_at, f"{name}: certificate auth needs hvdyn_cert_pem and "
                          "hvdyn_cert_key_pem", "paths to PEM files")
+    if len(conn.auth) > 1:
+        log.warning(
+            "%s: auth %s: hvdyn tries %s only (Ansible's winrm plugin would try the others "
+            "in turn); put the method that works first", name, ",".join(conn.auth), conn.auth[0],
+        )
     if conn.cert_validation == "ignore" and conn.scheme == "https":
         var = next(n for n in ("hvdyn_cert_validation", "ansible_winrm_server_cert_validation",
                                "ansible_psrp_cert_validation") if n in host_vars)

@@ -147,7 +147,8 @@ def ansible_rules(name: str, hv: dict[str, Any]) -> dict[str, Any]:
     port ansible_port, ansible_winrm_port, default 5986; scheme
     ansible_winrm_scheme, else http iff port == 5985; transport
     ansible_winrm_transport (list), else ['kerberos'] for a user with '@', else
-    ['ssl'] over https or ['plaintext'] (both basic auth in pywinrm); cert
+    ['ssl'] over https or ['plaintext'] (both basic auth in pywinrm 0.5; 'ssl' with
+    ansible_winrm_cert_pem or _cert_key_pem is certificate auth); cert
     validation: the ansible_winrm_server_cert_validation extra (pywinrm default
     'validate'). psrp: ansible_psrp_host/_user/_port/_protocol/_auth
     (default negotiate)/_cert_validation (default validate); no port and no
@@ -168,7 +169,9 @@ def ansible_rules(name: str, hv: dict[str, Any]) -> dict[str, Any]:
         if transport is None:
             transport = ["kerberos"] if user and "@" in user else (
                 ["ssl"] if scheme == "https" else ["plaintext"])
-        auth = [PYWINRM_BASIC.get(t, t) for t in _as_list(transport)]
+        cert_given = any(hv.get(f"ansible_winrm_cert{k}_pem") for k in ("", "_key"))
+        auth = [("certificate" if t == "ssl" and cert_given else PYWINRM_BASIC.get(t, t))
+                for t in _as_list(transport)]
         cert = hv.get("ansible_winrm_server_cert_validation") or "validate"
     elif connection == "psrp":
         address = _last(hv, "ansible_host", "ansible_psrp_host") or name
