@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hvdyn.credentials import make_password_resolver
 from hvdyn.errors import InputError
-from hvdyn.inventory import Inventory, load_inventory, select_hosts
+from hvdyn.inventory import load_inventory, select_hosts
 from hvdyn.model import HostSpec
 from hvdyn.policy import Policy, load_policy
 from hvdyn.transport import Transport, TransportContext, transport_class
@@ -19,7 +19,6 @@ class Targets:
     policy: Policy
     inventory_path: Path
     hosts: list[HostSpec]
-    inventory: Inventory | None = None  # the whole resolution (validate reads it)
 
 
 def inventory_for(policy: Policy | None, override: Path | None) -> Path:
@@ -34,9 +33,8 @@ def inventory_for(policy: Policy | None, override: Path | None) -> Path:
 def load_targets(policy_path: Path, inventory: Path | None, limit: str | None) -> Targets:
     policy = load_policy(policy_path)
     inventory_path = inventory_for(policy, inventory)
-    resolved = load_inventory(inventory_path)
-    hosts = select_hosts(resolved, limit)
-    return Targets(policy=policy, inventory_path=inventory_path, hosts=hosts, inventory=resolved)
+    hosts = select_hosts(load_inventory(inventory_path), limit)
+    return Targets(policy=policy, inventory_path=inventory_path, hosts=hosts)
 
 
 def load_hosts(inventory: Path | None, limit: str | None) -> list[HostSpec]:

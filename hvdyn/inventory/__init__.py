@@ -54,6 +54,7 @@ __all__ = [
     "current_reader_options",
     "find_ansible_inventory",
     "inventory_password",
+    "last_loaded",
     "load_inventory",
     "select_hosts",
     "selected_names",
@@ -73,6 +74,7 @@ class ReaderOptions:
 
 _options = ReaderOptions(reader=os.environ.get("HVDYN_INVENTORY_READER") or "auto")
 _passwords: dict[str, str] = {}  # host -> password decrypted by Ansible; memory only
+_loaded: list[Inventory] = []  # the inventory loaded last (validate reads it again)
 
 
 def use_reader_options(options: ReaderOptions) -> None:
@@ -160,8 +162,12 @@ def _fixture(path: Path, name: str, conn: Connection, raw: RawInventory,
                          "relative to the inventory)")
         return None
     base = path if path.is_dir() else path.parent
-    resolved = (base / str(var.value)).resolve()
-    if conn.transport == "mock" and not resolved.is_file():
+    try:
+        resolved = (base / str(var.value)).resolve()
+        usable = resolved.is_file()
+    except OSError:  # a name longer than NAME_MAX, a symlink loop
+        resolved, usable = Path(os.path.abspath(base / str(var.value))), False
+    if conn.transport == "mock" and not usable:
         problems.add(var.where, f"fixture file not found: {resolved}")
     return str(resolved)
 
@@ -204,7 +210,7 @@ def load_inventory(path: Path, options: ReaderOptions | None = None) -> Inventor
     problems.raise_any()
     _passwords.clear()  # the inventory loaded last is the one this process works on
     _passwords.update(secrets)
-    return Inventory(
+    inventory = Inventory(
         path=path,
         hosts={n: hosts[n] for n in sorted(hosts)},
         groups={g: tuple(sorted(m)) for g, m in sorted(raw.groups.items())},
@@ -213,6 +219,13 @@ def load_inventory(path: Path, options: ReaderOptions | None = None) -> Inventor
         raw=raw,
         options=options,
     )
+    _loaded[:] = [inventory]
+    return inventory
+
+
+def last_loaded(path: Path) -> Inventory | None:
+    """The inventory this process loaded last from `path`, without reading it again."""
+    return _loaded[0] if _loaded and _loaded[0].path == path else None
 
 
 def selected_names(inventory: Inventory, limit: str | None) -> list[str]:

@@ -260,6 +260,8 @@ def test_vaulted_password_is_used_and_written_nowhere(
         ("all:\n  hosts:\n    hv[01:\n", ":3:"),
         ("all:\n  children:\n    g: [1, 2]\n", ":3:"),
         ("all:\n  hosts:\n    hv01: {ansible_host: ''}\n", ":3:"),
+        ("all:\n  hosts:\n    s: {hvdyn_transport: mock, hvdyn_mock_fixture: " + "a" * 300
+         + ".yaml}\n", ":3:52: "),
     ],
 )
 def test_hostile_values_are_located(tmp_path: Path, text: str, where: str) -> None:
