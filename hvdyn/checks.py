@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from hvdyn.errors import RenderError
 from hvdyn.model import MAX_VM_MEMORY_MB, Finding, HostFacts, MemorySettings, Severity, VmFacts
+from hvdyn.quoting import ps_single_quote
 
 C = TypeVar("C")  # what a check looks at: a VM's or a host's context
 
@@ -165,6 +167,22 @@ def check_vm_ceiling(ctx: VmContext) -> list[Finding]:
     return []
 
 
+def check_name_quotable(ctx: VmContext) -> list[Finding]:
+    """A name the apply script cannot carry would fail the whole host's script."""
+    try:
+        ps_single_quote(ctx.vm.name)
+    except RenderError as exc:
+        return [
+            Finding(
+                check="HVD015",
+                severity=Severity.ERROR,
+                message=f"the VM's name cannot be written into a script ({exc}); "
+                "rename the VM in Hyper-V Manager",
+            )
+        ]
+    return []
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Check(Generic[C]):
     """One listed check: id, severity, summary for the README, and the function."""
@@ -211,6 +229,12 @@ VM_CHECKS: tuple[Check[VmContext], ...] = (
         severity=Severity.ERROR,
         summary="memory above the 65536MB per-VM ceiling or the host's RAM",
         run=check_vm_ceiling,
+    ),
+    Check(
+        id="HVD015",
+        severity=Severity.ERROR,
+        summary="VM name holds a character no PowerShell literal can carry (NUL)",
+        run=check_name_quotable,
     ),
 )
 

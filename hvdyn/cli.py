@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from hvdyn.errors import EXIT_INVALID, HvdynError
+from hvdyn.errors import EXIT_FAILED, EXIT_INVALID, HvdynError, error_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,6 +53,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ping": (
         "connect",
         "Check each host: connection, authentication, PowerShell, root\\virtualization.",
+    ),
+    "probe": (
+        "probe",
+        "Read-only: ask each host what only a real host can tell.",
     ),
     "plan": (
         "converge",
@@ -290,16 +294,16 @@ class HvdynGroup(click.Group):
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
             click.echo("aborted", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_FAILED)
         except click.ClickException as exc:
             exc.show()
             sys.exit(EXIT_INVALID)
         except HvdynError as exc:
-            click.echo(f"hvdyn: {exc}", err=True)
+            click.echo(f"hvdyn: {error_text(exc)}", err=True)
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # exit 1, not 130: the contract has 0-3 (see the README)
             click.echo("hvdyn: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_FAILED)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
@@ -309,8 +313,9 @@ def cli() -> None:
     """Manage Hyper-V Dynamic Memory on Windows Server 2008 R2 SP1 hosts from a policy.
 
     \b
-    Exit codes: 0 compliant/success, 1 a host or VM failed, 2 drift or
-    changes pending, 3 invalid input (policy, inventory, arguments).
+    Exit codes: 0 compliant/success, 1 a host or VM failed (or the run was
+    interrupted), 2 drift or changes pending, 3 invalid input (policy,
+    inventory, fixture, arguments).
     """
 
 

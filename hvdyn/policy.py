@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from hvdyn.errors import MultipleInputErrors, PolicyError
+from hvdyn.fileio import read_input
 from hvdyn.model import (
     Desired,
     DesiredValue,
@@ -251,10 +252,7 @@ def _finish(values: dict[str, DesiredValue], vm: VmFacts) -> str | None:
 def load_policy(path: Path) -> Policy:
     """Read, validate and compile a policy file; raise located errors for user mistakes."""
     file = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PolicyError(file, 1, 1, "", f"cannot read: {exc.strerror or exc}") from None
+    raw = read_input(path, PolicyError)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

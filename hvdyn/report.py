@@ -15,7 +15,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.text import Text
 
-from hvdyn.errors import EXIT_FAILED, EXIT_OK, EXIT_PENDING
+from hvdyn.errors import EXIT_FAILED, EXIT_OK, EXIT_PENDING, without_host
 from hvdyn.model import (
     Change,
     ChangeStatus,
@@ -173,7 +173,7 @@ def write_table(results: Sequence[HostResult], console: Console, *, verbose: boo
         header.append(f"  ({len(vms)} VMs, {len(with_changes)} with changes)")
         console.print(header)
         if result.error:
-            console.print(Text("  error: " + result.error, style="red"))
+            console.print(Text("  error: " + without_host(result.host, result.error), style="red"))
         if with_changes:
             _print_changes(with_changes, console)
         quiet = Counter(vm.reason or "no change" for vm in vms if not vm.changes)

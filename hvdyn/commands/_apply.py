@@ -21,7 +21,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from hvdyn.cli import Settings
 from hvdyn.commands._common import transport_factory
 from hvdyn.engine import Engine, PolicyLike, ProgressCallback, RunOptions
-from hvdyn.errors import EXIT_OK
+from hvdyn.errors import EXIT_FAILED
 from hvdyn.journal import StoreJournal
 from hvdyn.model import HostResult, HostSpec
 from hvdyn.plan import PlanOptions
@@ -46,7 +46,11 @@ def apply_options(func: F) -> F:
                      help="Seconds to wait for a started VM to run with heartbeat OK."),
         click.option("--force-off", is_flag=True,
                      help="Turn a VM off hard when its guest ignores the shutdown "
-                     "(data loss risk)."),
+                     "(data loss risk). Implies --force-shutdown."),
+        click.option("--force-shutdown", is_flag=True,
+                     help="Shut down a guest with a locked user session (InitiateShutdown "
+                     "32781) with Force: a clean OS shutdown that logs that session off "
+                     "(its unsaved work is lost). Without it such VMs stay pending."),
         click.option("--include-saved", is_flag=True,
                      help="With --allow-restart: also resume saved VMs, restart them and "
                      "save them again."),
@@ -72,7 +76,8 @@ def run_options(settings: Settings, kw: dict[str, Any]) -> RunOptions:
         plan=PlanOptions(allow_restart=kw["allow_restart"], include_saved=kw["include_saved"],
                          include_paused=kw["include_paused"]),
         apply=ApplyOptions(shutdown_timeout_s=kw["shutdown_timeout"],
-                           start_timeout_s=kw["start_timeout"], force_off=kw["force_off"]),
+                           start_timeout_s=kw["start_timeout"], force_off=kw["force_off"],
+                           force_shutdown=kw["force_shutdown"]),
         max_restarts_per_host=kw["max_restarts_per_host"],
         host_timeout_s=kw["host_timeout"],
     )
@@ -114,28 +119,44 @@ def progress_display(settings: Settings) -> Iterator[ProgressCallback]:
         yield update
 
 
-# ---------------------------------------------------------------- Ctrl-C
+# ---------------------------------------------------------------- Ctrl-C, SIGTERM
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; systemd's stop, `timeout`, `kill`
 
 
 def run_engine(engine: Engine, hosts: Sequence[HostSpec]) -> tuple[list[HostResult], bool]:
-    """Run; the first Ctrl-C stops scheduling hosts (in-flight ones finish), a second aborts."""
+    """Run; the first Ctrl-C or SIGTERM stops scheduling (in-flight VMs finish), a second aborts.
+
+    Stopping never cuts a VM's script: the hosts and batches not started are
+    recorded as not sent, the in-flight ones finish and are journaled, and
+    the run is recorded `interrupted`. A second signal raises
+    KeyboardInterrupt (no report; the host pool still lets the scripts in
+    flight return); the run is still recorded `interrupted`.
+    """
     interrupted = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         return engine.run(hosts), False
-    previous = signal.getsignal(signal.SIGINT)
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
 
-    def on_sigint(signum: int, frame: object) -> None:
+    def on_signal(signum: int, frame: object) -> None:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
         interrupted.set()
         engine.stop()
-        click.echo("hvdyn: interrupted: starting no more hosts; hosts in flight finish or "
-                   "time out (Ctrl-C again to abort)", err=True)
-        signal.signal(signal.SIGINT, previous)
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        click.echo(f"hvdyn: interrupted ({name}): starting no more hosts or VMs; the VMs in "
+                   "flight finish and are journaled (signal again to abort)", err=True)
 
-    signal.signal(signal.SIGINT, on_sigint)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, on_signal)
     try:
         return engine.run(hosts), interrupted.is_set()
+    except KeyboardInterrupt:
+        interrupted.set()
+        raise
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def recorded_apply(
@@ -164,9 +185,10 @@ def recorded_apply(
             command, policy_path=None if policy_path is None else str(policy_path),
             policy_digest=policy_digest,
             options={**extra, "limit": settings.limit, "allow_restart": options.plan.allow_restart,
-                     "force_off": options.apply.force_off},
+                     "force_off": options.apply.force_off,
+                     "force_shutdown": options.apply.force_shutdown},
         )
-        code = EXIT_OK
+        code = EXIT_FAILED
         outcome = "failed"
         try:
             with progress_display(settings) as progress:
@@ -174,8 +196,12 @@ def recorded_apply(
                                 journal=StoreJournal(store, run_id), guests=store)
                 results, interrupted = run_engine(engine, hosts)
             code = exit_code(results)
-            outcome = "interrupted" if interrupted else {0: "ok", 1: "failed", 2: "drift"}.get(
-                code, "failed")
+            outcome = {0: "ok", 1: "failed", 2: "drift"}.get(code, "failed")
+            if interrupted:  # not everything asked for was done: never 0, nor 2 (drift)
+                code, outcome = EXIT_FAILED, "interrupted"
+        except KeyboardInterrupt:
+            outcome = "interrupted"
+            raise
         finally:
             store.finish_run(run_id, outcome=outcome, exit_code=code)
     finally:

@@ -10,7 +10,7 @@ import click
 
 from hvdyn.cli import Settings, cli, common_options, settings_from, stdout_console
 from hvdyn.commands._apply import apply_options, progress_display, recorded_apply, run_options
-from hvdyn.commands._common import load_targets, transport_factory
+from hvdyn.commands._common import checked_output, load_targets, transport_factory
 from hvdyn.engine import Engine, RunOptions
 from hvdyn.errors import EXIT_OK, MultipleInputErrors
 from hvdyn.inventory import last_loaded, load_inventory, users_missing
@@ -36,7 +36,8 @@ def _print(results: list[HostResult], settings: Settings, *, scripts: bool = Fal
 def validate(policy: Path, **kwargs: Any) -> int:
     """Check a policy and its inventory without contacting any host.
 
-    The fixtures of simulated hosts are checked too (their state is not touched).
+    The fixtures of simulated hosts are checked too (their state is not touched),
+    as plan and apply check them before contacting any host.
     """
     settings = settings_from(kwargs)
     targets = load_targets(policy, settings.inventory, settings.limit)
@@ -45,11 +46,6 @@ def validate(policy: Path, **kwargs: Any) -> int:
     if no_user:  # would fail at run time as an auth error that hides the real cause
         raise no_user[0] if len(no_user) == 1 else MultipleInputErrors(list(no_user))
     simulated = [h for h in targets.hosts if h.transport == "mock" and h.mock_fixture]
-    if simulated:
-        from hvdyn.sim import load_fixture
-
-        for spec in simulated:
-            load_fixture(str(spec.mock_fixture), default_name=spec.name)
     click.echo(
         f"{policy}: valid ({len(targets.policy.rules)} rules); "
         f"inventory {targets.inventory_path}: {len(targets.hosts)} hosts selected"
@@ -85,6 +81,7 @@ def _run(policy: Path, settings: Settings, options: RunOptions) -> list[HostResu
     "--save-snapshot",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
+    callback=checked_output,
     help="Save what discovery saw, for `render --snapshot` later.",
 )
 def plan(

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from hvdyn.cli import STATE_DIR_OPTION, cli, default_state_dir, host_options, stdout_console
 from hvdyn.collect import Collector, CollectResult
-from hvdyn.commands._common import load_hosts, transport_factory
+from hvdyn.commands._common import checked_output, load_hosts, transport_factory
 from hvdyn.errors import EXIT_FAILED, EXIT_OK, InputError
 from hvdyn.fileio import write_atomic
 from hvdyn.report import printable
@@ -41,7 +41,8 @@ def state_dir_of(value: Path | None) -> Path:
 
 def output_option(suffixes: str) -> Callable[[F], F]:
     return click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
-                        default=None, help=f"Write to this file atomically ({suffixes}).")
+                        default=None, callback=checked_output,
+                        help=f"Write to this file atomically ({suffixes}).")
 
 
 # ---------------------------------------------------------------- collect

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hvdyn.errors import InputError, InventoryError
+from hvdyn.fileio import input_problem, read_input
 from hvdyn.inventory.ansible import AnsibleOptions, find_ansible_inventory, read_with_ansible
 from hvdyn.inventory.ansible import select_with_ansible as _ansible_select
 from hvdyn.inventory.base import Problems, RawHost, RawInventory, Where, log
@@ -112,14 +113,12 @@ def _sniff(path: Path) -> str:
     """What kind of source a path is: yaml, ini, script, dir or plugin."""
     if path.is_dir():
         return "dir"
-    if not path.is_file():
-        raise InputError(f"{path}: cannot read: no such inventory file")
+    head = read_input(path, InventoryError)[:65536].decode("utf-8", "replace")
     if path.suffix.lower() in YAML_SUFFIXES:
-        head = path.read_bytes()[:65536].decode("utf-8", "replace")
         return "plugin" if any(line.startswith("plugin:") for line in head.splitlines()) else "yaml"
     if os.access(path, os.X_OK):
         return "script"
-    for line in path.read_bytes()[:65536].decode("utf-8", "replace").splitlines():
+    for line in head.splitlines():
         text = line.strip()
         if not text or text.startswith(("#", ";", "---")):
             continue
@@ -164,11 +163,13 @@ def _fixture(path: Path, name: str, conn: Connection, raw: RawInventory,
     base = path if path.is_dir() else path.parent
     try:
         resolved = (base / str(var.value)).resolve()
-        usable = resolved.is_file()
     except OSError:  # a name longer than NAME_MAX, a symlink loop
-        resolved, usable = Path(os.path.abspath(base / str(var.value))), False
-    if conn.transport == "mock" and not usable:
-        problems.add(var.where, f"fixture file not found: {resolved}")
+        resolved = Path(os.path.abspath(base / str(var.value)))
+    problem = input_problem(resolved) if conn.transport == "mock" else None
+    if problem is not None:
+        missing = not os.path.lexists(resolved) if len(resolved.name) < 256 else False
+        problems.add(var.where, f"fixture file not found: {resolved}" if missing
+                     else f"fixture file unusable: {problem}")
     return str(resolved)
 
 
@@ -253,10 +254,13 @@ def select_hosts(inventory: Inventory, limit: str | None) -> list[HostSpec]:
         if name in inventory.skipped:
             log.warning("%s: skipped: %s", name, inventory.skipped[name])
     chosen = [inventory.hosts[n] for n in names if n in inventory.hosts]
-    if not chosen:
-        raise InputError(
-            f"{inventory.path}: no WinRM/PSRP hosts selected"
-            + (f" by --limit {limit}" if limit else "")
+    if not names:
+        raise InventoryError(str(inventory.path), 1, 1, "", "no hosts in this inventory")
+    if not chosen:  # hosts there are, but none hvdyn can reach
+        raise InventoryError(
+            str(inventory.path), 1, 1, "",
+            "no WinRM/PSRP hosts selected" + (f" by --limit {limit}" if limit else "")
+            + f" ({len(names)} skipped: not winrm or psrp)",
         )
     return chosen
 

@@ -18,10 +18,12 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from hvdyn.errors import StoreError
+from hvdyn.errors import LocatedError, StoreError
+from hvdyn.fileio import read_input
 from hvdyn.model import HostSpec
 from hvdyn.sim.fixture import load_fixture
 from hvdyn.sim.state import HostState
+from hvdyn.sim.validate import parse_state
 
 try:  # POSIX advisory locks; on Windows the in-process lock is all we have
     import fcntl
@@ -43,8 +45,8 @@ def state_path(state_dir: Path, host: str, fixture: str | Path) -> Path:
 
 def _fixture_sha(fixture: str | Path) -> str | None:
     try:
-        return hashlib.sha256(Path(fixture).read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_input(fixture)).hexdigest()
+    except LocatedError:
         return None
 
 
@@ -62,10 +64,14 @@ def _load(state_dir: Path, host: str, fixture: str | Path) -> tuple[HostState, s
     path = state_path(state_dir, host, fixture)
     if path.exists():
         try:
-            text = path.read_text("utf-8")
-            state = HostState.from_json(json.loads(text))
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            raise StoreError(f"simulated host state {path} is unreadable: {exc}") from None
+            text = read_input(path).decode("utf-8")
+            state = parse_state(text)
+        except (LocatedError, ValueError) as exc:
+            reason = exc.message if isinstance(exc, LocatedError) else str(exc)
+            raise StoreError(
+                f"simulated host state {path} is unusable: {reason} "
+                "(`hvdyn sim reset` rebuilds it from the fixture)"
+            ) from None
         if state.fixture_sha256 == _fixture_sha(fixture):
             return state, text
     return load_fixture(fixture, default_name=host), None
