@@ -20,6 +20,8 @@ from hvdyn.store_rows import SampleRow, VmSettingsRow, parse_ts
 
 MIN_SAMPLES = 24
 MIN_SPAN_S = 3600
+MEDIUM_SPAN_S = 86400 - 3600  # a day of hourly samples spans 23 h
+HIGH_SPAN_S = 7 * 86400 - 3600
 BOOT_FLOOR_MB = 512  # Windows 7 / Server 2008 R2 guests do not boot well on less
 X86_CAP_MB = 4096  # KB983545: 32-bit Vista/7 guests must stay at or below 4 GB
 BUFFER_MIN, BUFFER_MAX = 10, 50
@@ -49,11 +51,30 @@ class Advice:
     buffer: int | None = None
     verdict: str = ""  # undersized | oversized | right-sized | refused
     reason: str = ""
+    brief: str = ""  # a few words of `reason` for one-line output ("DM off", "12 samples")
     evidence: Evidence | None = None
 
     @property
     def refused(self) -> bool:
         return self.startup_mb is None
+
+    @property
+    def confidence(self) -> str:
+        """How far to trust the advice: `high`, `medium`, `low`, or `none` (refused).
+
+        high: a week of history with at least hourly samples (weekday and
+        weekend peaks seen); medium: a day of it (the daily cycle seen);
+        low: enough to advise (MIN_SAMPLES over MIN_SPAN_S) but less than that.
+        """
+        e = self.evidence
+        if self.refused or e is None:
+            return "none"
+        span = (parse_ts(e.last_ts) - parse_ts(e.first_ts)).total_seconds()
+        if span >= HIGH_SPAN_S and e.samples >= HIGH_SPAN_S // 3600:
+            return "high"
+        if span >= MEDIUM_SPAN_S and e.samples >= MEDIUM_SPAN_S // 3600:
+            return "medium"
+        return "low"
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -82,9 +103,9 @@ def round_up(mb: float) -> int:
 
 
 def _refuse(host: str, vm_id: str, name: str, current: VmSettingsRow | None,
-            reason: str) -> Advice:
+            reason: str, brief: str) -> Advice:
     return Advice(host=host, vm_id=vm_id, vm_name=name, current=current, verdict="refused",
-                  reason=reason)
+                  reason=reason, brief=brief)
 
 
 def _is_x86_client(current: VmSettingsRow | None) -> bool:
@@ -99,15 +120,18 @@ def advise_vm(host: str, vm_id: str, rows: Sequence[SampleRow], current: VmSetti
     name = current.vm_name if current else (rows[-1].vm_name if rows else vm_id)
     if current is not None and not current.dynamic:
         return _refuse(host, vm_id, name, current,
-                       "Dynamic Memory is off: its pressure counters read 0 and show no demand")
+                       "Dynamic Memory is off: its pressure counters read 0 and show no demand",
+                       "DM off")
     usable = [r for r in rows if r.current_pressure and r.physical_mb]
     if len(usable) < MIN_SAMPLES:
         return _refuse(host, vm_id, name, current,
-                       f"{len(usable)} samples with pressure; need at least {MIN_SAMPLES}")
+                       f"{len(usable)} samples with pressure; need at least {MIN_SAMPLES}",
+                       f"{len(usable)}/{MIN_SAMPLES} samples")
     span = (parse_ts(usable[-1].ts) - parse_ts(usable[0].ts)).total_seconds()
     if span < MIN_SPAN_S:
         return _refuse(host, vm_id, name, current,
-                       f"history spans {span / 60:.0f} min; need at least {MIN_SPAN_S // 60} min")
+                       f"history spans {span / 60:.0f} min; need at least {MIN_SPAN_S // 60} min",
+                       f"{span / 60:.0f} min of history")
     demand = [float(r.current_pressure or 0) * float(r.physical_mb or 0) / 100 for r in usable]
     rises = [max(0.0, (b - a) / a) for a, b in itertools.pairwise(demand) if a > 0]
     burst = percentile(rises, 95) * 100 if rises else 0.0
@@ -123,11 +147,13 @@ def advise_vm(host: str, vm_id: str, rows: Sequence[SampleRow], current: VmSetti
     maximum = round_up(evidence.p99_mb * (1 + buffer / 100) * (1 + headroom))
     maximum = min(cap, max(maximum, startup))
     verdict, reason = _verdict(current, startup, maximum, evidence)
+    brief = "no settings stored" if current is None else ""
     if maximum == cap and evidence.p99_mb * (1 + buffer / 100) > cap:
         reason += f"; capped at {cap}MB"
+        brief = f"capped at {cap}MB"
     return Advice(host=host, vm_id=vm_id, vm_name=name, current=current, startup_mb=startup,
                   maximum_mb=maximum, buffer=buffer, verdict=verdict, reason=reason,
-                  evidence=evidence)
+                  brief=brief, evidence=evidence)
 
 
 def _verdict(current: VmSettingsRow | None, startup: int, maximum: int, ev: Evidence
@@ -156,7 +182,8 @@ def advise(host: str, samples: Sequence[SampleRow], settings: Sequence[VmSetting
     names = Counter(s.vm_name for s in settings)
     out = [
         _refuse(host, vm_id, current[vm_id].vm_name, current[vm_id],
-                "display name shared with another VM: its counters cannot be attributed")
+                "display name shared with another VM: its counters cannot be attributed",
+                "name not unique")
         if vm_id in current and names[current[vm_id].vm_name] > 1 else
         advise_vm(host, vm_id, sorted(by_vm.get(vm_id, []), key=lambda r: r.ts),
                   current.get(vm_id), headroom=headroom)

@@ -205,7 +205,7 @@ def pressure_findings(host: str, samples: Sequence[SampleRow],
         values = [float(r.average_pressure) for r in rows if r.average_pressure is not None]
         name = rows[-1].vm_name
         mean = statistics.fmean(values) if values else 0.0
-        span = f"{len(values)} samples {rows[0].ts}..{rows[-1].ts}"
+        span = f"{len(values)} samples, {rows[0].ts}..{rows[-1].ts}"
         limit = warn_threshold((buffers or {}).get(vm_id))
         if _sustained(values, lambda v: v > PRESSURE_ERROR):
             findings.append(AuditFinding(
@@ -234,8 +234,8 @@ def pressure_findings(host: str, samples: Sequence[SampleRow],
 
 
 def _share(values: Sequence[float], threshold: float) -> str:
-    above = sum(1 for v in values if v > threshold)
-    return f"{above}/{len(values)}"
+    """'40' of the window's samples (the sentence goes on: 'of 48 samples, ...')."""
+    return str(sum(1 for v in values if v > threshold))
 
 
 def balancer_findings(host: str, rows: Sequence[BalancerRow]) -> list[AuditFinding]:
@@ -245,7 +245,7 @@ def balancer_findings(host: str, rows: Sequence[BalancerRow]) -> list[AuditFindi
     return [AuditFinding(
         id="HVD120", host=host,
         message=f"balancer available memory averaged {statistics.fmean(values):.0f}MB, under "
-                f"{AVAILABLE_MIN_MB}MB in {sum(1 for v in values if v < AVAILABLE_MIN_MB)}/"
+                f"{AVAILABLE_MIN_MB}MB in {sum(1 for v in values if v < AVAILABLE_MIN_MB)} of "
                 f"{len(values)} samples",
         remediation="lower maximums or startups on this host, or move VMs away",
     )]

@@ -46,6 +46,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Show where each desired value of a VM comes from (defaults or which rule).",
     ),
     "export": ("observe", "Export stored history."),
+    "exporter": (
+        "exporting",
+        "Serve Dynamic Memory metrics to Prometheus, collecting hosts in the background.",
+    ),
     "inventory": (
         "inventories",
         "Show what hvdyn will connect to for each host: transport, endpoint, auth, user.",
@@ -74,7 +78,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "runs": (
         "runs",
-        "List journaled runs (apply, rollback); `runs show RUN` for one run's journal.",
+        "List runs (apply, rollback, audit, collect); `runs show RUN` for one run's journal.",
     ),
     "schedule": (
         "auditing",
@@ -241,9 +245,19 @@ def settings_from(kwargs: dict[str, Any]) -> Settings:
     )
 
 
+PIPE_WIDTH = 100_000  # "never wrap": wider than any record hvdyn prints
+
+
 def stdout_console() -> Console:
+    """The terminal's width on a terminal; piped or redirected, lines never wrap.
+
+    A file or a pipe gets one record per line (grep/awk read it), not rich's
+    default of 80 columns with continuation lines.
+    """
     # markup=False: names and messages come from hosts and guests (data, never markup).
-    return Console(highlight=False, soft_wrap=False, markup=False)
+    if sys.stdout.isatty():
+        return Console(highlight=False, soft_wrap=False, markup=False)
+    return Console(highlight=False, soft_wrap=False, markup=False, width=PIPE_WIDTH)
 
 
 def import_commands(modules: tuple[str, ...] | None = None) -> None:

@@ -62,7 +62,8 @@ class OutputPathError(InputError):
 class LocatedError(InputError):
     """An input error that points at FILE:LINE:COL and a key path.
 
-    Rendered as ``FILE:LINE:COL: key.path: message (allowed: ...)``.
+    Rendered as ``FILE:LINE:COL: key.path: message (allowed: ...)``; line 0
+    means the whole file (it could not be read): ``FILE: message``.
     """
 
     def __init__(
@@ -80,7 +81,11 @@ class LocatedError(InputError):
         self.key = key
         self.message = message
         self.allowed = allowed
-        text = f"{clip(file)}:{line}:{col}: {clip(key or '<root>', 120)}: {clip(message, 400)}"
+        if line <= 0:  # about the whole file (cannot read it): no position to point at
+            where = f"{clip(file)}: {clip(key, 120)}: " if key else f"{clip(file)}: "
+        else:
+            where = f"{clip(file)}:{line}:{col}: {clip(key or '<root>', 120)}: "
+        text = where + clip(message, 400)
         if allowed:
             text += f" (allowed: {clip(allowed, 400)})"
         super().__init__(text)

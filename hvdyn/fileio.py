@@ -87,29 +87,29 @@ def read_input(
 ) -> bytes:
     """The bytes of an input file, which must be a regular file of at most `max_bytes`.
 
-    Problems raise `error(FILE, 1, 1, "", why)` (exit 3). Symbolic links are
-    followed. The file is opened non-blocking, so a FIFO swapped in after
-    the check cannot hang the read either.
+    Problems raise `error(FILE, 0, 0, "", why)` (exit 3): about the whole file,
+    so no line or column. Symbolic links are followed. The file is opened
+    non-blocking, so a FIFO swapped in after the check cannot hang the read.
     """
     name = str(path)
     file = _shown(name)
     if not name:
-        raise error("''", 1, 1, "", "empty file name")
+        raise error("''", 0, 0, "", "empty file name")
     try:
         before = os.stat(name)
         if not stat.S_ISREG(before.st_mode):
-            raise error(file, 1, 1, "", f"{_kind(before.st_mode)}, not a regular file: "
+            raise error(file, 0, 0, "", f"{_kind(before.st_mode)}, not a regular file: "
                         "hvdyn reads its inputs only from regular files")
         fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
-        raise error(file, 1, 1, "", f"cannot read: {_reason(exc)}") from None
+        raise error(file, 0, 0, "", f"cannot read: {_reason(exc)}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise error(file, 1, 1, "", f"{_kind(st.st_mode)}, not a regular file")
+            raise error(file, 0, 0, "", f"{_kind(st.st_mode)}, not a regular file")
         too_big = f"larger than the {max_bytes // (1024 * 1024)} MiB limit for input files"
         if st.st_size > max_bytes:
-            raise error(file, 1, 1, "", f"{st.st_size} bytes: {too_big}")
+            raise error(file, 0, 0, "", f"{st.st_size} bytes: {too_big}")
         chunks: list[bytes] = []
         size = 0
         while True:  # st_size may be 0 (/proc) or stale (a growing file): count what comes
@@ -118,11 +118,11 @@ def read_input(
                 break
             size += len(chunk)
             if size > max_bytes:
-                raise error(file, 1, 1, "", too_big)
+                raise error(file, 0, 0, "", too_big)
             chunks.append(chunk)
         return b"".join(chunks)
     except OSError as exc:
-        raise error(file, 1, 1, "", f"cannot read: {exc.strerror or exc}") from None
+        raise error(file, 0, 0, "", f"cannot read: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
 

@@ -140,6 +140,10 @@ class Resolution:
     error: str | None = None
     restart: str | None = None
     note: str | None = None  # why there is nothing to say about this VM, when not excluded
+    # When left alone for an unknown OS: the rules that match it whatever the OS, and the
+    # rules and excludes that hang on the OS (explain lists both).
+    matched: tuple[str, ...] = ()
+    undecided: tuple[str, ...] = ()
 
     @property
     def excluded(self) -> bool:
@@ -169,6 +173,7 @@ class Policy:
     defaults: Mapping[str, DesiredValue]
     rules: tuple[Rule, ...]
     excludes: tuple[Matcher, ...] = field(default=())
+    inventory_at: tuple[int, int] = (0, 0)  # line, column of `inventory:` in the policy
     # (host name, groups) -> the excludes and rules whose host/group keys hold there
     _for_host: dict[tuple[str, tuple[str, ...]], _HostView] = field(
         default_factory=dict, compare=False, repr=False
@@ -196,10 +201,14 @@ class Policy:
         if undecided:
             # Planning without the OS would give the VM other values than it gets once
             # it runs (and flip them back then): leave it alone until the OS is known.
-            return Resolution(note=(
-                f"left alone: its guest OS is unknown while it is {vm.state.label}, "
-                f"and {', '.join(undecided)} match on os"
-            ))
+            return Resolution(
+                note=(
+                    f"left alone: its guest OS is unknown while it is {vm.state.label}, "
+                    f"and {', '.join(undecided)} match on os"
+                ),
+                matched=tuple(r.name for r in view.rules if r.matcher.matches_vm(vm)),
+                undecided=tuple(undecided),
+            )
         values = dict(self.defaults)
         matched: list[str] = []
         restart: str | None = None
@@ -252,7 +261,7 @@ def _finish(values: dict[str, DesiredValue], vm: VmFacts) -> str | None:
 def load_policy(path: Path) -> Policy:
     """Read, validate and compile a policy file; raise located errors for user mistakes."""
     file = str(path)
-    raw = read_input(path, PolicyError)
+    raw = read_input(path, PolicyError)  # a file it cannot read: "FILE: cannot read: why"
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -397,10 +406,12 @@ def _compile_policy(path: Path, digest: str, doc: YamlDoc, model: PolicyModel) -
         Matcher.build(m, doc.pos(("exclude", i)).line) for i, m in enumerate(model.exclude)
     )
     inventory = None if model.inventory is None else (path.parent / model.inventory).resolve()
+    where = doc.pos(("inventory",)) if model.inventory is not None else None
     return Policy(
         path=path,
         digest=digest,
         inventory_path=inventory,
+        inventory_at=(where.line, where.col) if where is not None else (0, 0),
         host_reserve_mb=(
             DEFAULT_HOST_RESERVE_MB if model.host.reserve is None else model.host.reserve
         ),

@@ -206,6 +206,11 @@ def recorded_apply(
             store.finish_run(run_id, outcome=outcome, exit_code=code)
     finally:
         store.close()
-    click.echo(f"{command}: run {run_id} ({outcome}); `hvdyn runs show {run_id}` for its "
-               "journal", err=True)
     return results, code, run_id
+
+
+def run_footer(command: str, run_id: int | None, code: int) -> None:
+    """The run id last, on stderr, where it does not scroll away above a long report."""
+    if run_id is not None:
+        click.echo(f"{command}: run {run_id} (exit {code}); `hvdyn runs show {run_id}` for its "
+                   f"journal, `hvdyn rollback {run_id}` to undo it", err=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hvdyn.credentials import make_password_resolver
-from hvdyn.errors import InputError, PolicyError
+from hvdyn.errors import InputError, LocatedError, PolicyError
 from hvdyn.fileio import check_output
 from hvdyn.inventory import load_inventory, select_hosts
 from hvdyn.model import HostSpec
@@ -37,13 +37,24 @@ def inventory_for(policy: Policy | None, override: Path | None) -> Path:
 def load_targets(policy_path: Path, inventory: Path | None, limit: str | None) -> Targets:
     policy = load_policy(policy_path)
     inventory_path = inventory_for(policy, inventory)
-    hosts = check_fixtures(select_hosts(load_inventory(inventory_path), limit))
+    try:
+        loaded = load_inventory(inventory_path)
+    except LocatedError as exc:
+        if inventory is not None or exc.line > 0:
+            raise
+        # The policy's `inventory:` names a file hvdyn cannot read: point at that key.
+        line, col = policy.inventory_at
+        raise PolicyError(str(policy.path), line, col, "inventory",
+                          f"{exc.file}: {exc.message}") from None
+    hosts = check_fixtures(select_hosts(loaded, limit))
     return Targets(policy=policy, inventory_path=inventory_path, hosts=hosts)
 
 
 def load_hosts(inventory: Path | None, limit: str | None) -> list[HostSpec]:
     """Hosts for commands that take no policy (collect, ping, sim reset)."""
-    return check_fixtures(select_hosts(load_inventory(inventory_for(None, inventory)), limit))
+    if inventory is None:
+        raise InputError("no inventory: pass -i/--inventory (this command takes no policy)")
+    return check_fixtures(select_hosts(load_inventory(inventory), limit))
 
 
 def check_fixtures(hosts: list[HostSpec]) -> list[HostSpec]:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.text import Text
 
-from hvdyn.cli import cli, common_options, settings_from, stdout_console
+from hvdyn.cli import FORMATS, cli, host_options, settings_from, stdout_console
 from hvdyn.commands._common import load_hosts
 from hvdyn.credentials import make_password_resolver
 from hvdyn.engine import fan_out
@@ -20,7 +20,9 @@ from hvdyn.transport import TransportContext
 
 
 @cli.command()
-@common_options
+@host_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="Output format.")
 @click.option(
     "--timeout",
     "timeout_s",
@@ -34,7 +36,7 @@ def ping(timeout_s: float, **kwargs: Any) -> int:
 
     Exit 1 when any host fails; each failure comes with a hint.
     """
-    settings = settings_from(kwargs)
+    settings = settings_from({**kwargs, "verbose": False})  # ping has no -v: one line a host
     hosts = load_hosts(settings.inventory, settings.limit)
     context = TransportContext(
         state_dir=settings.state_dir, password_for=make_password_resolver(settings.ask_pass)

@@ -9,7 +9,13 @@ from typing import Any
 import click
 
 from hvdyn.cli import Settings, cli, common_options, settings_from, stdout_console
-from hvdyn.commands._apply import apply_options, progress_display, recorded_apply, run_options
+from hvdyn.commands._apply import (
+    apply_options,
+    progress_display,
+    recorded_apply,
+    run_footer,
+    run_options,
+)
 from hvdyn.commands._common import checked_output, load_targets, transport_factory
 from hvdyn.engine import Engine, RunOptions
 from hvdyn.errors import EXIT_OK, MultipleInputErrors
@@ -23,11 +29,12 @@ from hvdyn.store import open_store
 POLICY = click.argument("policy", type=click.Path(path_type=Path, dir_okay=False))
 
 
-def _print(results: list[HostResult], settings: Settings, *, scripts: bool = False) -> None:
+def _print(results: list[HostResult], settings: Settings, *, scripts: bool = False,
+           run_id: int | None = None) -> None:
     if settings.fmt == "json":
-        write_json(results, sys.stdout, include_scripts=scripts)
+        write_json(results, sys.stdout, include_scripts=scripts, run_id=run_id)
     else:
-        write_table(results, stdout_console(), verbose=settings.verbose)
+        write_table(results, stdout_console(), verbose=settings.verbose, run_id=run_id)
 
 
 @cli.command()
@@ -115,7 +122,7 @@ def apply(policy: Path, **kwargs: Any) -> int:
     settings = settings_from(kwargs)
     options = run_options(settings, kwargs)
     targets = load_targets(policy, settings.inventory, settings.limit)
-    results, code, _ = recorded_apply(
+    results, code, run_id = recorded_apply(
         command="apply",
         policy=targets.policy,
         hosts=targets.hosts,
@@ -125,13 +132,15 @@ def apply(policy: Path, **kwargs: Any) -> int:
         policy_digest=targets.policy.digest,
         extra={"inventory": str(targets.inventory_path.resolve())},
     )
-    print_results(results, settings, scripts=options.dry_run)
+    print_results(results, settings, scripts=options.dry_run, run_id=run_id)
+    run_footer("apply", run_id, code)
     return code
 
 
-def print_results(results: list[HostResult], settings: Settings, *, scripts: bool) -> None:
+def print_results(results: list[HostResult], settings: Settings, *, scripts: bool,
+                  run_id: int | None = None) -> None:
     """Results, and for a dry run in table form the scripts that would be sent."""
-    _print(results, settings, scripts=scripts)
+    _print(results, settings, scripts=scripts, run_id=run_id)
     if scripts and settings.fmt == "table":
         for result in results:
             for script in result.scripts:

@@ -61,9 +61,12 @@ def _collect_json(results: list[CollectResult]) -> dict[str, Any]:
 
 
 def _collect_table(results: list[CollectResult]) -> None:
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("host", "status", "VMs", "samples", "balancer", "from", "to", "notes"):
-        table.add_column(column, overflow="fold")
+    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1, 0, 0))
+    # Only the window (at its " .. ") and the notes may wrap, inside their cells.
+    for column in ("host", "status", "VMs", "samples", "balancer"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("window", min_width=20, overflow="fold")  # the host's clock
+    table.add_column("notes", overflow="fold", min_width=12)
     for r in results:
         notes = [f"ambiguous names: {', '.join(printable(n) for n in r.ambiguous)}"] \
             if r.ambiguous else []
@@ -71,8 +74,8 @@ def _collect_table(results: list[CollectResult]) -> None:
         if r.error:
             notes.append(r.error)
         table.add_row(r.host, Text("ok", "green") if r.ok else Text("failed", "red"),
-                      str(r.vms), str(r.samples), str(r.balancer), r.first_ts or "-",
-                      r.last_ts or "-", "; ".join(notes))
+                      str(r.vms), str(r.samples), str(r.balancer),
+                      f"{r.first_ts} .. {r.last_ts}" if r.first_ts else "-", "; ".join(notes))
     console = stdout_console()
     console.print(table)
     failed = sum(1 for r in results if not r.ok)

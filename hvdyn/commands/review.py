@@ -263,7 +263,9 @@ def explain(policy: Path, vm_glob: str, snapshot: Path | None, **kwargs: Any) ->
                     "excluded_by": None
                     if resolution.excluded_by is None
                     else str(resolution.excluded_by),
-                    "rules": list(desired.rules) if desired else [],
+                    "rules": list(desired.rules) if desired else list(resolution.matched),
+                    "undecided": list(resolution.undecided),
+                    "left_alone": resolution.note,
                     "values": {}
                     if desired is None
                     else {
@@ -302,6 +304,10 @@ def _print_explain(found: list[dict[str, Any]]) -> None:
         console.print(head)
         if vm["excluded_by"]:
             console.print(f"  excluded by {vm['excluded_by']}: hvdyn leaves it alone")
+        elif vm["left_alone"]:
+            console.print(f"  rules matched: {', '.join(vm['rules']) or 'none'}")
+            console.print(f"  cannot be decided without the guest OS: {', '.join(vm['undecided'])}")
+            console.print(f"  {vm['left_alone']}")
         else:
             console.print(f"  rules matched: {', '.join(vm['rules']) or 'none (defaults only)'}")
             for name, entry in vm["values"].items():

@@ -40,7 +40,7 @@ def test_ini_lab_resolves_like_the_yaml_lab(tmp_path: Path) -> None:
                            REPO / "inventories" / "lab-ini" / "hosts.ini", "--limit", "hyperv[0]",
                            "--state-dir", tmp_path / "state")
     assert code in (0, 2), err
-    assert "summary: 1 hosts" in out
+    assert "summary: 1 host," in out
 
 
 def test_transports_doc_ini_example_prints_what_it_says(tmp_path: Path) -> None:
