@@ -164,7 +164,7 @@ READER_OPTIONS = (
         default=False,
         expose_value=False,
         callback=_reader_option,
-        help="Passed to ansible-inventory (Ansible mode).",
+        help="Ask once for the vault password and hand it to Ansible by pipe (Ansible mode).",
     ),
 )
 
