@@ -204,6 +204,7 @@ def load_inventory(path: Path, options: ReaderOptions | None = None) -> Inventor
             scheme=conn.scheme,
             user=conn.user,
             auth=conn.auth[0] if conn.auth else "ntlm",
+            auth_order=conn.auth,
             password_env=values.get("hvdyn_password_env"),
             mock_fixture=fixture,
             vars=values,

@@ -355,11 +355,6 @@ def check_connection(
         if not (pem and key):
             problems.add(auth_at, f"{name}: certificate auth needs hvdyn_cert_pem and "
                          "hvdyn_cert_key_pem", "paths to PEM files")
-    if len(conn.auth) > 1:
-        log.warning(
-            "%s: auth %s: hvdyn tries %s only (Ansible's winrm plugin would try the others "
-            "in turn); put the method that works first", name, ",".join(conn.auth), conn.auth[0],
-        )
     if conn.cert_validation == "ignore" and conn.scheme == "https":
         var = next(n for n in ("hvdyn_cert_validation", "ansible_winrm_server_cert_validation",
                                "ansible_psrp_cert_validation") if n in host_vars)

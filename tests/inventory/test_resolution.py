@@ -370,3 +370,10 @@ def test_fuzzed_inventories_resolve_or_say_where(inventory: dict[str, object]) -
         assert isinstance(json.loads(out)["hosts"], list)
     else:
         assert f"{inv}:" in err or "hvdyn: " in err
+
+
+def test_auth_list_reaches_the_transport_in_order(tmp_path: Path) -> None:
+    inv = write(tmp_path / "hosts.yml", "all:\n  hosts:\n    hv01: {ansible_connection: winrm, "
+                "ansible_user: hv@CORP.EXAMPLE, ansible_winrm_transport: 'kerberos, ntlm'}\n")
+    spec = select_hosts(load_inventory(inv, ReaderOptions(reader="builtin")), None)[0]
+    assert spec.auth == "kerberos" and spec.auth_order == ("kerberos", "ntlm")
