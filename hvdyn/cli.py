@@ -50,6 +50,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "exporting",
         "Serve Dynamic Memory metrics to Prometheus, collecting hosts in the background.",
     ),
+    "inventory": (
+        "inventories",
+        "Show what hvdyn will connect to for each host: transport, endpoint, auth, user.",
+    ),
     "ping": (
         "connect",
         "Check each host: connection, authentication, PowerShell, root\\virtualization.",
@@ -114,19 +118,71 @@ STATE_DIR_OPTION = click.option(
     help="State directory (default: $HVDYN_STATE_DIR or the XDG state dir).",
 )
 
+
+def _reader_option(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Inventory-reader options set how this process reads inventories (no command kwarg).
+
+    Called for defaults too, so each command starts from the environment's settings.
+    """
+    import dataclasses
+
+    from hvdyn import inventory
+
+    current = inventory.current_reader_options()
+    ansible = current.ansible
+    if param.name == "inventory_reader":
+        reader = value or os.environ.get("HVDYN_INVENTORY_READER") or "auto"
+        current = dataclasses.replace(current, reader=str(reader))
+    elif param.name == "vault_password_file":
+        ansible = dataclasses.replace(ansible, vault_password_files=tuple(value or ()))
+    else:
+        ansible = dataclasses.replace(ansible, ask_vault_pass=bool(value))
+    inventory.use_reader_options(dataclasses.replace(current, ansible=ansible))
+
+
+READER_OPTIONS = (
+    click.option(
+        "--inventory-reader",
+        type=click.Choice(("auto", "builtin", "ansible")),
+        default=None,
+        expose_value=False,
+        callback=_reader_option,
+        help="auto (default): built-in for YAML, ansible-inventory for INI/dirs/plugins; "
+        "ansible: always through ansible-inventory (Jinja, vault).",
+    ),
+    click.option(
+        "--vault-password-file",
+        type=click.Path(path_type=str, dir_okay=False),
+        multiple=True,
+        expose_value=False,
+        callback=_reader_option,
+        help="Passed to ansible-inventory (Ansible mode).",
+    ),
+    click.option(
+        "--ask-vault-pass",
+        is_flag=True,
+        default=False,
+        expose_value=False,
+        callback=_reader_option,
+        help="Ask once for the vault password and hand it to Ansible by pipe (Ansible mode).",
+    ),
+)
+
 _HOST_OPTIONS = (
     click.option(
         "-i",
         "--inventory",
         type=click.Path(path_type=Path),
         default=None,
-        help="Inventory file (default: the policy's `inventory:`).",
+        help="Inventory: YAML, INI, a directory or a plugin config (default: the policy's "
+        "`inventory:`).",
     ),
+    *READER_OPTIONS,
     click.option(
         "--limit",
         default=None,
         metavar="PATTERN",
-        help="Only these hosts or groups (globs, comma-separated, !excludes).",
+        help="Only these hosts or groups (Ansible's patterns: a,b  !x  &y  ~regex  grp[0:2]).",
     ),
     click.option(
         "--forks",
@@ -165,6 +221,11 @@ def _decorate(func: F, options: tuple[Callable[[F], F], ...]) -> F:
 def host_options(func: F) -> F:
     """-i, --limit, --forks, --state-dir, --ask-pass: for every command that reaches hosts."""
     return _decorate(func, _HOST_OPTIONS)
+
+
+def reader_options(func: F) -> F:
+    """--inventory-reader, --vault-password-file, --ask-vault-pass (how -i is read)."""
+    return _decorate(func, READER_OPTIONS)
 
 
 def common_options(func: F) -> F:

@@ -197,6 +197,7 @@ class HostSpec:
     password_env: str | None = None
     mock_fixture: str | None = None  # absolute path, for transport "mock"
     vars: Mapping[str, Any] = field(default_factory=dict)
+    auth_order: tuple[str, ...] = ()  # every method to try, `auth` first (Ansible's list)
 
 
 # ---------------------------------------------------------------- policy results

@@ -63,6 +63,17 @@ class Pos:
     col: int
 
 
+class TaggedText(str):
+    """A scalar with a custom tag (Ansible's ``!vault``, ``!unsafe``), kept as its text."""
+
+    tag: str
+
+    def __new__(cls, text: str, tag: str) -> TaggedText:
+        obj = super().__new__(cls, text)
+        obj.tag = tag
+        return obj
+
+
 def key_str(path: KeyPath) -> str:
     """'rules[2].set.startup' style key path for messages."""
     out = ""
@@ -208,7 +219,7 @@ class _Builder:
     def _scalar(self, node: Node, path: KeyPath) -> Any:
         if node.tag not in _STANDARD_TAGS:
             if self.raw_tags:
-                return str(node.value)
+                return TaggedText(str(node.value), str(node.tag))
             self.doc.problems.append((path, _pos(node), f"unsupported YAML tag {node.tag!r}"))
             return None
         try:
@@ -218,17 +229,25 @@ class _Builder:
             return None
 
     def _mapping(self, node: MappingNode, path: KeyPath) -> dict[str, Any]:
+        own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
         try:
             self.constructor.flatten_mapping(node)  # resolves `<<` merge keys
         except yaml.YAMLError as exc:
             self.doc.problems.append((path, _pos(node), f"invalid merge: {exc}"))
+        merged = len(node.value) - own  # merged pairs come first; own keys override them
         out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
+        from_merge: set[str] = set()
+        for index, (key_node, value_node) in enumerate(node.value):
             if not isinstance(key_node, ScalarNode):
                 self.doc.problems.append((path, _pos(key_node), "keys must be plain scalars"))
                 continue
             key = str(key_node.value)
             sub = (*path, key)
+            if key in from_merge or (index < merged and key in out):
+                del out[key]  # a merged value is overridden by a later one
+                from_merge.discard(key)
+            if index < merged:
+                from_merge.add(key)
             if key in out:
                 first = self.doc.keys[sub]
                 self.doc.problems.append(

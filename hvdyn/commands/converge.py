@@ -18,7 +18,8 @@ from hvdyn.commands._apply import (
 )
 from hvdyn.commands._common import checked_output, load_targets, transport_factory
 from hvdyn.engine import Engine, RunOptions
-from hvdyn.errors import EXIT_OK
+from hvdyn.errors import EXIT_OK, MultipleInputErrors
+from hvdyn.inventory import last_loaded, load_inventory, users_missing
 from hvdyn.model import HostResult
 from hvdyn.plan import PlanOptions
 from hvdyn.report import exit_code, write_json, write_table
@@ -47,6 +48,10 @@ def validate(policy: Path, **kwargs: Any) -> int:
     """
     settings = settings_from(kwargs)
     targets = load_targets(policy, settings.inventory, settings.limit)
+    inventory = last_loaded(targets.inventory_path) or load_inventory(targets.inventory_path)
+    no_user = users_missing(inventory, [h.name for h in targets.hosts])
+    if no_user:  # would fail at run time as an auth error that hides the real cause
+        raise no_user[0] if len(no_user) == 1 else MultipleInputErrors(list(no_user))
     simulated = [h for h in targets.hosts if h.transport == "mock" and h.mock_fixture]
     click.echo(
         f"{policy}: valid ({len(targets.policy.rules)} rules); "
