@@ -97,7 +97,7 @@ def test_empty_store_file_is_refused_not_reinitialised(tmp_path: Path) -> None:
     for companion in (Path(f"{path}-wal"), Path(f"{path}-shm")):
         companion.unlink(missing_ok=True)
     path.write_bytes(b"")
-    with pytest.raises(StoreError, match="empty file .0 bytes.*move the file aside"):
+    with pytest.raises(StoreError, match=r"empty file .0 bytes.*move the file aside"):
         open_store(state)
     assert path.stat().st_size == 0  # untouched
     path.unlink()  # the user's way of asking for a new store
