@@ -13,10 +13,13 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
+from hvdyn.history.rollups import merge_stats
+from hvdyn.history.rows import RollupRow, SampleRow, VmSettingsRow, format_ts, parse_ts
+from hvdyn.history.stats import percentile
 from hvdyn.model import MAX_VM_MEMORY_MB
 from hvdyn.policy_schema import MIN_VM_MEMORY_MB
-from hvdyn.store_rows import SampleRow, VmSettingsRow, parse_ts
 
 MIN_SAMPLES = 24
 MIN_SPAN_S = 3600
@@ -56,13 +59,8 @@ class Advice:
         return self.startup_mb is None
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile (q in 0..100) of a non-empty sequence."""
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low = math.floor(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+__all__ = ["Advice", "Evidence", "advise", "advise_rollups", "advise_vm", "percentile",
+           "round_up", "step_for"]
 
 
 def step_for(mb: float) -> int:
@@ -117,6 +115,40 @@ def advise_vm(host: str, vm_id: str, rows: Sequence[SampleRow], current: VmSetti
         p95_mb=round(percentile(demand, 95)), p99_mb=round(percentile(demand, 99)),
         max_mb=round(max(demand)), burst_pct=round(burst, 1),
     )
+    return _from_evidence(host, vm_id, name, current, evidence, burst, headroom)
+
+
+def advise_vm_rollups(host: str, vm_id: str, rows: Sequence[RollupRow],
+                      current: VmSettingsRow | None, *, headroom: float = 0.2) -> Advice:
+    """`advise_vm` from hourly/daily rollups (oldest first): percentiles merged per bucket."""
+    name = current.vm_name if current else (rows[-1].vm_name if rows else vm_id)
+    if current is not None and not current.dynamic:
+        return _refuse(host, vm_id, name, current,
+                       "Dynamic Memory is off: its pressure counters read 0 and show no demand")
+    used = [r for r in rows if r.dm_n]
+    merged = merge_stats(used)
+    usable = int(merged["dm_n"] or 0)
+    if usable < MIN_SAMPLES:
+        return _refuse(host, vm_id, name, current,
+                       f"{usable} samples with pressure; need at least {MIN_SAMPLES}")
+    first = parse_ts(used[0].bucket)
+    last = parse_ts(used[-1].bucket) + timedelta(seconds=used[-1].res)
+    span = (last - first).total_seconds()
+    if span < MIN_SPAN_S:
+        return _refuse(host, vm_id, name, current,
+                       f"history spans {span / 60:.0f} min; need at least {MIN_SPAN_S // 60} min")
+    burst = (merged["burst_p95"] or 0) / 10
+    evidence = Evidence(
+        samples=usable, first_ts=used[0].bucket, last_ts=format_ts(last),
+        p5_mb=int(merged["dm_p5"] or 0), p50_mb=int(merged["dm_p50"] or 0),
+        p95_mb=int(merged["dm_p95"] or 0), p99_mb=int(merged["dm_p99"] or 0),
+        max_mb=int(merged["dm_max"] or 0), burst_pct=round(burst, 1),
+    )
+    return _from_evidence(host, vm_id, name, current, evidence, burst, headroom)
+
+
+def _from_evidence(host: str, vm_id: str, name: str, current: VmSettingsRow | None,
+                   evidence: Evidence, burst: float, headroom: float) -> Advice:
     buffer = int(min(BUFFER_MAX, max(BUFFER_MIN, math.ceil(burst / 5) * 5)))
     cap = X86_CAP_MB if _is_x86_client(current) else MAX_VM_MEMORY_MB
     startup = min(cap, max(BOOT_FLOOR_MB, MIN_VM_MEMORY_MB, round_up(evidence.p5_mb)))
@@ -160,6 +192,26 @@ def advise(host: str, samples: Sequence[SampleRow], settings: Sequence[VmSetting
         if vm_id in current and names[current[vm_id].vm_name] > 1 else
         advise_vm(host, vm_id, sorted(by_vm.get(vm_id, []), key=lambda r: r.ts),
                   current.get(vm_id), headroom=headroom)
+        for vm_id in sorted(set(by_vm) | set(current))
+    ]
+    return sorted(out, key=lambda a: a.vm_name.lower())
+
+
+def advise_rollups(host: str, rollups: Sequence[RollupRow], settings: Sequence[VmSettingsRow],
+                   *, headroom: float = 0.2) -> list[Advice]:
+    """`advise` from a window's rollup rows instead of raw samples."""
+    by_vm: dict[str, list[RollupRow]] = {}
+    for r in rollups:
+        if r.vm_id is not None:
+            by_vm.setdefault(r.vm_id.upper(), []).append(r)
+    current = {s.vm_id.upper(): s for s in settings}
+    names = Counter(s.vm_name for s in settings)
+    out = [
+        _refuse(host, vm_id, current[vm_id].vm_name, current[vm_id],
+                "display name shared with another VM: its counters cannot be attributed")
+        if vm_id in current and names[current[vm_id].vm_name] > 1 else
+        advise_vm_rollups(host, vm_id, sorted(by_vm.get(vm_id, []), key=lambda r: r.bucket),
+                          current.get(vm_id), headroom=headroom)
         for vm_id in sorted(set(by_vm) | set(current))
     ]
     return sorted(out, key=lambda a: a.vm_name.lower())

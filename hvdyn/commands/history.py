@@ -15,17 +15,18 @@ import yaml
 from rich.table import Table
 from rich.text import Text
 
-from hvdyn.advise import Advice, advise
+from hvdyn.advise import Advice, advise, advise_rollups
 from hvdyn.cli import STATE_DIR_OPTION, cli, stdout_console
 from hvdyn.commands.observe import duration, output_option, state_dir_of
 from hvdyn.errors import EXIT_OK, InputError
 from hvdyn.fileio import write_atomic
-from hvdyn.formats import charts
+from hvdyn.formats import charts, rollup_charts
 from hvdyn.formats.html import charts_html, page, table
 from hvdyn.formats.svg import Chart, document
+from hvdyn.history.resolution import RAW, resolution_for
 from hvdyn.report import printable
 from hvdyn.store import Store, open_store, window_start
-from hvdyn.store_rows import SampleRow
+from hvdyn.store_rows import RollupRow, SampleRow
 
 
 def _hosts(store: Store, host: str | None) -> list[str]:
@@ -50,11 +51,18 @@ def _write(text: str, output: Path | None) -> None:
 
 def gather_advice(store: Store, hosts: list[str], since: timedelta, headroom: float
                   ) -> list[Advice]:
+    """Advice per host from raw samples, or from rollups for long windows (see resolution)."""
     advice: list[Advice] = []
     for host in hosts:
         start = window_start(store, host, since)
-        samples = store.samples(host=host, since=start, include_ambiguous=False)
-        advice += advise(host, samples, store.latest_vm_settings(host=host), headroom=headroom)
+        settings = store.latest_vm_settings(host=host)
+        res = resolution_for(store, host, since)
+        if res == RAW:
+            samples = store.samples(host=host, since=start, include_ambiguous=False)
+            advice += advise(host, samples, settings, headroom=headroom)
+        else:
+            advice += advise_rollups(host, store.rollups(host, res, since=start), settings,
+                                     headroom=headroom)
     return advice
 
 
@@ -146,23 +154,59 @@ def recommend(state_dir: Path | None, host: str | None, since: str, headroom: in
 # ---------------------------------------------------------------- report
 
 
+DETAIL_HOSTS = 5  # more hosts than this: one overview page, per-VM charts via --host
+
+
 def report_charts(store: Store, host: str, since: timedelta, vm: str | None) -> list[Chart]:
+    """The host's available memory, then pressure and assigned memory per VM.
+
+    Long windows are drawn from rollups (see `hvdyn.history.resolution`), so a
+    chart holds at most a few hundred points per line whatever the window.
+    """
     start = window_start(store, host, since)
-    samples = store.samples(host=host, since=start, include_ambiguous=False)
     settings = {s.vm_id.upper(): s for s in store.latest_vm_settings(host=host)}
+    res = resolution_for(store, host, since)
+    if res != RAW:
+        rollups = store.rollups(host, res, since=start)
+        out = [rollup_charts.host_available(host, store.balancer_rollups(host, res, start))]
+        by_series: dict[str, list[RollupRow]] = {}
+        for r in rollups:
+            if r.vm_id is not None:
+                by_series.setdefault(r.vm_id.upper(), []).append(r)
+        for vm_id, rows in sorted(by_series.items(), key=lambda kv: kv[1][-1].vm_name.lower()):
+            name = rows[-1].vm_name
+            if _wanted(vm, name, vm_id):
+                rows.sort(key=lambda r: r.bucket)
+                out.append(rollup_charts.vm_pressure(f"{host}/{name}", rows))
+                out.append(rollup_charts.vm_memory(f"{host}/{name}", rows, settings.get(vm_id)))
+        return out
+    samples = store.samples(host=host, since=start, include_ambiguous=False)
     out = [charts.host_available(host, store.balancer_samples(host=host, since=start))]
     by_vm: dict[str, list[SampleRow]] = {}
     for s in samples:
         if s.vm_id is not None:
             by_vm.setdefault(s.vm_id, []).append(s)
-    for vm_id, rows in sorted(by_vm.items(), key=lambda kv: kv[1][-1].vm_name.lower()):
-        name = rows[-1].vm_name
-        if vm is not None and not (fnmatch.fnmatch(name.lower(), vm.lower())
-                                   or vm.lower().strip("{}") == vm_id.lower()):
+    for vm_id, vm_rows in sorted(by_vm.items(), key=lambda kv: kv[1][-1].vm_name.lower()):
+        name = vm_rows[-1].vm_name
+        if not _wanted(vm, name, vm_id):
             continue
-        out.append(charts.vm_pressure(f"{host}/{name}", rows))
-        out.append(charts.vm_memory(f"{host}/{name}", rows, settings.get(vm_id)))
+        out.append(charts.vm_pressure(f"{host}/{name}", vm_rows))
+        out.append(charts.vm_memory(f"{host}/{name}", vm_rows, settings.get(vm_id)))
     return out
+
+
+def _wanted(vm: str | None, name: str, vm_id: str) -> bool:
+    return vm is None or fnmatch.fnmatch(name.lower(), vm.lower()) \
+        or vm.lower().strip("{}") == vm_id.lower()
+
+
+def overview_charts(store: Store, host: str, since: timedelta) -> list[Chart]:
+    """A host's line on the fleet overview: its balancer available memory only."""
+    start = window_start(store, host, since)
+    res = resolution_for(store, host, since)
+    if res != RAW:
+        return [rollup_charts.host_available(host, store.balancer_rollups(host, res, start))]
+    return [charts.host_available(host, store.balancer_samples(host=host, since=start))]
 
 
 @cli.command()
@@ -180,9 +224,14 @@ def report(state_dir: Path | None, host: str | None, vm: str | None, since: str,
         raise InputError(f"-o {output}: use a .html or .svg file name")
     with open_store(state_dir_of(state_dir)) as store:
         hosts = _hosts(store, host)
-        sections = {h: report_charts(store, h, window, vm) for h in hosts}
+        overview = len(hosts) > DETAIL_HOSTS and vm is None
+        sections = {h: overview_charts(store, h, window) if overview
+                    else report_charts(store, h, window, vm) for h in hosts}
         newest = {h: store.newest_ts(h) or "-" for h in hosts}
     title = f"hvdyn report ({since} back from each host's newest sample)"
+    if overview:
+        title += (f"; {len(hosts)} hosts: fleet overview (per-VM charts: "
+                  "hvdyn report --host NAME, or --vm GLOB)")
     if output is not None and output.suffix.lower() == ".svg":
         _write(document([c for cs in sections.values() for c in cs], title), output)
         return EXIT_OK
