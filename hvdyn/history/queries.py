@@ -145,8 +145,8 @@ class QueryMixin(WriteMixin):
     def sample_hosts(self) -> list[str]:
         with self._lock:
             rows = self._conn.execute(
-                "SELECT host FROM series UNION SELECT DISTINCT host FROM balancer_samples"
-                " UNION SELECT host FROM rollup_marks ORDER BY 1").fetchall()
+                "SELECT host FROM series UNION SELECT host FROM rollup_marks ORDER BY 1"
+            ).fetchall()
         return [str(r[0]) for r in rows]
 
     def newest_ts(self, host: str) -> str | None:

@@ -109,8 +109,7 @@ class RetentionMixin(RollupMixin):
     def _hosts_with_history(self) -> list[str]:
         with self._lock:
             rows = self._conn.execute(
-                "SELECT host FROM series UNION SELECT DISTINCT host FROM balancer_samples"
-                " UNION SELECT host FROM rollup_marks").fetchall()
+                "SELECT host FROM series UNION SELECT host FROM rollup_marks").fetchall()
         return sorted(str(r[0]) for r in rows)
 
     def prune(self, older_than: timedelta, *, now: datetime | None = None) -> dict[str, int]:

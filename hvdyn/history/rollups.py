@@ -18,7 +18,12 @@ from typing import Any
 
 from hvdyn.history.db import StoreBase
 from hvdyn.history.rows import BalancerRollupRow, RollupRow, epoch, from_epoch
-from hvdyn.history.stats import percentile, weighted_mean, weighted_percentile
+from hvdyn.history.stats import (
+    mixture_quantiles,
+    percentile,
+    weighted_mean,
+    weighted_percentile,
+)
 
 HOUR = 3600
 DAY = 86400
@@ -63,7 +68,11 @@ def stats_of(samples: Sequence[Raw]) -> Stats:
 def merge_stats(parts: Sequence[Any]) -> Stats:
     """Aggregates of a longer span from its buckets (RollupRow or anything with the fields).
 
-    n, min, max and means are exact; percentiles are merged as `hvdyn.history.stats` says.
+    n, min, max and means are exact (means to the unit kept); demand
+    percentiles come from the mixture of the buckets' percentile curves
+    (`mixture_quantiles`); P95 of pressure and assigned memory is the
+    weighted P95 of the buckets' P95s, and the burst the weighted mean of
+    theirs (see `hvdyn.history.stats`).
     """
     def pairs(name: str, weight: str = "n") -> list[tuple[float, int]]:
         return [(float(v), int(getattr(p, weight))) for p in parts
@@ -77,6 +86,14 @@ def merge_stats(parts: Sequence[Any]) -> Stats:
         values = [getattr(p, name) for p in parts if getattr(p, name) is not None]
         return pick(values) if values else None
 
+    demand = [(int(p.dm_n), [(float(p.dm_p5), 0.05), (float(p.dm_p50), 0.5),
+                             (float(p.dm_p95), 0.95), (float(p.dm_p99), 0.99),
+                             (float(p.dm_max), 1.0)])
+              for p in parts if p.dm_n and None not in (p.dm_p5, p.dm_p50, p.dm_p95, p.dm_p99,
+                                                         p.dm_max)]
+    quantiles = [_r(v) for v in mixture_quantiles(demand, (5, 50, 95, 99))] if demand \
+        else [None] * 4
+    burst = pairs("burst_p95", "dm_n")
     return {
         "n": sum(p.n for p in parts),
         "ap_min": extreme("ap_min", min), "ap_mean": _r(weighted_mean(pairs("ap_mean"))),
@@ -85,9 +102,9 @@ def merge_stats(parts: Sequence[Any]) -> Stats:
         "mb_min": extreme("mb_min", min), "mb_mean": _r(weighted_mean(pairs("mb_mean"))),
         "mb_max": extreme("mb_max", max), "mb_p95": pct("mb_p95", 95),
         "dm_n": sum(p.dm_n for p in parts),
-        "dm_p5": pct("dm_p5", 5, "dm_n"), "dm_p50": pct("dm_p50", 50, "dm_n"),
-        "dm_p95": pct("dm_p95", 95, "dm_n"), "dm_p99": pct("dm_p99", 99, "dm_n"),
-        "dm_max": extreme("dm_max", max), "burst_p95": pct("burst_p95", 95, "dm_n"),
+        "dm_p5": quantiles[0], "dm_p50": quantiles[1], "dm_p95": quantiles[2],
+        "dm_p99": quantiles[3], "dm_max": extreme("dm_max", max),
+        "burst_p95": _r(weighted_mean(burst)),
     }
 
 
@@ -154,10 +171,12 @@ class RollupMixin(StoreBase):
         marks = self._marks(host)
         written = 0
         hour_end = newest // HOUR * HOUR
-        start = marks.get(HOUR)
+        start = marks.get(HOUR) or None
         if start is None:
             oldest = self._oldest_raw(host)
             start = hour_end if oldest is None else oldest // HOUR * HOUR
+            with self._tx() as conn:  # the host is known from now on, even before an hour closes
+                _mark(conn, host, HOUR, start)
         while start < hour_end:
             stop = min(hour_end, (start // _CHUNK_S + 1) * _CHUNK_S)
             rows, balancer = self._raw_hours(host, start, stop)

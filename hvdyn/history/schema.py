@@ -124,6 +124,8 @@ CREATE TABLE balancer_rollups (
 CREATE TABLE rollup_marks (
     host TEXT NOT NULL, res INTEGER NOT NULL, done_until INTEGER NOT NULL,
     PRIMARY KEY (host, res)) WITHOUT ROWID;
+INSERT INTO rollup_marks (host, res, done_until)
+    SELECT DISTINCT host, 3600, 0 FROM balancer_samples;
 """
 
 # Ordered: index i brings the schema from version i to i + 1. Append, never edit.

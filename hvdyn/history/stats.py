@@ -42,3 +42,55 @@ def weighted_percentile(pairs: Sequence[tuple[float, int]], q: float) -> float:
 def weighted_mean(pairs: Sequence[tuple[float, int]]) -> float | None:
     total = sum(w for _, w in pairs)
     return None if total == 0 else sum(v * w for v, w in pairs) / total
+
+
+Knots = Sequence[tuple[float, float]]  # (value, cumulative share) ascending, last share 1.0
+
+
+def mixture_quantiles(buckets: Sequence[tuple[int, Knots]], qs: Sequence[float]) -> list[float]:
+    """Percentiles (qs ascending, 0..100) of the union of buckets, each known by a few
+    percentiles ("knots": its CDF drawn as straight lines between them).
+
+    The union's CDF is the count-weighted mixture of the buckets' CDFs; one
+    sweep over all knots inverts it. Mass below a bucket's first knot sits
+    on that knot.
+    """
+    atoms: list[tuple[float, float]] = []
+    slopes: list[tuple[float, float]] = []  # (x, change of density)
+    total = 0.0
+    for count, knots in buckets:
+        if count <= 0 or not knots:
+            continue
+        total += count
+        first_x, first_q = knots[0]
+        atoms.append((first_x, first_q * count))
+        for (xa, qa), (xb, qb) in zip(knots, knots[1:], strict=False):
+            mass = (qb - qa) * count
+            if mass <= 0:
+                continue
+            if xb <= xa:
+                atoms.append((xa, mass))
+            else:
+                slopes.append((xa, mass / (xb - xa)))
+                slopes.append((xb, -mass / (xb - xa)))
+    if total == 0:
+        raise ValueError("no buckets")
+    events = sorted([(x, 0, m) for x, m in atoms] + [(x, 1, d) for x, d in slopes])
+    targets = [q / 100 * total for q in qs]
+    out: list[float] = []
+    cdf, density, prev = 0.0, 0.0, events[0][0]
+    for x, kind, value in events:
+        if density > 0 and x > prev:
+            reach = cdf + density * (x - prev)
+            while len(out) < len(targets) and targets[len(out)] <= reach:
+                out.append(prev + (targets[len(out)] - cdf) / density)
+            cdf = reach
+        prev = x
+        if kind == 0:
+            cdf += value
+            while len(out) < len(targets) and targets[len(out)] <= cdf + 1e-9:
+                out.append(x)
+        else:
+            density += value
+    last = events[-1][0]
+    return out + [last] * (len(targets) - len(out))

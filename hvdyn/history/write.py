@@ -38,13 +38,11 @@ def _empty_extra(text: str) -> bool:
 class WriteMixin(RollupMixin):
     """`add_collection` and the series ids it keeps in memory."""
 
-    _series_ids: dict[SeriesKey, int]
+    _series_ids: dict[SeriesKey, int] = {}  # replaced per store, never mutated in place
 
     def _series(self, conn: Any, rows: Sequence[SampleRow]) -> dict[SeriesKey, int]:
         """Series ids of the rows: from memory, the table, or new rows (in `conn`'s
         transaction; the caller remembers them once it commits)."""
-        if not hasattr(self, "_series_ids"):
-            self._series_ids = {}
         known = dict(self._series_ids)
         for row in rows:
             key = (row.host, row.vm_name, row.vm_id or "")
@@ -126,7 +124,8 @@ class WriteMixin(RollupMixin):
             insert_rows(conn, "host_memory", host_memory)
             changed = self._changed_settings(conn, vm_settings) if vm_settings else []
             insert_rows(conn, "vm_settings", changed)
-        self._series_ids = ids or self._series_ids
+        if ids:
+            self._series_ids = ids
         if roll_up:
             newest: dict[str, int] = {}
             for name, stamp in [(s.host, s.ts) for s in samples] + [(b.host, b.ts)
