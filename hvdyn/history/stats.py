@@ -11,6 +11,7 @@ the tolerance against raw data.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -64,7 +65,7 @@ def mixture_quantiles(buckets: Sequence[tuple[int, Knots]], qs: Sequence[float])
         total += count
         first_x, first_q = knots[0]
         atoms.append((first_x, first_q * count))
-        for (xa, qa), (xb, qb) in zip(knots, knots[1:], strict=False):
+        for (xa, qa), (xb, qb) in itertools.pairwise(knots):
             mass = (qb - qa) * count
             if mass <= 0:
                 continue

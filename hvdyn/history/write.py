@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from hvdyn.history.rollups import RollupMixin
 from hvdyn.history.rows import BalancerRow, HostMemoryRow, SampleRow, VmSettingsRow, epoch
 from hvdyn.history.runs import insert_rows
+from hvdyn.history.schema import MIGRATIONS
 
 COUNTERS = ("physical_mb", "guest_visible_mb", "current_pressure", "average_pressure",
             "minimum_pressure", "maximum_pressure", "added_mb", "removed_mb", "add_ops",
@@ -38,7 +40,9 @@ def _empty_extra(text: str) -> bool:
 class WriteMixin(RollupMixin):
     """`add_collection` and the series ids it keeps in memory."""
 
-    _series_ids: dict[SeriesKey, int] = {}  # replaced per store, never mutated in place
+    def __init__(self, path: Path, migrations: Sequence[str] = MIGRATIONS) -> None:
+        super().__init__(path, migrations)
+        self._series_ids: dict[SeriesKey, int] = {}  # replaced after commits, never mutated
 
     def _series(self, conn: Any, rows: Sequence[SampleRow]) -> dict[SeriesKey, int]:
         """Series ids of the rows: from memory, the table, or new rows (in `conn`'s

@@ -25,7 +25,7 @@ def workload(k: int, i: int, rng: random.Random) -> tuple[int, int]:
     demand = base * (0.6 + 0.5 * busy + 0.1 * math.sin(i / 2016 * 2 * math.pi))
     demand *= 1 + rng.gauss(0, 0.04)
     assigned = max(512, int(demand / 0.8))
-    pressure = int(round(demand / assigned * 100 + rng.gauss(0, 3)))
+    pressure = round(demand / assigned * 100 + rng.gauss(0, 3))
     return pressure, assigned
 
 
