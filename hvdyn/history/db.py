@@ -140,10 +140,18 @@ class StoreBase:
             self._conn.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction; committed on exit, rolled back on error."""
+    def _tx(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One short write transaction; committed on exit, rolled back on error.
+
+        `durable=False` (collect's samples, rollups, retention) commits without
+        waiting for the disk (WAL, synchronous=NORMAL): a killed process still
+        keeps every committed batch, a power cut may lose the last few seconds of
+        samples, never the database. Runs and the journal always wait (FULL).
+        """
         with self._lock:
             try:
+                if not durable:
+                    self._conn.execute("PRAGMA synchronous=NORMAL")
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StoreError(f"store {self.path}: {exc}") from None
@@ -155,6 +163,9 @@ class StoreBase:
                 if isinstance(exc, sqlite3.Error):
                     raise StoreError(f"store {self.path}: {exc}") from None
                 raise
+            finally:
+                if not durable:
+                    self._conn.execute("PRAGMA synchronous=FULL")
 
     def _query(self, kind: type[_R], sql: str, args: Sequence[Any] = ()) -> list[_R]:
         with self._lock:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -175,12 +176,12 @@ class RollupMixin(StoreBase):
         if start is None:
             oldest = self._oldest_raw(host)
             start = hour_end if oldest is None else oldest // HOUR * HOUR
-            with self._tx() as conn:  # the host is known from now on, even before an hour closes
+            with self._tx(durable=False) as conn:  # the host is known from now on
                 _mark(conn, host, HOUR, start)
         while start < hour_end:
             stop = min(hour_end, (start // _CHUNK_S + 1) * _CHUNK_S)
             rows, balancer = self._raw_hours(host, start, stop)
-            with self._tx() as conn:
+            with self._tx(durable=False) as conn:
                 conn.executemany(_INSERT, [(s, HOUR, b, *st) for s, b, *st in rows])
                 conn.executemany(
                     "INSERT OR REPLACE INTO balancer_rollups (host, res, bucket, n, av_min,"
@@ -193,7 +194,10 @@ class RollupMixin(StoreBase):
         return written
 
     def _roll_days(self, host: str, hour_mark: int, day_mark: int | None) -> int:
-        day_end = hour_mark // DAY * DAY
+        # Hosts share a clock, so every day closes for all of them in the same collect;
+        # each host rolls its day up some hours later (0..23, by name) to spread the work.
+        # Readers merge the hourly rows of days not rolled up yet, so nothing is missing.
+        day_end = (hour_mark - _stagger(host)) // DAY * DAY
         if day_mark is None:
             first = self.scalar("SELECT min(bucket) FROM rollups WHERE res = ? AND series IN"
                                 " (SELECT id FROM series WHERE host = ?)", (HOUR, host))
@@ -207,13 +211,15 @@ class RollupMixin(StoreBase):
         days: dict[tuple[int, int], list[RollupRow]] = defaultdict(list)
         for series, row in hours:
             days[(series, epoch(row.bucket) // DAY * DAY)].append(row)
-        rows = [(s, DAY, b, *(merge_stats(parts)[c] for c in STAT_COLUMNS))
-                for (s, b), parts in sorted(days.items())]
+        rows = []
+        for (sid, bucket), parts in sorted(days.items()):
+            merged = merge_stats(parts)
+            rows.append((sid, DAY, bucket, *(merged[c] for c in STAT_COLUMNS)))
         balancer: dict[int, list[BalancerRollupRow]] = defaultdict(list)
         for b in self.balancer_rollups(host, HOUR, from_epoch(day_mark), tail=False):
             if epoch(b.bucket) < day_end:
                 balancer[epoch(b.bucket) // DAY * DAY].append(b)
-        with self._tx() as conn:
+        with self._tx(durable=False) as conn:
             conn.executemany(_INSERT, rows)
             conn.executemany(
                 "INSERT OR REPLACE INTO balancer_rollups (host, res, bucket, n, av_min, av_mean,"
@@ -314,6 +320,11 @@ class RollupMixin(StoreBase):
         found = [int(vm)] if vm is not None else []
         found += [epoch(str(balancer))] if balancer is not None else []
         return max(found) if found else None
+
+
+def _stagger(host: str) -> int:
+    """0..23 hours: when after midnight (host clock) this host rolls up the day before."""
+    return zlib.crc32(host.encode("utf-8")) % 24 * HOUR
 
 
 def _mark(conn: Any, host: str, res: int, until: int) -> None:

@@ -9,7 +9,7 @@ an unchanged fleet costs nothing per collect.
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,8 @@ SeriesKey = tuple[str, str, str]  # host, counter instance name, VM id ('' when 
 
 
 def _empty_extra(text: str) -> bool:
+    if text == "{}":
+        return True
     try:
         return not json.loads(text)
     except ValueError:
@@ -64,18 +66,19 @@ class WriteMixin(RollupMixin):
 
     def _insert_samples(self, conn: Any, rows: Sequence[SampleRow]) -> dict[SeriesKey, int]:
         ids = self._series(conn, rows)
-        keyed = [(ids[(r.host, r.vm_name, r.vm_id or "")], epoch(r.ts), r) for r in rows]
+        stamps: dict[str, int] = {}  # a batch holds few distinct times: parse each once
+        keyed = [(ids[(r.host, r.vm_name, r.vm_id or "")],
+                  stamps.get(r.ts) or stamps.setdefault(r.ts, epoch(r.ts)), r) for r in rows]
         # instances sharing a name and a time (ambiguous counters) are told apart by `dup`,
         # counted on from what an earlier batch stored at that time
-        span: dict[int, list[int]] = defaultdict(list)
-        for series, ts, _ in keyed:
-            span[series].append(ts)
+        series_ids = sorted({series for series, _, _ in keyed})
+        times = [ts for _, ts, _ in keyed]
         taken: Counter[tuple[int, int]] = Counter()
-        for series, times in span.items():
-            for ts, count in conn.execute(
-                    "SELECT ts, max(dup) + 1 FROM samples WHERE series = ? AND ts BETWEEN ? AND ?"
-                    " GROUP BY ts", (series, min(times), max(times))):
-                taken[(series, int(ts))] = int(count)
+        for series, ts, count in conn.execute(
+                f"SELECT series, ts, max(dup) + 1 FROM samples WHERE series IN"
+                f" ({', '.join('?' * len(series_ids))}) AND ts BETWEEN ? AND ?"
+                " GROUP BY series, ts", (*series_ids, min(times), max(times))):
+            taken[(int(series), int(ts))] = int(count)
         values = []
         for series, ts, r in keyed:
             dup = taken[(series, ts)]
@@ -121,7 +124,7 @@ class WriteMixin(RollupMixin):
         how many settings rows were written (changes).
         """
         ids: dict[SeriesKey, int] = {}
-        with self._tx() as conn:
+        with self._tx(durable=False) as conn:
             if samples:
                 ids = self._insert_samples(conn, samples)
             insert_rows(conn, "balancer_samples", balancer)
@@ -131,10 +134,12 @@ class WriteMixin(RollupMixin):
         if ids:
             self._series_ids = ids
         if roll_up:
-            newest: dict[str, int] = {}
+            latest: dict[str, str] = {}
             for name, stamp in [(s.host, s.ts) for s in samples] + [(b.host, b.ts)
                                                                     for b in balancer]:
-                newest[name] = max(newest.get(name, 0), epoch(stamp))
+                if stamp > latest.get(name, ""):
+                    latest[name] = stamp
+            newest = {name: epoch(stamp) for name, stamp in latest.items()}
             for name, last in newest.items():
                 self.roll_up(name, last)
         return len(changed)
