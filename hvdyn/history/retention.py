@@ -150,12 +150,14 @@ class RetentionMixin(RollupMixin):
         return sorted(str(r[0]) for r in rows)
 
     def prune(self, older_than: timedelta, *, now: datetime | None = None) -> dict[str, int]:
-        """Delete all history older than `older_than`; returns rows deleted per table.
+        """Delete raw history and runs older than `older_than` (collect --keep).
 
-        Counter tables and rollups are cut per host relative to that host's
-        newest sample (its clock); runs (with their journal and audits)
-        relative to this machine's clock `now`. Each VM keeps its newest
-        settings row (settings are stored only when they change).
+        Counter tables are cut per host relative to that host's newest sample
+        (its clock); runs (with their journal and audits) relative to this
+        machine's clock `now`. Each VM keeps its newest settings row (settings
+        are stored only when they change). Rollups are left to their own
+        retention (`apply_retention`), so `--keep 90d` keeps two years of
+        daily rows.
         """
         cutoff_wall = format_ts((now or datetime.now(UTC)) - older_than)
         plans: list[tuple[str, dict[str, int | str]]] = []
@@ -163,8 +165,8 @@ class RetentionMixin(RollupMixin):
             newest = self._newest_epoch(host)
             if newest is not None:
                 cut = newest - int(older_than.total_seconds())
-                plans.append((host, {"raw": cut, "raw_ts": from_epoch(cut), "hourly": cut,
-                                     "daily": cut, "settings_ts": from_epoch(cut)}))
+                plans.append((host, {"raw": cut, "raw_ts": from_epoch(cut), "hourly": 0,
+                                     "daily": 0, "settings_ts": from_epoch(cut)}))
         total = self._delete(plans, 50_000)
         deleted = {t: total[t] for t in ("samples", "balancer_samples", "host_memory",
                                          "vm_settings")}
