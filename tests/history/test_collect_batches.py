@@ -115,3 +115,14 @@ def test_progress_only_on_a_terminal() -> None:
         progress("hv01", 0, 10)
         progress("hv01", 5, 10)
     assert "hv01" in tty.getvalue() and "5/10" in tty.getvalue()
+
+
+def test_retention_options_are_checked_and_reported(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    code, _ = _cli(state, "collect", "-i", str(INVENTORY), "--keep-raw", "1d")
+    assert code == 3
+    code, _ = _cli(state, "collect", "-i", str(INVENTORY), "--keep-hourly", "7d")
+    assert code == 3  # shorter than raw (14d)
+    code, out = _cli(state, "collect", "-i", str(INVENTORY), "--samples", "2", "--format",
+                     "json")
+    assert code == 0 and set(json.loads(out)["retention"]) >= {"samples", "rollups_hourly"}
