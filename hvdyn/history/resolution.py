@@ -5,8 +5,9 @@ window holds an hour): up to 2 days raw samples (every sample; raw samples
 are always kept at least that long), up to 31 days hourly rollups, beyond
 that daily ones. Summaries of a whole window (recommend's percentiles)
 read daily rollups from 7 days on: as exact there (the tolerance test
-checks both) and 24 times fewer rows than hourly ones. Results read from rollups match raw data within the
-tolerance tests/history/test_resolution.py states.
+checks both) and 24 times fewer rows than hourly ones. Results read from
+rollups match raw data within the tolerance tests/history/test_resolution.py
+states.
 """
 
 from __future__ import annotations
