@@ -215,7 +215,7 @@ def audit_health(store: Store, hosts: list[str]) -> None:
     for host in hosts:
         start = window_start(store, host, since)
         if resolution_for(store, host, since) == RAW:
-            samples = store.samples(host=host, since=start)
+            samples = store.brief_samples(host=host, since=start)
             pressure_findings(host, samples, {})
             balancer_findings(host, store.balancer_samples(host=host, since=start))
             vm_health(samples)

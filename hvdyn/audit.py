@@ -365,7 +365,8 @@ def host_audit(result: HostResult, policy: Policy, store: Store, since: timedelt
         samples: list[SampleRow] = []
         balancer = store.balancer_samples(host=host, since=end) if end else []
     else:
-        samples = store.samples(host=host, since=start) if start else []
+        samples = (store.samples(host=host, since=start) if keep_samples
+                   else store.brief_samples(host=host, since=start)) if start else []
         balancer = store.balancer_samples(host=host, since=start) if start else []
     if health is not None or samples or balancer:
         if health is None:

@@ -58,7 +58,7 @@ def gather_advice(store: Store, hosts: list[str], since: timedelta, headroom: fl
         settings = store.latest_vm_settings(host=host)
         res = resolution_for(store, host, since, summary=True)
         if res == RAW:
-            samples = store.samples(host=host, since=start, include_ambiguous=False)
+            samples = store.brief_samples(host=host, since=start, include_ambiguous=False)
             advice += advise(host, samples, settings, headroom=headroom)
         else:
             advice += advise_rollups(host, store.rollups(host, res, since=start), settings,
@@ -180,7 +180,7 @@ def report_charts(store: Store, host: str, since: timedelta, vm: str | None) -> 
                 out.append(rollup_charts.vm_pressure(f"{host}/{name}", rows))
                 out.append(rollup_charts.vm_memory(f"{host}/{name}", rows, settings.get(vm_id)))
         return out
-    samples = store.samples(host=host, since=start, include_ambiguous=False)
+    samples = store.brief_samples(host=host, since=start, include_ambiguous=False)
     out = [charts.host_available(host, store.balancer_samples(host=host, since=start))]
     by_vm: dict[str, list[SampleRow]] = {}
     for s in samples:

@@ -203,5 +203,7 @@ class StoreBase:
 
 def _build(kind: type[_R], names: list[str], rows: Sequence[Any]) -> list[_R]:
     wanted = set(columns_of(kind))
+    if all(n in wanted for n in names):
+        return [kind(**dict(zip(names, row, strict=True))) for row in rows]
     keep = [(i, n) for i, n in enumerate(names) if n in wanted]
     return [kind(**{n: row[i] for i, n in keep}) for row in rows]

@@ -27,8 +27,15 @@ _SAMPLE_SELECT = (
     " s.ambiguous, x.run_id FROM samples x JOIN series s ON s.id = x.series")
 
 
+_BRIEF_SELECT = (
+    "SELECT s.host, s.vm_id, s.vm_name, strftime('%Y-%m-%dT%H:%M:%SZ', x.ts, 'unixepoch') AS ts,"
+    " x.physical_mb, x.current_pressure, x.average_pressure, s.ambiguous"
+    " FROM samples x JOIN series s ON s.id = x.series")
+
+
 def _sample_sql(host: str | None, vm_id: str | None, since: str | None,
-                include_ambiguous: bool, order: str) -> tuple[str, list[Any]]:
+                include_ambiguous: bool, order: str, select: str = _SAMPLE_SELECT
+                ) -> tuple[str, list[Any]]:
     inner: list[str] = []
     args: list[Any] = []
     if host is not None:
@@ -46,7 +53,7 @@ def _sample_sql(host: str | None, vm_id: str | None, since: str | None,
         where.append("x.ts >= ?")
         args.append(epoch(since))
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    return f"{_SAMPLE_SELECT}{clause} ORDER BY {order}", args
+    return f"{select}{clause} ORDER BY {order}", args
 
 
 def _filters(*, host: str | None = None, since: str | None = None
@@ -76,6 +83,15 @@ class QueryMixin(WriteMixin):
         """Raw VM samples, by host, time and instance name (a list: see `iter_samples`)."""
         sql, args = _sample_sql(host, vm_id, since, include_ambiguous,
                                 "s.host, x.ts, s.vm_name, x.dup")
+        return self._query(SampleRow, sql, args)
+
+    def brief_samples(self, *, host: str, since: str | None = None,
+                      include_ambiguous: bool = True) -> list[SampleRow]:
+        """`samples` with only assigned memory, current and average pressure filled in
+        (the other counters None): what health, advice and charts read, at a third
+        of the cost."""
+        sql, args = _sample_sql(host, None, since, include_ambiguous,
+                                "s.host, x.ts, s.vm_name, x.dup", _BRIEF_SELECT)
         return self._query(SampleRow, sql, args)
 
     def iter_samples(
