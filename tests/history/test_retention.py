@@ -75,6 +75,7 @@ def test_every_statement_searches_an_index(tmp_path: Path) -> None:
         start = window_start(store, "h1", timedelta(days=1))
         store.samples(host="h1", since=start, include_ambiguous=False)
         store.samples(host="h1", vm_id="0B000000-0000-4000-8000-000000000000")
+        store.brief_samples(host="h1", since=start)
         list(store.iter_samples(host="h1", since=start))
         store.latest_vm_settings(host="h1")
         store.settings_history("h1", since=start)
