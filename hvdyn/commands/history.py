@@ -56,7 +56,9 @@ def gather_advice(store: Store, hosts: list[str], since: timedelta, headroom: fl
     for host in hosts:
         start = window_start(store, host, since)
         settings = store.latest_vm_settings(host=host)
-        res = resolution_for(store, host, since, summary=True)
+        # rollups live in the SQLite store; other history sources give raw samples
+        res = resolution_for(store, host, since, summary=True) \
+            if isinstance(store, Store) else RAW
         if res == RAW:
             samples = store.brief_samples(host=host, since=start, include_ambiguous=False)
             advice += advise(host, samples, settings, headroom=headroom)
