@@ -15,8 +15,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from hvdyn.history.rollups import DAY, HOUR
-from hvdyn.history.rows import epoch
-from hvdyn.history.store import Store
+from hvdyn.history.rows import BalancerRow, SampleRow, epoch
+from hvdyn.history.store import Store, window_start
 
 RAW = 0
 RAW_MAX = timedelta(days=2)
@@ -42,3 +42,35 @@ def resolution_for(store: Store, host: str, since: timedelta, *, summary: bool =
     if summary and since >= SUMMARY_DAILY_MIN:
         return DAY
     return HOUR if since <= HOURLY_MAX else DAY
+
+
+def chart_samples(store: Store, host: str, since: timedelta) -> list[SampleRow]:
+    """A host's attributable VM samples over a window, ready to chart at any length.
+
+    Raw samples when the window holds at most 2 days; otherwise one row per VM
+    per hour (up to 31 days) or day, from rollups: `ts` is the bucket start,
+    assigned memory, current and average pressure are the bucket's means,
+    minimum/maximum pressure its lowest average and highest current pressure.
+    Bounded by buckets, not by the sampling interval.
+    """
+    start = window_start(store, host, since)
+    res = resolution_for(store, host, since)
+    if res == RAW:
+        return store.brief_samples(host=host, since=start, include_ambiguous=False)
+    rows = sorted((r for r in store.rollups(host, res, since=start) if r.vm_id is not None),
+                  key=lambda r: (r.bucket, r.vm_name))
+    return [SampleRow(host=host, vm_id=r.vm_id, vm_name=r.vm_name, ts=r.bucket,
+                      physical_mb=r.mb_mean, current_pressure=r.cp_mean,
+                      average_pressure=r.ap_mean, minimum_pressure=r.ap_min,
+                      maximum_pressure=r.cp_max) for r in rows]
+
+
+def chart_balancer(store: Store, host: str, since: timedelta) -> list[BalancerRow]:
+    """The host's balancer rows over a window: raw, or one per hour/day (means)."""
+    start = window_start(store, host, since)
+    res = resolution_for(store, host, since)
+    if res == RAW:
+        return store.balancer_samples(host=host, since=start)
+    return [BalancerRow(host=host, name="Hyper-V Dynamic Memory Balancer", ts=b.bucket,
+                        available_mb=b.av_mean, average_pressure=b.ap_mean)
+            for b in store.balancer_rollups(host, res, start)]

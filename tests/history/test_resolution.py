@@ -99,3 +99,21 @@ def test_commands_pick_rollups_for_long_windows(fortnight: Path, tmp_path: Path)
     assert "hourly rollups" not in run("report", "--since", "24h")
     out = run("recommend", "--since", "14d", "--format", "json")
     assert '"samples": 4032' in out
+
+
+def test_chart_rows_are_bounded_by_buckets(fortnight: Path) -> None:
+    from hvdyn.history.resolution import chart_balancer, chart_samples
+
+    with open_store(fortnight) as store:
+        day = chart_samples(store, "h1", timedelta(hours=24))
+        week = chart_samples(store, "h1", timedelta(days=7))
+        quarter = chart_samples(store, "h1", timedelta(days=90))
+        raw_week = store.samples(host="h1", since=window_start(store, "h1", timedelta(days=7)))
+        assert len(day) == 4 * 289  # raw: every 5-minute sample, both ends included
+        assert len(week) == 4 * (7 * 24 + 1)  # hourly, the first hour cut by the window
+        assert len(quarter) == 4 * DAYS  # daily: the store holds 14 days
+        assert len(chart_balancer(store, "h1", timedelta(days=7))) == 7 * 24 + 1
+        # a bucket's mean is the mean of its samples
+        first = [s for s in raw_week if s.vm_name == "vm0" and s.ts[:13] == week[4].ts[:13]]
+        assert week[4].vm_name == "vm0" and abs(
+            (week[4].physical_mb or 0) - sum(s.physical_mb or 0 for s in first) / len(first)) <= 1
