@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from hvdyn.cli import cli
@@ -126,3 +132,31 @@ def test_retention_options_are_checked_and_reported(tmp_path: Path) -> None:
     code, out = _cli(state, "collect", "-i", str(INVENTORY), "--samples", "2", "--format",
                      "json")
     assert code == 0 and set(json.loads(out)["retention"]) >= {"samples", "rollups_hourly"}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux for a real terminal")
+def test_progress_on_a_real_terminal(tmp_path: Path) -> None:
+    """In a tmux pane (a real TTY) collect draws per-host bars with samples and an ETA."""
+    session = f"hvdyn-progress-{os.getpid()}"
+    hvdyn = Path(sys.executable).with_name("hvdyn")
+    command = (f"HVDYN_STATE_DIR={tmp_path} {hvdyn} collect -i {INVENTORY} --samples 3000 "
+               f"--interval 60; sleep 20")
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "150", "-y", "20",
+                    command], check=True)
+    try:
+        seen = ""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "/3000 samples" not in seen:
+            time.sleep(0.3)
+            seen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
+                                  capture_output=True, text=True).stdout
+        assert "hv-obs-01" in seen and "/3000 samples" in seen, seen
+        while time.monotonic() < deadline and "summary:" not in seen:
+            time.sleep(0.5)
+            seen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
+                                  capture_output=True, text=True).stdout
+        assert "summary: 2 hosts, 0 failed" in seen
+        assert "/3000 samples" not in seen  # the bars go away when collect is done
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
