@@ -147,7 +147,8 @@ def test_progress_on_a_real_terminal(tmp_path: Path) -> None:
     try:
         seen = ""
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and "/3000 samples" not in seen:
+        while time.monotonic() < deadline and not (
+                "/3000 samples" in seen and "hv-obs-01" in seen and "hv-obs-02" in seen):
             time.sleep(0.3)
             seen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
                                   capture_output=True, text=True).stdout
