@@ -68,7 +68,7 @@ def audit(policy: Path, inventory: Path | None, limit: str | None, forks: int,
                      "format": fmt})
         report = run_audit(targets.policy, targets.hosts,
                            transport_factory(state, ask_pass=ask_pass), store,
-                           since=window, forks=forks)
+                           since=window, forks=forks, keep_samples=fmt == "html")
         report = AuditReport(policy=report.policy, since=report.since, hosts=report.hosts,
                              findings=report.findings, run_id=run_id)
         store_audit(store, run_id, report)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from hvdyn.advise import Advice, advise
+from hvdyn.advise import Advice, advise, advise_rollups
 from hvdyn.cli import PIPE_WIDTH, STATE_DIR_OPTION, cli, stdout_console
 from hvdyn.commands.observe import duration, output_option, state_dir_of
 from hvdyn.commands.stored_hosts import LIMIT_OPTION, select_stored_hosts
@@ -20,8 +20,9 @@ from hvdyn.formats.advice_text import advice_json, advice_yaml, print_advice
 from hvdyn.formats.chart_data import host_history
 from hvdyn.formats.report_page import report_html, selected_vms, svg_charts
 from hvdyn.formats.svg import document
+from hvdyn.history.resolution import RAW, resolution_for
 from hvdyn.history_source import HistorySource, open_history, window_start
-from hvdyn.store import store_path
+from hvdyn.store import Store, store_path
 
 PROMETHEUS_URL_OPTION = click.option(
     "--prometheus-url", default=None, metavar="URL",
@@ -56,11 +57,25 @@ def _write(text: str, output: Path | None) -> None:
 
 def gather_advice(store: HistorySource, hosts: list[str], since: timedelta, headroom: float
                   ) -> list[Advice]:
+    """Advice per host from raw samples, or from rollups for long windows (see resolution).
+
+    Rollups live in the SQLite store; Prometheus gives raw samples only.
+    """
     advice: list[Advice] = []
     for host in hosts:
         start = window_start(store, host, since)
-        samples = store.samples(host=host, since=start, include_ambiguous=False)
-        advice += advise(host, samples, store.latest_vm_settings(host=host), headroom=headroom)
+        settings = store.latest_vm_settings(host=host)
+        if not isinstance(store, Store):
+            samples = store.samples(host=host, since=start, include_ambiguous=False)
+            advice += advise(host, samples, settings, headroom=headroom)
+            continue
+        res = resolution_for(store, host, since, summary=True)
+        if res == RAW:
+            samples = store.brief_samples(host=host, since=start, include_ambiguous=False)
+            advice += advise(host, samples, settings, headroom=headroom)
+        else:
+            advice += advise_rollups(host, store.rollups(host, res, since=start), settings,
+                                     headroom=headroom)
     return advice
 
 

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from hvdyn.history.resolution import chart_balancer, chart_samples
 from hvdyn.history_source import HistorySource, window_start
 from hvdyn.store import Store
 from hvdyn.store_rows import BalancerRow, SampleRow, VmSettingsRow, parse_ts
@@ -198,8 +199,12 @@ def host_history(store: HistorySource, host: str, since: timedelta) -> HostHisto
         spans = _latest_only(store, host, start)
     for interval in spans:
         timelines.setdefault(interval.vm_id, []).append(interval)
-    samples = store.samples(host=host, since=start, include_ambiguous=False)
-    balancer = store.balancer_samples(host=host, since=start)
+    if isinstance(store, Store):  # raw for short windows, hourly/daily rollups beyond
+        samples = chart_samples(store, host, since)
+        balancer = chart_balancer(store, host, since)
+    else:
+        samples = store.samples(host=host, since=start, include_ambiguous=False)
+        balancer = store.balancer_samples(host=host, since=start)
     times = [s.ts for s in samples] + [b.ts for b in balancer]
     span = None
     if start is not None and newest is not None and times:

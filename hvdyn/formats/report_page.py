@@ -56,6 +56,9 @@ def anchor(*parts: str) -> str:
     return clean
 
 
+DETAIL_HOSTS = 5  # more hosts on one page: the overview alone
+
+
 def page(title: str, parts: Sequence[str]) -> str:
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -110,7 +113,12 @@ def _p95(history: HostHistory, vm_id: str) -> float | None:
     return percentile(values, 95) if values else None
 
 
-def overview(histories: Sequence[HostHistory], findings: dict[str, list[AuditFinding]]) -> str:
+def overview(histories: Sequence[HostHistory], findings: dict[str, list[AuditFinding]],
+             *, linked: bool = True) -> str:
+    """One row per host; `linked`: host and VM names link to their sections below."""
+    def link(text: str, *parts: str) -> str:
+        return f'<a href="#{anchor(*parts)}">{escape(text)}</a>' if linked else escape(text)
+
     rows = []
     for h in histories:
         vms = h.vm_rows
@@ -122,15 +130,14 @@ def overview(histories: Sequence[HostHistory], findings: dict[str, list[AuditFin
             p95, vm_id = ranked[0]
             name = vms[vm_id][-1].vm_name
             cls = ' class="hot"' if p95 > charts.PRESSURE_LINE else ""
-            worst = (f'<a href="#{anchor(h.host, vm_id)}">{escape(name)}</a> '
-                     f"<span{cls}>P95 {p95:.0f}%</span>")
+            worst = f"{link(name, h.host, vm_id)} <span{cls}>P95 {p95:.0f}%</span>"
         mine = findings.get(h.host, [])
         found = ", ".join(f'<span class="{escape(f.severity)}">{escape(f.id)}</span> '
                           f"{escape(f.vm_name or '')}" for f in mine) or "none"
         changes = ", ".join(e.label for e in h.events if h.span and
                             h.span[0] <= e.at <= h.span[1]) or "none"
         rows.append([
-            f'<a href="#{anchor(h.host)}">{escape(h.host)}</a>',
+            link(h.host, h.host),
             f"{len(vms)} ({len(vms) - static} dynamic, {static} static)",
             worst, found, escape(changes),
             render(charts.host_sparkline(h.host, h.samples, h.timelines, h.span)),
@@ -195,7 +202,17 @@ def host_section(history: HostHistory, findings: Sequence[AuditFinding], vm_glob
 
 def report_html(histories: Sequence[HostHistory], title: str, intro: str,
                 vm_glob: str | None = None) -> str:
+    """Overview first, then each host's charts and VM cards.
+
+    More than `DETAIL_HOSTS` hosts (and no --vm) give the overview alone, so a
+    fleet's page stays readable and bounded: `--limit HOST` draws a host.
+    """
     findings = {h.host: health_findings(h) for h in histories}
+    if len(histories) > DETAIL_HOSTS and vm_glob is None:
+        note = (f"{len(histories)} hosts: the overview only. `hvdyn report --limit HOST` "
+                "(a name, a glob or a group) draws a host's charts and its VMs.")
+        return page(title, [f"<p>{escape(intro)}</p>", f"<p>{escape(note)}</p>",
+                            overview(histories, findings, linked=False)])
     nav = " ".join(f'<a href="#{anchor(h.host)}">{escape(h.host)}</a>' for h in histories)
     parts = [f"<p>{escape(intro)}</p>", f"<nav>Hosts: {nav}</nav>",
              overview(histories, findings)]

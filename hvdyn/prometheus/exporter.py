@@ -100,18 +100,21 @@ class CapturingStore(Store):
         balancer: Sequence[BalancerRow],
         host_memory: Sequence[HostMemoryRow],
         vm_settings: Sequence[VmSettingsRow] = (),
-    ) -> None:
-        super().add_collection(samples=samples, balancer=balancer, host_memory=host_memory,
-                               vm_settings=vm_settings)
+        roll_up: bool = True,
+    ) -> int:
+        changed = super().add_collection(samples=samples, balancer=balancer,
+                                         host_memory=host_memory, vm_settings=vm_settings,
+                                         roll_up=roll_up)
         hosts = ({s.host for s in samples} | {b.host for b in balancer}
                  | {h.host for h in host_memory} | {v.host for v in vm_settings})
         if len(hosts) != 1:
-            return
+            return changed
         batch = HostBatch(samples=tuple(samples), balancer=tuple(balancer),
                           memory=host_memory[-1] if host_memory else None,
                           settings=tuple(vm_settings))
         with self._batch_lock:
             self._batches[hosts.pop()] = batch
+        return changed
 
     def __enter__(self) -> CapturingStore:
         return self

@@ -6,7 +6,6 @@ import json
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from hvdyn.commands._common import load_hosts, transport_factory
 from hvdyn.model import HostSpec, Script
 from hvdyn.prometheus.exporter import Exporter, Schedule, open_capturing_store
 from hvdyn.prometheus.expose import families
+from hvdyn.store import open_store
 from hvdyn.transport import ScriptResult, Transport
 
 from .servers import REPO, free_port, http_get, start_exporter, wait_for
@@ -69,12 +69,12 @@ def test_once_exposes_what_the_store_holds_in_base_units(tmp_path: Path) -> None
     code, metrics = _once(OBSERVE / "inventory.yaml", state)
     assert code == 0
     assert _value(metrics, "hvdyn_up", host="hv-obs-01") == 1
-    with sqlite3.connect(state / "hvdyn.sqlite3") as conn:
-        rows = conn.execute("SELECT host, vm_id, physical_mb, average_pressure, added_mb FROM"
-                            " samples WHERE ambiguous = 0").fetchall()
-        settings = conn.execute("SELECT host, vm_id, maximum_mb, buffer FROM vm_settings"
-                                ).fetchall()
-        ts = conn.execute("SELECT max(ts) FROM samples WHERE host = 'hv-obs-01'").fetchone()[0]
+    with open_store(state) as store:
+        rows = [(s.host, s.vm_id, s.physical_mb, s.average_pressure, s.added_mb)
+                for s in store.samples(include_ambiguous=False)]
+        settings = [(s.host, s.vm_id, s.maximum_mb, s.buffer)
+                    for s in store.latest_vm_settings()]
+        ts = store.newest_ts("hv-obs-01")
     assert rows and settings
     for host, vm_id, physical, pressure, added in rows:
         assert _value(metrics, "hvdyn_vm_assigned_memory_bytes", host=host,
