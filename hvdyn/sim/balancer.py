@@ -28,6 +28,9 @@ BALANCER_INSTANCE = "System Balancer"
 # ---------------------------------------------------------------- demand
 
 
+# A VM's noise for a one-minute slot is asked by every pass in that minute (12 at 5 s
+# ticks) and by the next minute's passes; the cache holds a few slots of a big host.
+@functools.lru_cache(maxsize=1 << 16)
 def _unit_noise(vm_id: str, slot: int) -> float:
     """Deterministic value in [-1, 1] for one VM and one time slot."""
     digest = hashlib.blake2b(f"{vm_id}:{slot}".encode(), digest_size=8).digest()
@@ -40,21 +43,29 @@ def _epoch_second_of_day(epoch: str) -> int:
     return start.hour * 3600 + start.minute * 60 + start.second
 
 
+def _daily_and_slot(epoch: str, clock_s: int) -> tuple[float, int, float]:
+    """The parts of the demand curve every VM shares at a clock second."""
+    seconds = _epoch_second_of_day(epoch) + clock_s
+    hours = (seconds / 3600.0) % 24.0
+    daily = 0.5 - 0.5 * math.cos(2.0 * math.pi * (hours - 3.0) / 24.0)
+    slot, within = divmod(seconds, NOISE_PERIOD_S)
+    return daily, slot, within / NOISE_PERIOD_S
+
+
+def _demand(vm: SimVm, daily: float, slot: int, frac: float) -> int:
+    noise = (1 - frac) * _unit_noise(vm.id, slot) + frac * _unit_noise(vm.id, slot + 1)
+    base, peak = vm.demand.base_mb, vm.demand.peak_mb
+    value = base + (peak - base) * daily + NOISE_SHARE * peak * noise
+    return max(32, round(value))
+
+
 def demand_mb(vm: SimVm, epoch: str, clock_s: int) -> int:
     """Guest committed memory at a clock second: a daily cycle plus noise.
 
     Lowest at 03:00 UTC, highest at 15:00; noise is interpolated between
     per-minute values seeded by the VM id, so curves differ per VM.
     """
-    seconds = _epoch_second_of_day(epoch) + clock_s
-    hours = (seconds / 3600.0) % 24.0
-    daily = 0.5 - 0.5 * math.cos(2.0 * math.pi * (hours - 3.0) / 24.0)
-    slot, within = divmod(seconds, NOISE_PERIOD_S)
-    frac = within / NOISE_PERIOD_S
-    noise = (1 - frac) * _unit_noise(vm.id, slot) + frac * _unit_noise(vm.id, slot + 1)
-    base, peak = vm.demand.base_mb, vm.demand.peak_mb
-    value = base + (peak - base) * daily + NOISE_SHARE * peak * noise
-    return max(32, round(value))
+    return _demand(vm, *_daily_and_slot(epoch, clock_s))
 
 
 # ---------------------------------------------------------------- allocation
@@ -112,15 +123,22 @@ def dm_active(vm: SimVm) -> bool:
 
 
 def claim_for(vm: SimVm, demand: int) -> Claim:
-    startup = vm.memory.virtual_quantity
+    floor, target, weight = _claim(vm, demand, dm_active(vm))
+    return Claim(floor=floor, target=target, weight=weight)
+
+
+def _claim(vm: SimVm, demand: int, active: bool) -> tuple[int, int, int]:
+    """(floor, target, weight) of `claim_for`, without building the object."""
+    mem = vm.memory
+    startup = mem.virtual_quantity
     if vm.state == PAUSED:  # a paused guest neither grows nor gives back
         held = max(vm.dm.assigned_mb, startup)
-        return Claim(floor=held, target=held, weight=vm.memory.weight)
-    if vm.state != RUNNING or not dm_active(vm):
-        return Claim(floor=startup, target=startup, weight=vm.memory.weight)
-    wanted = math.ceil(demand * (1 + vm.memory.buffer / 100))
-    target = min(max(wanted, startup), max(vm.memory.limit, startup))
-    return Claim(floor=startup, target=target, weight=vm.memory.weight)
+        return held, held, mem.weight
+    if vm.state != RUNNING or not active:
+        return startup, startup, mem.weight
+    wanted = math.ceil(demand * (1 + mem.buffer / 100))
+    target = min(max(wanted, startup), max(mem.limit, startup))
+    return startup, target, mem.weight
 
 
 def pressure(demand: int, assigned: int) -> int:
@@ -128,12 +146,35 @@ def pressure(demand: int, assigned: int) -> int:
     return round(demand * 100 / assigned) if assigned > 0 else 0
 
 
-def rebalance(host: HostState) -> None:
-    """One balancer pass at the host's current clock; updates every VM's counters."""
-    active = [vm for vm in host.vms if vm.state in HOLDS_MEMORY]
-    demands = [demand_mb(vm, host.epoch, host.clock_s) for vm in active]
-    claims = [claim_for(vm, d) for vm, d in zip(active, demands, strict=True)]
-    for vm, d, new in zip(active, demands, allocate(claims, host.pool_mb), strict=True):
+def rebalance(host: HostState, clock_s: int | None = None) -> None:
+    """One balancer pass at `clock_s` (default: the host's clock); updates every VM's counters.
+
+    Runs for every VM at every simulated tick (a week of 5-minute samples is
+    120,000 passes), so the shared part of the demand curve is worked out once
+    per pass and Claim objects are built only when the host is short of memory.
+    """
+    at = host.clock_s if clock_s is None else clock_s
+    daily, slot, frac = _daily_and_slot(host.epoch, at)
+    active: list[SimVm] = []
+    demands: list[int] = []
+    dm_on: list[bool] = []
+    claims: list[tuple[int, int, int]] = []
+    for vm in host.vms:
+        if vm.state not in HOLDS_MEMORY:
+            vm.dm.assigned_mb = 0
+            continue
+        active.append(vm)
+        demand = _demand(vm, daily, slot, frac)
+        demands.append(demand)
+        on = dm_active(vm)
+        dm_on.append(on)
+        claims.append(_claim(vm, demand, on))
+    if sum(c[1] for c in claims) <= host.pool_mb:  # allocate's first case, without objects
+        granted = [c[1] for c in claims]
+    else:
+        granted = allocate([Claim(floor=f, target=t, weight=w) for f, t, w in claims],
+                           host.pool_mb)
+    for vm, d, on, new in zip(active, demands, dm_on, granted, strict=True):
         dm = vm.dm
         old = dm.assigned_mb
         if old and new > old:
@@ -146,11 +187,8 @@ def rebalance(host: HostState) -> None:
         dm.visible_mb = max(dm.visible_mb, new)
         if vm.state == RUNNING:
             dm.demand_mb = d
-        dm.pressures.append(pressure(dm.demand_mb, new) if dm_active(vm) else 0)
+        dm.pressures.append(pressure(dm.demand_mb, new) if on else 0)
         del dm.pressures[:-PRESSURE_WINDOW]
-    for vm in host.vms:
-        if vm.state not in HOLDS_MEMORY:
-            vm.dm.assigned_mb = 0
 
 
 # ---------------------------------------------------------------- counters

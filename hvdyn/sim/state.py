@@ -7,7 +7,7 @@ pickling: state files stay readable and diffable).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from hvdyn.model import MemorySettings
@@ -29,6 +29,9 @@ JOB_RUNNING = 4
 JOB_COMPLETED = 7
 JOB_EXCEPTION = 10
 JOB_IN_PROGRESS = frozenset({2, 3, 4, 5, 6})
+
+# HostState fields kept in memory only.
+TRANSIENT = frozenset({"balanced_s", "by_id"})
 
 HEARTBEAT_CODES = {"ok": 2, "error": 6, "no_contact": 12, "lost": 13}
 STATE_VERSION = 1
@@ -161,10 +164,25 @@ class HostState:
     faults: list[Fault] = field(default_factory=list)
     fixture_path: str = ""
     fixture_sha256: str = ""
+    # In memory only, never saved (see `TRANSIENT`): the clock second up to which the
+    # balancer has run when a script let time pass without it (`wmi.advance(lazy=True)`),
+    # and the VMs by upper-case GUID for `vm()`.
+    balanced_s: int | None = field(default=None, compare=False, repr=False)
+    by_id: dict[str, SimVm] | None = field(default=None, compare=False, repr=False)
 
     def vm(self, vm_id: str) -> SimVm | None:
         """The VM with this GUID (case-insensitive, as WMI compares it)."""
         wanted = vm_id.upper()
+        index = self.by_id
+        if index is None or len(index) != len(self.vms):
+            index = self.by_id = {}
+            for vm in reversed(self.vms):  # the first VM wins, as a scan would find it
+                index[vm.id.upper()] = vm
+        found = index.get(wanted)
+        if found is not None and found.id.upper() == wanted:
+            return found
+        # The list or an id changed since the index was built: look again, and rebuild.
+        self.by_id = None
         for vm in self.vms:
             if vm.id.upper() == wanted:
                 return vm
@@ -184,7 +202,12 @@ class HostState:
     # ------------------------------------------------------------ JSON
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data: dict[str, Any] = {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name not in TRANSIENT
+        }
+        data["vms"] = [asdict(vm) for vm in self.vms]
+        data["jobs"] = {key: asdict(job) for key, job in self.jobs.items()}
+        data["faults"] = [asdict(fault) for fault in self.faults]
         data["version"] = STATE_VERSION
         return data
 
