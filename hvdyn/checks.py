@@ -8,6 +8,7 @@ warnings and infos are shown and do not block.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,10 +44,16 @@ _SUPPORTED_GUESTS: tuple[tuple[re.Pattern[str], bool], ...] = (
 )
 
 
+_MARKS = re.compile(r"\(r\)|\(tm\)|[®™]")
+_BLANKS = re.compile(r"\s+")
+
+
+# Called several times per VM with a fleet's handful of OS names.
+@functools.lru_cache(maxsize=1024)
 def normalise_os_name(name: str) -> str:
     """Lower-case OS name without trademark marks and doubled blanks."""
-    cleaned = re.sub(r"\(r\)|\(tm\)|[®™]", "", name.lower())
-    return re.sub(r"\s+", " ", cleaned).strip()
+    cleaned = _MARKS.sub("", name.lower())
+    return _BLANKS.sub(" ", cleaned).strip()
 
 
 def guest_dm_support(os_name: str | None) -> bool | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from operator import attrgetter
 
 from hvdyn.checks import VmContext, check_vm
 from hvdyn.model import (
@@ -47,8 +48,13 @@ def target_settings(current: MemorySettings, desired: Desired) -> MemorySettings
     startup = _int_or(desired.get("startup_mb"), current.startup_mb)
     minimum = _int_or(desired.get("minimum_mb"), current.minimum_mb)
     if not dynamic:
-        return replace(
-            current, dynamic=False, startup_mb=startup, minimum_mb=startup, maximum_mb=startup
+        return MemorySettings(
+            dynamic=False,
+            startup_mb=startup,
+            minimum_mb=startup,
+            maximum_mb=startup,
+            buffer=current.buffer,
+            weight=current.weight,
         )
     return MemorySettings(
         dynamic=True,
@@ -64,21 +70,35 @@ def _int_or(value: bool | int | None, fallback: int) -> int:
     return fallback if value is None else int(value)
 
 
+# The six values of a MemorySettings in FIELDS order (one call instead of six getattr).
+_VALUES = attrgetter(*FIELDS)
+_FIELD_ORDER = {name: i for i, name in enumerate(FIELDS)}
+_NEEDS_OFF = tuple(name in OFFLINE_FIELDS for name in FIELDS)
+
+
 def _diff(current: MemorySettings, target: MemorySettings) -> list[Change]:
     return [
-        Change(
-            field=name,
-            current=current.get(name),
-            desired=target.get(name),
-            needs_off=name in OFFLINE_FIELDS,
+        Change(field=name, current=now, desired=wanted, needs_off=off)
+        for name, now, wanted, off in zip(
+            FIELDS, _VALUES(current), _VALUES(target), _NEEDS_OFF, strict=True
         )
-        for name in FIELDS
-        if current.get(name) != target.get(name)
+        if now != wanted
     ]
 
 
 def _with_status(changes: list[Change], status: ChangeStatus, reason: str) -> tuple[Change, ...]:
-    return tuple(replace(c, status=status, reason=reason) for c in changes)
+    # Change(...) rather than dataclasses.replace: this runs for every change of every VM.
+    return tuple(
+        Change(
+            field=c.field,
+            current=c.current,
+            desired=c.desired,
+            needs_off=c.needs_off,
+            status=status,
+            reason=reason,
+        )
+        for c in changes
+    )
 
 
 def plan_vm(
@@ -178,7 +198,7 @@ def _classify(
             reason = "needs the VM off (use --allow-restart, or stop the VM)"
         planned += _with_status(offline, ChangeStatus.PENDING, reason)
     online_target = vm.memory.with_values({c.field: c.desired for c in online})
-    ordered = tuple(sorted(planned, key=lambda c: FIELDS.index(c.field)))
+    ordered = tuple(sorted(planned, key=lambda c: _FIELD_ORDER[c.field]))
     return VmPlan(vm=vm, changes=ordered, reason=reason, target=online_target if online else None)
 
 
@@ -188,9 +208,12 @@ def block_by_findings(
     """Planned changes become blocked: all of a host's for a capacity error, else the VM's."""
     errors = [f for f in findings if f.blocks]
     host_wide = "; ".join(f"{f.check}: {f.message}" for f in errors if f.check in capacity)
+    by_vm: dict[str | None, list[str]] = {}  # one pass, not one per VM (VMs x findings)
+    for f in errors:
+        by_vm.setdefault(f.vm_id, []).append(f"{f.check}: {f.message}")
     out: list[VmPlan] = []
     for vm_plan in plans:
-        mine = "; ".join(f"{f.check}: {f.message}" for f in errors if f.vm_id == vm_plan.vm.id)
+        mine = "; ".join(by_vm.get(vm_plan.vm.id, ()))
         reason = "; ".join(r for r in (host_wide, mine) if r)
         if not reason or not vm_plan.has_work:
             out.append(vm_plan)

@@ -190,8 +190,10 @@ class Policy:
         for index, ex in view.excludes:
             if ex.matches_vm(vm):
                 return Resolution(excluded_by=ExcludeRef(index, ex.line, str(self.path)))
-        undecided = [f"exclude[{i}]" for i, ex in view.excludes if ex.undecided(vm)]
-        undecided += [r.name for r in view.rules if r.matcher.undecided(vm)]
+        undecided: list[str] = []
+        if vm.guest.os_name is None:  # only a VM without an OS can hang on `os`
+            undecided = [f"exclude[{i}]" for i, ex in view.excludes if ex.undecided(vm)]
+            undecided += [r.name for r in view.rules if r.matcher.undecided(vm)]
         if undecided:
             # Planning without the OS would give the VM other values than it gets once
             # it runs (and flip them back then): leave it alone until the OS is known.

@@ -127,7 +127,18 @@ class _StrippingLoader(jinja2.FileSystemLoader):
 # ---------------------------------------------------------------- environment
 
 
+# Sizes, counts and flags repeat across VMs; `typed` keeps 1 and True apart.
+_cached_literal = lru_cache(maxsize=4096, typed=True)(ps_literal)
+# What `getattr(d, name)` finds on a plain dict: its methods and dunders, never its keys.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
 def _finalize(value: Any) -> PSCode:
+    kind = type(value)
+    if kind is int or kind is bool or value is None:  # exact types: never Undefined/Markup
+        return _cached_literal(value)
+    if kind is str:
+        return ps_literal(value)
     if isinstance(value, jinja2.Undefined):
         str(value)  # StrictUndefined raises UndefinedError here
         raise RenderError("undefined value in template")
@@ -152,6 +163,21 @@ class PSEnvironment(jinja2.Environment):
             auto_reload=False,
         )
         self.filters.pop("safe", None)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """`vm.expect.dynamic` on plain dict params: the key, without raising AttributeError.
+
+        Jinja tries the attribute first and the key second; on an exact dict the
+        attribute exists only for dict's own names, so looking the key up first for
+        every other name gives the same value. Rendering a 40-VM apply script does
+        this about 30 times per VM.
+        """
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
