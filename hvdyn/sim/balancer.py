@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from hvdyn.sim.guest import supports_dm
+from hvdyn.sim.guest import ic_supports_dm, os_supports_dm, supports_dm
 from hvdyn.sim.state import HOLDS_MEMORY, PAUSED, RUNNING, HostState, SimVm
 
 PRESSURE_WINDOW = 12  # ticks kept for Average/Minimum/Maximum pressure
@@ -150,31 +150,50 @@ def rebalance(host: HostState, clock_s: int | None = None) -> None:
     """One balancer pass at `clock_s` (default: the host's clock); updates every VM's counters.
 
     Runs for every VM at every simulated tick (a week of 5-minute samples is
-    120,000 passes), so the shared part of the demand curve is worked out once
-    per pass and Claim objects are built only when the host is short of memory.
+    120,000 passes), so it is one loop with `demand_mb`, `claim_for` and
+    `dm_active` written out (tests/sim/test_scale.py checks it against them):
+    the shared part of the demand curve is worked out once per pass, and Claim
+    objects are built only when the host is short of memory.
     """
     at = host.clock_s if clock_s is None else clock_s
     daily, slot, frac = _daily_and_slot(host.epoch, at)
-    active: list[SimVm] = []
-    demands: list[int] = []
-    dm_on: list[bool] = []
+    keep = 1 - frac
+    noise_of = _unit_noise
+    os_ok, ic_ok = os_supports_dm, ic_supports_dm
+    ceil = math.ceil
+    active: list[tuple[SimVm, int, bool]] = []
     claims: list[tuple[int, int, int]] = []
+    wanted_mb = 0
     for vm in host.vms:
-        if vm.state not in HOLDS_MEMORY:
+        state = vm.state
+        if state not in HOLDS_MEMORY:
             vm.dm.assigned_mb = 0
             continue
-        active.append(vm)
-        demand = _demand(vm, daily, slot, frac)
-        demands.append(demand)
-        on = dm_active(vm)
-        dm_on.append(on)
-        claims.append(_claim(vm, demand, on))
-    if sum(c[1] for c in claims) <= host.pool_mb:  # allocate's first case, without objects
+        vm_id = vm.id
+        noise = keep * noise_of(vm_id, slot) + frac * noise_of(vm_id, slot + 1)
+        base, peak = vm.demand.base_mb, vm.demand.peak_mb
+        demand = max(32, round(base + (peak - base) * daily + NOISE_SHARE * peak * noise))
+        mem = vm.memory
+        guest = vm.guest
+        on = mem.dynamic and os_ok(guest.os) and ic_ok(guest.ic_version)
+        startup = mem.virtual_quantity
+        if state == PAUSED:  # a paused guest neither grows nor gives back
+            floor = target = max(vm.dm.assigned_mb, startup)
+        elif state != RUNNING or not on:
+            floor = target = startup
+        else:
+            floor = startup
+            wanted = ceil(demand * (1 + mem.buffer / 100))
+            target = min(max(wanted, startup), max(mem.limit, startup))
+        active.append((vm, demand, on))
+        claims.append((floor, target, mem.weight))
+        wanted_mb += target
+    if wanted_mb <= host.pool_mb:  # allocate's first case, without objects
         granted = [c[1] for c in claims]
     else:
         granted = allocate([Claim(floor=f, target=t, weight=w) for f, t, w in claims],
                            host.pool_mb)
-    for vm, d, on, new in zip(active, demands, dm_on, granted, strict=True):
+    for (vm, d, on), new in zip(active, granted, strict=True):
         dm = vm.dm
         old = dm.assigned_mb
         if old and new > old:
@@ -184,11 +203,14 @@ def rebalance(host: HostState, clock_s: int | None = None) -> None:
             dm.removed_mb += old - new
             dm.remove_ops += 1
         dm.assigned_mb = new
-        dm.visible_mb = max(dm.visible_mb, new)
+        if new > dm.visible_mb:
+            dm.visible_mb = new
         if vm.state == RUNNING:
             dm.demand_mb = d
-        dm.pressures.append(pressure(dm.demand_mb, new) if on else 0)
-        del dm.pressures[:-PRESSURE_WINDOW]
+        window = dm.pressures
+        window.append((round(dm.demand_mb * 100 / new) if new > 0 else 0) if on else 0)
+        if len(window) > PRESSURE_WINDOW:
+            del window[:-PRESSURE_WINDOW]
 
 
 # ---------------------------------------------------------------- counters

@@ -89,13 +89,18 @@ def collect(host: HostState, params: Mapping[str, Any]) -> list[Record]:
     if not 1 <= samples <= MAX_SAMPLES or interval < 1:
         raise ParamError(f"samples must be 1..{MAX_SAMPLES} and interval_s at least 1")
     records: list[Record] = []
+    # Counter instances are named by display name: every GUID that shares the name.
+    # Names do not change while the script runs; worked out once, not per VM per sample.
+    ids_by_name: dict[str, list[str]] = {}
+    for vm in host.vms:
+        ids_by_name.setdefault(vm.name, []).append(vm.id)
     for _ in range(samples):
         wmi.advance(host, interval)
         ts = wmi.now_iso(host)
         for vm in host.vms:
             if vm.state not in HOLDS_MEMORY:
                 continue
-            ids = [other.id for other in host.vms if other.name == vm.name]
+            ids = list(ids_by_name[vm.name])
             records.append(
                 {
                     "t": "sample",

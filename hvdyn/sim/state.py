@@ -166,24 +166,25 @@ class HostState:
     fixture_sha256: str = ""
     # In memory only, never saved (see `TRANSIENT`): the clock second up to which the
     # balancer has run when a script let time pass without it (`wmi.advance(lazy=True)`),
-    # and the VMs by upper-case GUID for `vm()`.
+    # and the position of each VM in `vms` by upper-case GUID, for `vm()`.
     balanced_s: int | None = field(default=None, compare=False, repr=False)
-    by_id: dict[str, SimVm] | None = field(default=None, compare=False, repr=False)
+    by_id: dict[str, int] | None = field(default=None, compare=False, repr=False)
 
     def vm(self, vm_id: str) -> SimVm | None:
         """The VM with this GUID (case-insensitive, as WMI compares it)."""
         wanted = vm_id.upper()
+        vms = self.vms
         index = self.by_id
-        if index is None or len(index) != len(self.vms):
+        if index is None or len(index) > len(vms):
             index = self.by_id = {}
-            for vm in reversed(self.vms):  # the first VM wins, as a scan would find it
-                index[vm.id.upper()] = vm
-        found = index.get(wanted)
-        if found is not None and found.id.upper() == wanted:
-            return found
-        # The list or an id changed since the index was built: look again, and rebuild.
+            for pos in range(len(vms) - 1, -1, -1):  # the first VM wins, as a scan finds it
+                index[vms[pos].id.upper()] = pos
+        at = index.get(wanted)
+        if at is not None and at < len(vms) and vms[at].id.upper() == wanted:
+            return vms[at]
+        # Not there, or the list changed since the index was built: scan, and rebuild next time.
         self.by_id = None
-        for vm in self.vms:
+        for vm in vms:
             if vm.id.upper() == wanted:
                 return vm
         return None
