@@ -12,12 +12,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from hvdyn.errors import EXIT_INVALID, HvdynError
+
+if TYPE_CHECKING:  # rich is imported by the commands that print tables (not --help, validate)
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -177,6 +179,8 @@ def settings_from(kwargs: dict[str, Any]) -> Settings:
 
 
 def stdout_console() -> Console:
+    from rich.console import Console
+
     # markup=False: names and messages come from hosts and guests (data, never markup).
     return Console(highlight=False, soft_wrap=False, markup=False)
 
