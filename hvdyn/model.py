@@ -33,6 +33,8 @@ def parse_size_mb(text: str) -> int:
     if not match:
         raise ValueError(f"{text!r} is not a size with a unit")
     number, unit = match.groups()
+    if "." not in number:  # whole numbers (most sizes): exact without Fraction
+        return int(number) * _UNIT_MB[unit[0].lower()]
     mb = Fraction(number) * _UNIT_MB[unit[0].lower()]
     if mb.denominator != 1:
         raise ValueError(f"{text!r} is {float(mb):g}MB, not a whole number of MB")

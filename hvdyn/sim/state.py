@@ -7,7 +7,7 @@ pickling: state files stay readable and diffable).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from hvdyn.model import MemorySettings
@@ -206,9 +206,9 @@ class HostState:
         data: dict[str, Any] = {
             f.name: getattr(self, f.name) for f in fields(self) if f.name not in TRANSIENT
         }
-        data["vms"] = [asdict(vm) for vm in self.vms]
-        data["jobs"] = {key: asdict(job) for key, job in self.jobs.items()}
-        data["faults"] = [asdict(fault) for fault in self.faults]
+        data["vms"] = [_plain(vm) for vm in self.vms]
+        data["jobs"] = {key: _plain(job) for key, job in self.jobs.items()}
+        data["faults"] = [_plain(fault) for fault in self.faults]
         data["version"] = STATE_VERSION
         return data
 
@@ -221,6 +221,28 @@ class HostState:
         raw["jobs"] = {k: Job(**v) for k, v in raw["jobs"].items()}
         raw["faults"] = [Fault(**f) for f in raw["faults"]]
         return cls(**raw)
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _plain(value: Any) -> Any:
+    """`dataclasses.asdict` for state records: JSON values are shared, not deep-copied.
+
+    Runs for every VM each time a script changed the state; asdict deep-copies
+    every int and str it meets.
+    """
+    kind = type(value)
+    names = _FIELD_NAMES.get(kind)
+    if names is None and hasattr(kind, "__dataclass_fields__"):
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    if kind is list:
+        return [_plain(item) for item in value]
+    if kind is dict:
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def _vm_from_json(data: dict[str, Any]) -> SimVm:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.sim import balancer, load_fixture, run_script, wmi
+from hvdyn.sim import balancer, load_fixture, run_script, session, state_path, wmi
 from hvdyn.sim.state import HOLDS_MEMORY, OFF, HostState, SimVm
 
 
@@ -140,3 +140,24 @@ def test_collect_sample_ids_group_vms_by_name(write_fixture: Callable[..., Path]
                                                         "interval_s": 300}) if r["t"] == "sample"]
     twins = [r for r in samples if r["name"] == "vm-001"]
     assert len(twins) == 4 and all(len(r["ids"]) == 2 for r in twins)
+
+
+def test_first_contact_saves_state_only_when_a_script_changes_it(
+    tmp_path: Path, small_path: Path
+) -> None:
+    # Writing a file per host on first contact cost more than the discover itself
+    # (bench.fanout, cold); state built from a fixture is built the same next time.
+    state_dir = tmp_path / "state"
+    path = state_path(state_dir, "h", small_path)
+    with session(state_dir, "h", small_path) as host:
+        run_script(host, "discover", {"host": "h"})
+    assert not path.exists()
+    with session(state_dir, "h", small_path) as host:
+        assert host.clock_s == 0  # rebuilt from the fixture, unchanged
+        wmi.advance(host, 60)
+    assert path.exists()
+    saved = path.read_text("utf-8")
+    with session(state_dir, "h", small_path) as host:
+        assert host.clock_s == 60
+        run_script(host, "discover", {"host": "h"})
+    assert path.read_text("utf-8") == saved  # a read-only script leaves the file alone
