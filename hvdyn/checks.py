@@ -56,6 +56,7 @@ def normalise_os_name(name: str) -> str:
     return _BLANKS.sub(" ", cleaned).strip()
 
 
+@functools.lru_cache(maxsize=1024)
 def guest_dm_support(os_name: str | None) -> bool | None:
     """True/False when the guest OS is (not) on the SP1 DM list; None when unknown."""
     if not os_name:
@@ -64,6 +65,7 @@ def guest_dm_support(os_name: str | None) -> bool | None:
     return any(p.match(name) for p, _ in _SUPPORTED_GUESTS)
 
 
+@functools.lru_cache(maxsize=1024)
 def _needs_hotadd_update(os_name: str) -> bool:
     name = normalise_os_name(os_name)
     return any(p.match(name) and needs for p, needs in _SUPPORTED_GUESTS)
