@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from operator import attrgetter
 
 from hvdyn.checks import VmContext, check_vm
@@ -48,21 +49,40 @@ def target_settings(current: MemorySettings, desired: Desired) -> MemorySettings
     startup = _int_or(desired.get("startup_mb"), current.startup_mb)
     minimum = _int_or(desired.get("minimum_mb"), current.minimum_mb)
     if not dynamic:
-        return MemorySettings(
-            dynamic=False,
-            startup_mb=startup,
-            minimum_mb=startup,
-            maximum_mb=startup,
-            buffer=current.buffer,
-            weight=current.weight,
-        )
+        return _settings(False, startup, startup, startup, current.buffer, current.weight)
+    return _settings(
+        True,
+        startup,
+        minimum,
+        _int_or(desired.get("maximum_mb"), current.maximum_mb),
+        _int_or(desired.get("buffer"), current.buffer),
+        _int_or(desired.get("weight"), current.weight),
+    )
+
+
+# Plans of a fleet hold a handful of distinct targets and changes, and they are frozen:
+# one shared instance each (a run keeps every plan until it reports; 200,000 VMs'
+# worth of copies were most of the garbage collector's work and of the plan's memory).
+@lru_cache(maxsize=4096, typed=True)
+def _settings(
+    dynamic: bool, startup: int, minimum: int, maximum: int, buffer: int, weight: int
+) -> MemorySettings:
     return MemorySettings(
-        dynamic=True,
+        dynamic=dynamic,
         startup_mb=startup,
         minimum_mb=minimum,
-        maximum_mb=_int_or(desired.get("maximum_mb"), current.maximum_mb),
-        buffer=_int_or(desired.get("buffer"), current.buffer),
-        weight=_int_or(desired.get("weight"), current.weight),
+        maximum_mb=maximum,
+        buffer=buffer,
+        weight=weight,
+    )
+
+
+@lru_cache(maxsize=8192, typed=True)
+def _change(
+    name: str, now: bool | int, wanted: bool | int, off: bool, status: ChangeStatus, reason: str
+) -> Change:
+    return Change(
+        field=name, current=now, desired=wanted, needs_off=off, status=status, reason=reason
     )
 
 
@@ -93,10 +113,7 @@ def _diff(current: MemorySettings, target: MemorySettings) -> list[_Diff]:
 
 def _with_status(diffs: list[_Diff], status: ChangeStatus, reason: str) -> tuple[Change, ...]:
     return tuple(
-        Change(
-            field=name, current=now, desired=wanted, needs_off=off, status=status, reason=reason
-        )
-        for name, now, wanted, off in diffs
+        _change(name, now, wanted, off, status, reason) for name, now, wanted, off in diffs
     )
 
 
