@@ -88,32 +88,40 @@ def allocate(claims: Sequence[Claim], pool_mb: int) -> list[int]:
     goes round again. Weight 0 VMs get memory only when no weighted VM wants
     more. Results are whole MB and never sum above max(pool, sum of floors).
     """
-    if sum(c.target for c in claims) <= pool_mb:
-        return [c.target for c in claims]
-    alloc = [c.floor for c in claims]
+    return _allocate(
+        [c.floor for c in claims], [c.target for c in claims], [c.weight for c in claims], pool_mb
+    )
+
+
+def _allocate(floors: list[int], targets: list[int], weights: list[int], pool_mb: int
+              ) -> list[int]:
+    """`allocate` on parallel lists (a host short of memory runs it at every pass)."""
+    if sum(targets) <= pool_mb:
+        return list(targets)
+    alloc = list(floors)
     spare = pool_mb - sum(alloc)
-    needy = [i for i, c in enumerate(claims) if c.target > c.floor]
+    needy = [i for i, (t, f) in enumerate(zip(targets, floors, strict=True)) if t > f]
     while spare > 0 and needy:
-        weighted = [i for i in needy if claims[i].weight > 0]
+        weighted = [i for i in needy if weights[i] > 0]
         group = weighted or needy
-        total_w = sum(claims[i].weight for i in group) if weighted else len(group)
+        total_w = sum(weights[i] for i in group) if weighted else len(group)
         given = 0
         for i in group:
-            w = claims[i].weight if weighted else 1
+            w = weights[i] if weighted else 1
             share = spare * w // total_w
-            take = min(share, claims[i].target - alloc[i])
+            take = min(share, targets[i] - alloc[i])
             alloc[i] += take
             given += take
         spare -= given
-        needy = [i for i in needy if alloc[i] < claims[i].target]
+        needy = [i for i in needy if alloc[i] < targets[i]]
         if given == 0:  # shares rounded to 0 MB: hand out the rest by weight order
-            for i in sorted(group, key=lambda j: (-claims[j].weight, j)):
+            for i in sorted(group, key=lambda j: (-weights[j], j)):
                 if spare == 0:
                     break
-                take = min(spare, claims[i].target - alloc[i])
+                take = min(spare, targets[i] - alloc[i])
                 alloc[i] += take
                 spare -= take
-            needy = [i for i in needy if alloc[i] < claims[i].target]
+            needy = [i for i in needy if alloc[i] < targets[i]]
     return alloc
 
 
@@ -152,8 +160,8 @@ def rebalance(host: HostState, clock_s: int | None = None) -> None:
     Runs for every VM at every simulated tick (a week of 5-minute samples is
     120,000 passes), so it is one loop with `demand_mb`, `claim_for` and
     `dm_active` written out (tests/sim/test_scale.py checks it against them):
-    the shared part of the demand curve is worked out once per pass, and Claim
-    objects are built only when the host is short of memory.
+    the shared part of the demand curve is worked out once per pass, and no Claim
+    objects are built.
     """
     at = host.clock_s if clock_s is None else clock_s
     daily, slot, frac = _daily_and_slot(host.epoch, at)
@@ -162,7 +170,9 @@ def rebalance(host: HostState, clock_s: int | None = None) -> None:
     os_ok, ic_ok = os_supports_dm, ic_supports_dm
     ceil = math.ceil
     active: list[tuple[SimVm, int, bool]] = []
-    claims: list[tuple[int, int, int]] = []
+    floors: list[int] = []
+    targets: list[int] = []
+    weights: list[int] = []
     wanted_mb = 0
     for vm in host.vms:
         state = vm.state
@@ -186,13 +196,14 @@ def rebalance(host: HostState, clock_s: int | None = None) -> None:
             wanted = ceil(demand * (1 + mem.buffer / 100))
             target = min(max(wanted, startup), max(mem.limit, startup))
         active.append((vm, demand, on))
-        claims.append((floor, target, mem.weight))
+        floors.append(floor)
+        targets.append(target)
+        weights.append(mem.weight)
         wanted_mb += target
-    if wanted_mb <= host.pool_mb:  # allocate's first case, without objects
-        granted = [c[1] for c in claims]
-    else:
-        granted = allocate([Claim(floor=f, target=t, weight=w) for f, t, w in claims],
-                           host.pool_mb)
+    # allocate's first case inline; Claim objects are never built.
+    granted = targets if wanted_mb <= host.pool_mb else _allocate(
+        floors, targets, weights, host.pool_mb
+    )
     for (vm, d, on), new in zip(active, granted, strict=True):
         dm = vm.dm
         old = dm.assigned_mb
