@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from operator import attrgetter
 from typing import Any
 
 # ---------------------------------------------------------------- sizes
@@ -279,6 +280,9 @@ class Change:
     reason: str = ""
 
 
+_STATUS = attrgetter("status")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VmPlan:
     vm: VmFacts
@@ -290,7 +294,9 @@ class VmPlan:
 
     @property
     def has_work(self) -> bool:
-        return any(c.status == ChangeStatus.PLANNED for c in self.changes)
+        # `in` over map(attrgetter): the same test as any(c.status == PLANNED), at C speed;
+        # asked several times per VM by the checks, the executor and the report.
+        return ChangeStatus.PLANNED in map(_STATUS, self.changes)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

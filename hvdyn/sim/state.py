@@ -31,7 +31,7 @@ JOB_EXCEPTION = 10
 JOB_IN_PROGRESS = frozenset({2, 3, 4, 5, 6})
 
 # HostState fields kept in memory only.
-TRANSIENT = frozenset({"balanced_s", "by_id"})
+TRANSIENT = frozenset({"balanced_s", "by_id", "shutting_down", "open_jobs"})
 
 HEARTBEAT_CODES = {"ok": 2, "error": 6, "no_contact": 12, "lost": 13}
 STATE_VERSION = 1
@@ -169,6 +169,11 @@ class HostState:
     # and the position of each VM in `vms` by upper-case GUID, for `vm()`.
     balanced_s: int | None = field(default=None, compare=False, repr=False)
     by_id: dict[str, int] | None = field(default=None, compare=False, repr=False)
+    # GUIDs of VMs with a guest shutdown under way and ids of jobs in progress (each in
+    # the order they began), kept by `wmi`: the clock's next event without a look at
+    # every VM and job for each simulated second.
+    shutting_down: dict[str, None] | None = field(default=None, compare=False, repr=False)
+    open_jobs: dict[str, None] | None = field(default=None, compare=False, repr=False)
 
     def vm(self, vm_id: str) -> SimVm | None:
         """The VM with this GUID (case-insensitive, as WMI compares it)."""

@@ -56,6 +56,25 @@ def now_iso(host: HostState) -> str:
     return (start + timedelta(seconds=host.clock_s)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _watched(host: HostState) -> tuple[dict[str, None], dict[str, None]]:
+    """(VMs shutting down, jobs in progress), worked out from the state when not known yet."""
+    if host.shutting_down is None or host.open_jobs is None:
+        host.shutting_down = {vm.id: None for vm in host.vms if vm.shutdown_at is not None}
+        host.open_jobs = {
+            key: None for key, job in host.jobs.items() if job.job_state in JOB_IN_PROGRESS
+        }
+    return host.shutting_down, host.open_jobs
+
+
+def _set_shutdown(host: HostState, vm: SimVm, at: int | None) -> None:
+    vm.shutdown_at = at
+    shutting_down, _ = _watched(host)
+    if at is None:
+        shutting_down.pop(vm.id, None)
+    else:
+        shutting_down[vm.id] = None
+
+
 def _next_event(host: HostState) -> tuple[int, bool] | None:
     """When the next job or guest shutdown completes, and whether the balancer would see it.
 
@@ -64,13 +83,15 @@ def _next_event(host: HostState) -> tuple[int, bool] | None:
     """
     due: int | None = None
     seen = False
-    for job in host.jobs.values():
-        if job.job_state in JOB_IN_PROGRESS:
-            if due is None or job.done_at < due:
-                due = job.done_at
-            seen = seen or job.kind != "modify"
-    for vm in host.vms:
-        if vm.shutdown_at is not None:
+    shutting_down, open_jobs = _watched(host)
+    for key in open_jobs:
+        job = host.jobs[key]
+        if due is None or job.done_at < due:
+            due = job.done_at
+        seen = seen or job.kind != "modify"
+    for vm_id in shutting_down:
+        vm = host.vm(vm_id)
+        if vm is not None and vm.shutdown_at is not None:
             if due is None or vm.shutdown_at < due:
                 due = vm.shutdown_at
             seen = True
@@ -129,23 +150,26 @@ def settle(host: HostState) -> None:
 
 
 def _fire_due(host: HostState) -> None:
-    for vm in host.vms:
-        if vm.shutdown_at is not None and vm.shutdown_at <= host.clock_s:
-            vm.shutdown_at = None
-            _power_off(vm)
-    for job in host.jobs.values():
-        if job.job_state in JOB_IN_PROGRESS and job.done_at <= host.clock_s:
+    shutting_down, open_jobs = _watched(host)
+    for vm_id in list(shutting_down):
+        vm = host.vm(vm_id)
+        if vm is not None and vm.shutdown_at is not None and vm.shutdown_at <= host.clock_s:
+            _power_off(host, vm)
+    for key in list(open_jobs):
+        job = host.jobs[key]
+        if job.done_at <= host.clock_s:
             _complete(host, job)
 
 
-def _power_off(vm: SimVm) -> None:
+def _power_off(host: HostState, vm: SimVm) -> None:
     vm.state = OFF
-    vm.shutdown_at = None
+    _set_shutdown(host, vm, None)
     vm.dm = DmCounters()
 
 
 def _complete(host: HostState, job: Job) -> None:
     job.job_state = job.final_state
+    _watched(host)[1].pop(job.id, None)
     vm = host.vm(job.vm_id)
     if vm is None or job.final_state != JOB_COMPLETED:
         return
@@ -154,9 +178,9 @@ def _complete(host: HostState, job: Job) -> None:
     elif job.kind == "start":
         vm.state = RUNNING
     elif job.kind == "stop":
-        _power_off(vm)
+        _power_off(host, vm)
     elif job.kind == "save":
-        _power_off(vm)
+        _power_off(host, vm)
         vm.state = SAVED
 
 
@@ -164,6 +188,7 @@ def _new_job(host: HostState, vm: SimVm, kind: str, seconds: int) -> Job:
     job_id = f"{host.next_job:08d}-0000-0000-0000-{vm.id[-12:]}"
     host.next_job += 1
     job = Job(id=job_id, vm_id=vm.id, kind=kind, done_at=host.clock_s + seconds)
+    _watched(host)[1][job_id] = None
     host.jobs[job_id] = job
     # Keep the table small: completed jobs older than an hour are gone, as on a host.
     for old_id in [
@@ -282,7 +307,7 @@ def initiate_shutdown(host: HostState, vm: SimVm, *, force: bool) -> int:
     if vm.shutdown_at is not None:
         return 32782  # already in progress
     if not vm.ignores_shutdown:
-        vm.shutdown_at = host.clock_s + max(1, vm.shutdown_seconds)
+        _set_shutdown(host, vm, host.clock_s + max(1, vm.shutdown_seconds))
     return OK
 
 
@@ -310,9 +335,9 @@ def request_state_change(host: HostState, vm: SimVm, requested: int) -> tuple[in
     if requested == OFF:
         if vm.state == OFF:
             return INVALID_STATE, None
-        vm.shutdown_at = None
+        _set_shutdown(host, vm, None)
         if vm.state == SAVED:  # discards the saved state
-            _power_off(vm)
+            _power_off(host, vm)
             return OK, None
         vm.state = STOPPING
         return JOB_STARTED, _new_job(host, vm, "stop", STOP_JOB_S)

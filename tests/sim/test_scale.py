@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hvdyn.sim import balancer, load_fixture, run_script, session, state_path, wmi
-from hvdyn.sim.state import HOLDS_MEMORY, OFF, HostState, SimVm
+from hvdyn.sim.state import HOLDS_MEMORY, JOB_IN_PROGRESS, OFF, HostState, SimVm
 
 
 def _many(vms: int, *, off_every: int = 2) -> str:
@@ -161,3 +161,17 @@ def test_first_contact_saves_state_only_when_a_script_changes_it(
         assert host.clock_s == 60
         run_script(host, "discover", {"host": "h"})
     assert path.read_text("utf-8") == saved  # a read-only script leaves the file alone
+
+
+def test_events_under_way_survive_a_save_and_load(write_fixture: Callable[..., Path]) -> None:
+    # The clock finds its next event from the shutdowns and jobs under way (kept in
+    # memory only); a state saved mid-shutdown must still complete it after loading.
+    host = load_fixture(write_fixture(_many(4, off_every=5)))
+    vm = host.vms[2]
+    assert wmi.initiate_shutdown(host, vm, force=False) == wmi.OK
+    assert wmi.modify_memory(host, host.vms[0], host.vms[0].memory)[0] == wmi.JOB_STARTED
+    loaded = HostState.from_json(host.to_json())
+    assert loaded.shutting_down is None and loaded.open_jobs is None
+    wmi.advance(loaded, vm.shutdown_seconds + 1)
+    assert loaded.vm(vm.id).state == OFF  # type: ignore[union-attr]
+    assert all(j.job_state not in JOB_IN_PROGRESS for j in loaded.jobs.values())
