@@ -85,7 +85,9 @@ def _next_event(host: HostState) -> tuple[int, bool] | None:
     seen = False
     shutting_down, open_jobs = _watched(host)
     for key in open_jobs:
-        job = host.jobs[key]
+        job = host.jobs.get(key)
+        if job is None or job.job_state not in JOB_IN_PROGRESS:
+            continue
         if due is None or job.done_at < due:
             due = job.done_at
         seen = seen or job.kind != "modify"
@@ -156,8 +158,10 @@ def _fire_due(host: HostState) -> None:
         if vm is not None and vm.shutdown_at is not None and vm.shutdown_at <= host.clock_s:
             _power_off(host, vm)
     for key in list(open_jobs):
-        job = host.jobs[key]
-        if job.done_at <= host.clock_s:
+        job = host.jobs.get(key)
+        if job is None or job.job_state not in JOB_IN_PROGRESS:
+            open_jobs.pop(key, None)
+        elif job.done_at <= host.clock_s:
             _complete(host, job)
 
 
