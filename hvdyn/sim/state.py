@@ -234,8 +234,8 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 def _plain(value: Any) -> Any:
     """`dataclasses.asdict` for state records: JSON values are shared, not deep-copied.
 
-    Runs for every VM each time a script changed the state; asdict deep-copies
-    every int and str it meets.
+    Runs for every VM whenever a session ends; asdict passes every value through
+    copy.deepcopy, which costs more than the rest of a read-only script.
     """
     kind = type(value)
     names = _FIELD_NAMES.get(kind)
