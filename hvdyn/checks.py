@@ -71,6 +71,7 @@ def _needs_hotadd_update(os_name: str) -> bool:
     return any(p.match(name) and needs for p, needs in _SUPPORTED_GUESTS)
 
 
+@functools.lru_cache(maxsize=1024)  # a fleet has a handful of integration services builds
 def _version_tuple(text: str) -> tuple[int, ...] | None:
     try:
         return tuple(int(part) for part in text.strip().split("."))
