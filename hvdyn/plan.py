@@ -18,6 +18,7 @@ from hvdyn.model import (
     Change,
     ChangeStatus,
     Desired,
+    DesiredValue,
     Finding,
     HostFacts,
     MemorySettings,
@@ -44,19 +45,20 @@ def target_settings(current: MemorySettings, desired: Desired) -> MemorySettings
     Static VMs keep Limit = Reservation = VirtualQuantity (what Hyper-V Manager
     writes); buffer and weight of a static VM are left as they are.
     """
-    dynamic = desired.get("dynamic")
-    dynamic = current.dynamic if dynamic is None else bool(dynamic)
-    startup = _int_or(desired.get("startup_mb"), current.startup_mb)
-    minimum = _int_or(desired.get("minimum_mb"), current.minimum_mb)
+    values = desired.values  # Desired.get, without a method call per field
+    wanted = values.get("dynamic")
+    dynamic = current.dynamic if wanted is None else bool(wanted.value)
+    startup = _int_or(values.get("startup_mb"), current.startup_mb)
+    minimum = _int_or(values.get("minimum_mb"), current.minimum_mb)
     if not dynamic:
         return _settings(False, startup, startup, startup, current.buffer, current.weight)
     return _settings(
         True,
         startup,
         minimum,
-        _int_or(desired.get("maximum_mb"), current.maximum_mb),
-        _int_or(desired.get("buffer"), current.buffer),
-        _int_or(desired.get("weight"), current.weight),
+        _int_or(values.get("maximum_mb"), current.maximum_mb),
+        _int_or(values.get("buffer"), current.buffer),
+        _int_or(values.get("weight"), current.weight),
     )
 
 
@@ -86,8 +88,8 @@ def _change(
     )
 
 
-def _int_or(value: bool | int | None, fallback: int) -> int:
-    return fallback if value is None else int(value)
+def _int_or(value: DesiredValue | None, fallback: int) -> int:
+    return fallback if value is None else int(value.value)
 
 
 # The six values of a MemorySettings in FIELDS order (one call instead of six getattr).
