@@ -237,7 +237,7 @@ def block_by_findings(
             out.append(vm_plan)
             continue
         changes = tuple(
-            replace(c, status=ChangeStatus.BLOCKED, reason=reason)
+            _change(c.field, c.current, c.desired, c.needs_off, ChangeStatus.BLOCKED, reason)
             if c.status is ChangeStatus.PLANNED
             else c
             for c in vm_plan.changes
