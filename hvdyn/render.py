@@ -211,13 +211,36 @@ def environment(review: bool = False) -> jinja2.Environment:
 _PLAIN_TYPES = frozenset({str, int, bool, float, type(None)})
 
 
+def _is_plain_json(value: Any) -> bool:
+    """Exact dicts (str keys), lists, tuples and plain scalars all the way down."""
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return True
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            if type(item) not in _PLAIN_TYPES and not _is_plain_json(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        for item in value:
+            if type(item) not in _PLAIN_TYPES and not _is_plain_json(item):
+                return False
+        return True
+    return False
+
+
 def _check_json_shaped(value: Any, path: str) -> None:
     """Params must be plain JSON-shaped data: no PSCode, Markup or objects.
 
     Runs once per rendered script over every VM's parameters, so plain dicts,
-    lists and scalars of exact built-in types take a fast path; anything else
-    (subclasses included) gets the full checks below.
+    lists and scalars of exact built-in types take a fast path (`_is_plain_json`,
+    which builds no key paths); anything else (subclasses included) gets the
+    full checks below, whose messages name the key path.
     """
+    if _is_plain_json(value):
+        return
     kind = type(value)
     if kind in _PLAIN_TYPES:
         return
