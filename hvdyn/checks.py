@@ -8,6 +8,7 @@ warnings and infos are shown and do not block.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,12 +46,19 @@ _SUPPORTED_GUESTS: tuple[tuple[re.Pattern[str], bool], ...] = (
 )
 
 
+_MARKS = re.compile(r"\(r\)|\(tm\)|[®™]")
+_BLANKS = re.compile(r"\s+")
+
+
+# Called several times per VM with a fleet's handful of OS names.
+@functools.lru_cache(maxsize=1024)
 def normalise_os_name(name: str) -> str:
     """Lower-case OS name without trademark marks and doubled blanks."""
-    cleaned = re.sub(r"\(r\)|\(tm\)|[®™]", "", name.lower())
-    return re.sub(r"\s+", " ", cleaned).strip()
+    cleaned = _MARKS.sub("", name.lower())
+    return _BLANKS.sub(" ", cleaned).strip()
 
 
+@functools.lru_cache(maxsize=1024)
 def guest_dm_support(os_name: str | None) -> bool | None:
     """True/False when the guest OS is (not) on the SP1 DM list; None when unknown."""
     if not os_name:
@@ -59,11 +67,13 @@ def guest_dm_support(os_name: str | None) -> bool | None:
     return any(p.match(name) for p, _ in _SUPPORTED_GUESTS)
 
 
+@functools.lru_cache(maxsize=1024)
 def _needs_hotadd_update(os_name: str) -> bool:
     name = normalise_os_name(os_name)
     return any(p.match(name) and needs for p, needs in _SUPPORTED_GUESTS)
 
 
+@functools.lru_cache(maxsize=1024)  # a fleet has a handful of integration services builds
 def _version_tuple(text: str) -> tuple[int, ...] | None:
     try:
         return tuple(int(part) for part in text.strip().split("."))

@@ -12,12 +12,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from hvdyn.errors import EXIT_FAILED, EXIT_INVALID, HvdynError, error_text
+
+if TYPE_CHECKING:  # rich is imported by the commands that print tables (not --help, validate)
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -254,6 +256,8 @@ def stdout_console() -> Console:
     A file or a pipe gets one record per line (grep/awk read it), not rich's
     default of 80 columns with continuation lines.
     """
+    from rich.console import Console
+
     # markup=False: names and messages come from hosts and guests (data, never markup).
     if sys.stdout.isatty():
         return Console(highlight=False, soft_wrap=False, markup=False)

@@ -10,6 +10,7 @@ regexes, because `resolve` runs once per VM in fleets of tens of thousands.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,7 @@ from hvdyn.model import (
     HostSpec,
     Provenance,
     VmFacts,
+    VmState,
     format_mb,
 )
 from hvdyn.policy_schema import (
@@ -48,6 +50,10 @@ def _compile(globs: Sequence[str] | None, *, strip_braces: bool = False) -> re.P
         return None
     parts = [fnmatch.translate(g.strip("{}") if strip_braces else g) for g in globs]
     return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
+
+
+# VmState.label of each state, looked up rather than computed for every VM and rule.
+_STATE_LABELS = {state: state.label for state in VmState}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +101,7 @@ class Matcher:
             return False
         if self.vm_id is not None and not self.vm_id.match(vm.id.strip("{}")):
             return False
-        return self.states is None or vm.state.label in self.states
+        return self.states is None or _STATE_LABELS[vm.state] in self.states
 
     def undecided(self, vm: VmFacts) -> bool:
         """Whether this match hangs on a guest OS the VM does not report (it is not running)."""
@@ -123,8 +129,14 @@ class ExcludeRef:
     file: str = ""
 
     def __str__(self) -> str:
-        where = f"{Path(self.file).name}:{self.line}" if self.file else f"line {self.line}"
+        where = f"{_file_name(self.file)}:{self.line}" if self.file else f"line {self.line}"
         return f"exclude[{self.index}] ({where})"
+
+
+@functools.lru_cache(maxsize=64)
+def _file_name(path: str) -> str:
+    """The policy file's name, for every excluded VM of a run."""
+    return Path(path).name
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,8 +208,10 @@ class Policy:
         for index, ex in view.excludes:
             if ex.matches_vm(vm):
                 return Resolution(excluded_by=ExcludeRef(index, ex.line, str(self.path)))
-        undecided = [f"exclude[{i}]" for i, ex in view.excludes if ex.undecided(vm)]
-        undecided += [r.name for r in view.rules if r.matcher.undecided(vm)]
+        undecided: list[str] = []
+        if vm.guest.os_name is None:  # only a VM without an OS can hang on `os`
+            undecided = [f"exclude[{i}]" for i, ex in view.excludes if ex.undecided(vm)]
+            undecided += [r.name for r in view.rules if r.matcher.undecided(vm)]
         if undecided:
             # Planning without the OS would give the VM other values than it gets once
             # it runs (and flip them back then): leave it alone until the OS is known.

@@ -12,22 +12,22 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from hvdyn.cli import Settings
-from hvdyn.commands._common import transport_factory
-from hvdyn.engine import Engine, PolicyLike, ProgressCallback, RunOptions
 from hvdyn.errors import EXIT_FAILED
-from hvdyn.journal import StoreJournal
-from hvdyn.model import HostResult, HostSpec
-from hvdyn.plan import PlanOptions
-from hvdyn.report import exit_code, printable
-from hvdyn.scripts import ApplyOptions
-from hvdyn.store import open_store
+
+# The engine, the store, rich's progress display and the report are imported where
+# they are used: `converge` imports this module for its option decorators, and
+# `hvdyn validate` lives there too but needs none of them.
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from hvdyn.engine import Engine, PolicyLike, ProgressCallback, RunOptions
+    from hvdyn.model import HostResult, HostSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,6 +69,10 @@ def apply_options(func: F) -> F:
 
 
 def run_options(settings: Settings, kw: dict[str, Any]) -> RunOptions:
+    from hvdyn.engine import RunOptions
+    from hvdyn.plan import PlanOptions
+    from hvdyn.scripts import ApplyOptions
+
     return RunOptions(
         mode="apply",
         dry_run=kw["dry_run"],
@@ -91,6 +95,8 @@ def _wants_progress(settings: Settings) -> bool:
 
 
 def progress_bar(console: Console) -> Progress:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     # markup=False: VM names are data; "[/]" in one must not be read as rich markup.
     return Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
                     TimeElapsedColumn(), console=console, transient=True)
@@ -102,6 +108,11 @@ def progress_display(settings: Settings) -> Iterator[ProgressCallback]:
     if not _wants_progress(settings):
         yield lambda host, step: None
         return
+    from rich.console import Console
+    from rich.progress import TaskID
+
+    from hvdyn.report import printable
+
     progress = progress_bar(Console(stderr=True))
     tasks: dict[str, TaskID] = {}
     lock = threading.Lock()
@@ -174,6 +185,12 @@ def recorded_apply(
 
     A dry run sends nothing that changes a host and records no run.
     """
+    from hvdyn.commands._common import transport_factory
+    from hvdyn.engine import Engine
+    from hvdyn.journal import StoreJournal
+    from hvdyn.report import exit_code
+    from hvdyn.store import open_store
+
     factory = transport_factory(settings.state_dir, ask_pass=settings.ask_pass)
     if options.dry_run:
         with progress_display(settings) as progress, open_store(settings.state_dir) as memory:

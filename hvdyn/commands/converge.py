@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,20 +17,22 @@ from hvdyn.commands._apply import (
     run_options,
 )
 from hvdyn.commands._common import checked_output, load_targets, transport_factory
-from hvdyn.engine import Engine, RunOptions
 from hvdyn.errors import EXIT_OK, MultipleInputErrors
 from hvdyn.inventory import last_loaded, load_inventory, users_missing
-from hvdyn.model import HostResult
-from hvdyn.plan import PlanOptions
-from hvdyn.report import exit_code, write_json, write_table
-from hvdyn.snapshot import save_snapshot as save_snapshot_file
-from hvdyn.store import open_store
+
+# The engine, the store and the report are imported by the commands that run them:
+# `hvdyn validate` needs the policy and the inventory only.
+if TYPE_CHECKING:
+    from hvdyn.engine import RunOptions
+    from hvdyn.model import HostResult
 
 POLICY = click.argument("policy", type=click.Path(path_type=Path, dir_okay=False))
 
 
 def _print(results: list[HostResult], settings: Settings, *, scripts: bool = False,
            run_id: int | None = None) -> None:
+    from hvdyn.report import write_json, write_table
+
     if settings.fmt == "json":
         write_json(results, sys.stdout, include_scripts=scripts, run_id=run_id)
     else:
@@ -62,6 +64,9 @@ def validate(policy: Path, **kwargs: Any) -> int:
 
 
 def _run(policy: Path, settings: Settings, options: RunOptions) -> list[HostResult]:
+    from hvdyn.engine import Engine
+    from hvdyn.store import open_store
+
     targets = load_targets(policy, settings.inventory, settings.limit)
     with progress_display(settings) as progress, open_store(settings.state_dir) as store:
         engine = Engine(
@@ -100,6 +105,10 @@ def plan(
     **kwargs: Any,
 ) -> int:
     """Discover hosts and show what would change and why (exit 2 when something would)."""
+    from hvdyn.engine import RunOptions
+    from hvdyn.plan import PlanOptions
+    from hvdyn.report import exit_code
+
     settings = settings_from(kwargs)
     plan_options = PlanOptions(
         allow_restart=allow_restart, include_saved=include_saved, include_paused=include_paused
@@ -108,6 +117,8 @@ def plan(
     results = _run(policy, settings, options)
     _print(results, settings)
     if save_snapshot is not None:
+        from hvdyn.snapshot import save_snapshot as save_snapshot_file
+
         count = save_snapshot_file(save_snapshot, results)
         click.echo(f"saved the facts of {count} hosts to {save_snapshot}", err=True)
     return exit_code(results)

@@ -147,10 +147,18 @@ class RunsMixin(StoreBase):
         stamp = now_ts()
         updated = 0
         with self._tx() as conn:
+            # The GUID as journaled, through the (run_id, vm_id) index; `lower()` would scan
+            # every row of the run for every VM (quadratic in VMs per run). A GUID journaled
+            # in some other letter case is still found by the scan.
             rows = conn.execute(
-                "SELECT id, field FROM journal WHERE run_id = ? AND lower(vm_id) = lower(?)",
-                (run_id, vm_id),
+                "SELECT id, field FROM journal WHERE run_id = ? AND vm_id IN (?, ?, ?)",
+                (run_id, vm_id, vm_id.upper(), vm_id.lower()),
             ).fetchall()
+            if not rows:
+                rows = conn.execute(
+                    "SELECT id, field FROM journal WHERE run_id = ? AND lower(vm_id) = lower(?)",
+                    (run_id, vm_id),
+                ).fetchall()
             for row_id, field_name in rows:
                 value = values.get(field_name)
                 conn.execute(

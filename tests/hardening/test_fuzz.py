@@ -166,7 +166,8 @@ def _run_case(case: Case, pristine: Path, work: Path) -> list[str]:
     try:
         if case.target.startswith("state:"):
             fixture = root / "inventories" / "lab" / case.target.removeprefix("state:")
-            invoke(runner, ("plan", "examples/lab.yaml"), state)  # writes the state files
+            # writes the state files (read-only commands such as plan leave none behind)
+            invoke(runner, ("sim", "reset", "-i", "inventories/lab.yaml"), state)
             host = fixture.stem
             path = state_path(state, host, fixture.resolve())
             text, what = mutate(path.read_text("utf-8"), rng)

@@ -19,7 +19,8 @@ GUID_B = "66666666-7777-8888-9999-AAAAAAAAAAAA"
 @pytest.fixture
 def world(make_world: Make) -> World:
     w = make_world({"hv1": "vms:\n" + vm("a", vm_id=GUID_A) + vm("b", vm_id=GUID_B)})
-    assert w.hvdyn("plan", w.policy).code == 2  # the state file now exists
+    # the state file now exists (read-only commands such as plan write none)
+    assert w.hvdyn("sim", "reset", "-i", w.inventory).code == 0
     return w
 
 
