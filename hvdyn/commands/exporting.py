@@ -20,7 +20,13 @@ DEFAULT_LISTEN = "127.0.0.1:9868"
 
 
 def exporter_unit(name: str, command: str, state_dir: Path) -> str:
-    """A systemd service for `hvdyn schedule --systemd -- exporter ...`."""
+    """A systemd service for `hvdyn schedule --systemd -- exporter ...`.
+
+    `command` is ready for ExecStart= (`schedule_units.systemd_exec`).
+    """
+    from hvdyn.schedule_units import systemd_environment
+
+    environment = systemd_environment("HVDYN_STATE_DIR", str(state_dir))
     return f"""# /etc/systemd/system/{name}.service
 [Unit]
 Description=Hyper-V Dynamic Memory metrics for Prometheus (hvdyn exporter)
@@ -29,7 +35,7 @@ After=network-online.target
 
 [Service]
 Type=simple
-Environment=HVDYN_STATE_DIR={state_dir}
+{environment}
 ExecStart={command}
 # systemctl stop sends SIGTERM: the exporter stops collecting and serving, exit 0
 TimeoutStopSec=30
