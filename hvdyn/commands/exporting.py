@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -146,11 +147,19 @@ def exporter(inventory: Path | None, limit: str | None, forks: int, state_dir: P
         log(f"serving http://{listen if address != '0.0.0.0' else f'*:{port}'}/metrics, "
             f"{len(hosts)} hosts every {interval}")
         try:
-            service.run(stop)
+            in_flight = service.run(stop)
         finally:
             server.shutdown()
             server.server_close()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+        if in_flight:
+            # Their threads may be stuck until the transport's deadline, and the thread
+            # pools are joined at interpreter exit: end the process now. An unfinished
+            # store write is rolled back by SQLite; that collect run shows as running?.
+            log(f"stopped; abandoned the collection in flight of {', '.join(in_flight)}")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_OK)
         log("stopped")
     return EXIT_OK
