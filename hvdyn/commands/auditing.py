@@ -167,7 +167,7 @@ def schedule(kind: str | None, on_calendar: str, cron_expr: str, name: str | Non
     state = Path(state_dir_of(state_dir)).absolute()
     line = " ".join([hvdyn_executable(), *(shlex.quote(a) for a in absolute_args(tuple(args)))])
     unit = check_unit_name(name) if name is not None else f"hvdyn-{args[0]}"
-    if args[0] == "exporter":  # runs continuously: a service, never a timer or cron job
+    if args[0] == "exporter" and "--once" not in args:  # runs continuously: a service
         from hvdyn.commands.exporting import exporter_unit
 
         if kind != "systemd":

@@ -81,3 +81,20 @@ def test_units_for_a_state_dir_with_a_space_pass_verify_cleanly(command: str,
                               env={**os.environ, "SYSTEMD_LOG_LEVEL": "warning"})
     assert verified.returncode == 0, verified.stderr
     assert "nvalid environment" not in verified.stderr, verified.stderr
+
+
+def test_exporter_once_is_scheduled_as_a_timer_job(tmp_path: Path) -> None:
+    """`exporter --once -o FILE.prom` is a textfile job (a timer, or cron), not a service:
+    as a Restart=on-failure service it would run once and never again (or restart every
+    30 s while a host is down)."""
+    prom = tmp_path / "hvdyn.prom"
+    code, out, err = _schedule("--systemd", "--", "exporter", "-i", INVENTORY, "--once",
+                               "-o", prom)
+    assert code == 0, err
+    assert "[Timer]" in out and "Type=oneshot" in out, out
+    assert "Restart=" not in out and "SuccessExitStatus" not in out
+    code, out, err = _schedule("--cron", "--", "exporter", "-i", INVENTORY, "--once",
+                               "-o", prom)
+    assert code == 0 and f"--once -o {prom}" in out, err
+    code, out, _ = _schedule("--systemd", "--", "exporter", "-i", INVENTORY)
+    assert code == 0 and "Type=simple" in out and "[Timer]" not in out
