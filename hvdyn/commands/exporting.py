@@ -145,7 +145,7 @@ def exporter(inventory: Path | None, limit: str | None, forks: int, state_dir: P
         except OSError as exc:
             raise InputError(f"--listen {listen}: {exc.strerror or exc}") from None
         log(f"serving http://{listen if address != '0.0.0.0' else f'*:{port}'}/metrics, "
-            f"{len(hosts)} hosts every {interval}")
+            f"{len(hosts)} host{'' if len(hosts) == 1 else 's'} every {interval}")
         try:
             in_flight = service.run(stop)
         finally:

@@ -45,3 +45,11 @@ def test_sigterm_while_a_collection_hangs_exits_within_the_grace(tmp_path: Path)
     assert took < 15, f"took {took:.1f} s to stop: {proc.text()}"
     assert "hv-obs-02" in proc.text() and "stopped" in proc.text()
     assert "Traceback" not in proc.text()
+
+
+@pytest.mark.slow
+def test_the_serving_line_counts_one_host_in_the_singular(tmp_path: Path) -> None:
+    proc, _ = start_exporter(tmp_path, tmp_path / "state", OBSERVE / "inventory.yaml",
+                             "--limit", "hv-obs-01", "--interval", "1h")
+    assert proc.stop(signal.SIGTERM) == 0, proc.text()
+    assert "1 host every 1h" in proc.text(), proc.text()
