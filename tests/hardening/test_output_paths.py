@@ -159,3 +159,15 @@ def test_a_new_file_honours_the_umask(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "private.html").stat().st_mode) == 0o600
     write_atomic(tmp_path / "shared.html", "x")  # the usual umask 022: readable by others
     assert stat.S_IMODE((tmp_path / "shared.html").stat().st_mode) == 0o644 & ~previous
+
+
+def test_a_path_ending_in_a_slash_is_not_written_as_a_file(world: World, tmp_path: Path) -> None:
+    """`-o out/` means a directory: writing a file named `out` is not what was asked."""
+    code, err = audit(world, f"{tmp_path}/out/")
+    assert code == 3 and "give a file name" in err, err
+    assert not (tmp_path / "out").exists()
+    code, err = audit(world, f"{tmp_path}/")  # an existing directory: click says so
+    assert code == 3 and "is a directory" in err, err
+    r = world.hvdyn("plan", world.policy, "--save-snapshot", f"{tmp_path}/snap/")
+    assert r.traceback_free and r.code == 3 and "give a file name" in r.err, r.err
+    assert not (tmp_path / "snap").exists()
