@@ -156,7 +156,7 @@ def exporter(inventory: Path | None, limit: str | None, forks: int, state_dir: P
         if in_flight:
             # Their threads may be stuck until the transport's deadline, and the thread
             # pools are joined at interpreter exit: end the process now. An unfinished
-            # store write is rolled back by SQLite; that collect run shows as running?.
+            # store write is rolled back by SQLite (the exporter journals no runs).
             log(f"stopped; abandoned the collection in flight of {', '.join(in_flight)}")
             sys.stdout.flush()
             sys.stderr.flush()
