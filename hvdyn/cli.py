@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -337,6 +338,17 @@ def cli() -> None:
     """
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    """Console entry point."""
+    """Console entry point.
+
+    SIGTERM (systemd's stop, `timeout`) ends any command as Ctrl-C does: exit
+    1, "interrupted", never 143 (the contract has 0-3). apply, rollback and
+    the exporter install their own handlers while they run.
+    """
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
     cli.main()

@@ -209,8 +209,11 @@ def _writable_device(st: os.stat_result) -> bool:
 def write_atomic(path: Path, text: str, *, mode: int = 0o644) -> None:
     """Write `text` (UTF-8) to `path` as `check_output` decides; errors exit 3.
 
-    A replaced file gets `mode` explicitly: the temporary file starts as 0600,
-    and reports are read by other accounts (a web server, node_exporter).
+    The temporary file starts as 0600, so its mode is set explicitly: a new
+    file gets `mode` less the umask (reports are read by other accounts, a web
+    server or node_exporter, unless the user's umask says otherwise); a file
+    that is replaced keeps its own mode (a report or export the user made
+    private stays private).
     """
     target = check_output(path)
     data = text.encode("utf-8")
@@ -250,8 +253,24 @@ def _write_through(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
+def _umask() -> int:
+    """This process's umask, read without changing it where Linux shows it."""
+    with (contextlib.suppress(OSError, ValueError),
+          open("/proc/self/status", encoding="ascii", errors="replace") as status):
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
 def _replace(path: Path, data: bytes, mode: int) -> None:
     parent = path.parent
+    try:
+        mode = stat.S_IMODE(os.lstat(path).st_mode)  # replaced: keep its permissions
+    except OSError:
+        mode &= ~_umask()
     try:
         fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:

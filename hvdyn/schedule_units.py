@@ -26,6 +26,8 @@ CRON_FIELDS = (
     ("day of week", 0, 7, ("sun", "mon", "tue", "wed", "thu", "fri", "sat")),
 )
 _ITEM = re.compile(r"^(?P<range>\*|[0-9a-z]+(?:-[0-9a-z]+)?)(?:/(?P<step>[0-9]+))?$")
+# systemd unit names (systemd.unit(5)), less the escaping backslash; also the cron log's name
+_UNIT_NAME = re.compile(r"[A-Za-z0-9:_.@-]{1,200}")
 # Commands whose exit code 2 means drift or an error finding (reported, not a failure).
 DRIFT_EXIT_COMMANDS = ("audit", "plan", "apply", "rollback")
 
@@ -92,6 +94,34 @@ def check_on_calendar(expr: str) -> str:
     return expr.strip()
 
 
+def check_unit_name(name: str) -> str:
+    """`--name` as systemd can load it (and as a file name in -o DIR); InputError if not."""
+    if not _UNIT_NAME.fullmatch(name):
+        raise InputError(f"--name {name!r}: a unit name is 1-200 of A-Z a-z 0-9 : _ . @ - "
+                         "(no spaces or slashes), e.g. hvdyn-audit-nightly")
+    return name
+
+
+def systemd_exec(command: str) -> str:
+    """A shell-quoted command line for ExecStart=: systemd reads `\\` escapes, expands
+    `%` specifiers and `$VAR` itself, so each is doubled to stay as typed."""
+    return command.replace("\\", "\\\\").replace("%", "%%").replace("$", "$$")
+
+
+def systemd_environment(name: str, value: str) -> str:
+    """An Environment= line whose value may hold spaces, quotes or `%` (kept as typed)."""
+    assignment = f"{name}={value}"
+    if not re.search(r'[\s"\'\\%]', assignment):
+        return f"Environment={assignment}"  # as written before: nothing to quote
+    quoted = assignment.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+    return f'Environment="{quoted}"'
+
+
+def cron_command(command: str) -> str:
+    """A crontab command: cron turns an unescaped `%` into a newline (crontab(5))."""
+    return command.replace("%", "\\%")
+
+
 def service_unit(name: str, command: str, subcommand: str, state_dir: str) -> str:
     drift = subcommand in DRIFT_EXIT_COMMANDS
     lines = [
@@ -102,11 +132,11 @@ def service_unit(name: str, command: str, subcommand: str, state_dir: str) -> st
         "",
         "[Service]",
         "Type=oneshot",
-        f"Environment=HVDYN_STATE_DIR={state_dir}",
+        systemd_environment("HVDYN_STATE_DIR", state_dir),
         "# Passwords for hosts: the variables the inventory's hvdyn_password_env names, in a",
         "# file only root can read (chmod 600), one NAME=value per line:",
         "#EnvironmentFile=/etc/hvdyn/credentials.env",
-        f"ExecStart={command}",
+        f"ExecStart={systemd_exec(command)}",
     ]
     if drift:
         lines += ["# exit 2 = drift or an error finding: the report says so; the unit fails "

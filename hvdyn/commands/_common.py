@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hvdyn.credentials import make_password_resolver
-from hvdyn.errors import InputError, LocatedError, PolicyError
+from hvdyn.errors import InputError, LocatedError, OutputPathError, PolicyError
 from hvdyn.fileio import check_output
 from hvdyn.inventory import load_inventory, select_hosts
 from hvdyn.model import HostSpec
@@ -74,11 +74,19 @@ def check_fixtures(hosts: list[HostSpec]) -> list[HostSpec]:
     return hosts
 
 
-def checked_output(ctx: object, param: object, value: Path | None) -> Path | None:
-    """click callback of -o options: a path hvdyn will not write exits 3 before any work."""
-    if value is not None:
-        check_output(value)
-    return value
+def checked_output(ctx: object, param: object, value: str | None) -> Path | None:
+    """click callback of -o options: a path hvdyn will not write exits 3 before any work.
+
+    The option's type keeps the text as typed (`path_type=str`): `out/` names a
+    directory, which `Path` would silently turn into a file named `out`.
+    """
+    if value is None:
+        return None
+    if value.endswith("/"):
+        raise OutputPathError(f"{value}: ends in '/', a directory: give a file name")
+    path = Path(value)
+    check_output(path)
+    return path
 
 
 def transport_factory(

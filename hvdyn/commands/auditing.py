@@ -14,7 +14,7 @@ from hvdyn.audit import AuditReport, run_audit, store_audit
 from hvdyn.cli import cli, host_options, stdout_console
 from hvdyn.commands._common import load_targets, transport_factory
 from hvdyn.commands.observe import duration, output_option, state_dir_of
-from hvdyn.errors import EXIT_OK, InputError
+from hvdyn.errors import EXIT_OK, InputError, OutputPathError
 from hvdyn.fileio import write_atomic
 from hvdyn.formats.audit_text import audit_json, print_audit
 from hvdyn.formats.chart_data import HostHistory, host_history
@@ -25,7 +25,10 @@ from hvdyn.schedule_units import (
     DRIFT_EXIT_COMMANDS,
     check_cron,
     check_on_calendar,
+    check_unit_name,
+    cron_command,
     service_unit,
+    systemd_exec,
     timer_unit,
 )
 from hvdyn.store import open_store
@@ -163,13 +166,13 @@ def schedule(kind: str | None, on_calendar: str, cron_expr: str, name: str | Non
         raise InputError("-o DIR writes systemd units: use it with --systemd")
     state = Path(state_dir_of(state_dir)).absolute()
     line = " ".join([hvdyn_executable(), *(shlex.quote(a) for a in absolute_args(tuple(args)))])
-    unit = name or f"hvdyn-{args[0]}"
-    if args[0] == "exporter":  # runs continuously: a service, never a timer or cron job
+    unit = check_unit_name(name) if name is not None else f"hvdyn-{args[0]}"
+    if args[0] == "exporter" and "--once" not in args:  # runs continuously: a service
         from hvdyn.commands.exporting import exporter_unit
 
         if kind != "systemd":
             raise InputError("the exporter runs continuously: use --systemd (a service)")
-        units = {f"{unit}.service": exporter_unit(unit, line, state)}
+        units = {f"{unit}.service": exporter_unit(unit, systemd_exec(line), state)}
         enable = f"{unit}.service"
     elif kind == "systemd":
         calendar = check_on_calendar(on_calendar)
@@ -181,8 +184,8 @@ def schedule(kind: str | None, on_calendar: str, cron_expr: str, name: str | Non
         log = state / f"{unit}.log"
         note = ", exit 2 = drift, reported in the output" if args[0] in DRIFT_EXIT_COMMANDS else ""
         click.echo(f"# {unit}: crontab -e, then add{note}")
-        click.echo(f"{expr} HVDYN_STATE_DIR={shlex.quote(str(state))} {line} "
-                   f">>{shlex.quote(str(log))} 2>&1")
+        click.echo(cron_command(f"{expr} HVDYN_STATE_DIR={shlex.quote(str(state))} {line} "
+                                f">>{shlex.quote(str(log))} 2>&1"))
         return EXIT_OK
     if out_dir is None:
         for file_name, text in units.items():
@@ -190,7 +193,12 @@ def schedule(kind: str | None, on_calendar: str, cron_expr: str, name: str | Non
         click.echo(f"# enable with: systemctl daemon-reload && systemctl enable --now {enable}")
         return EXIT_OK
     if not out_dir.is_dir():
-        out_dir.mkdir()  # its parent must exist: hvdyn creates one directory, and says so
+        try:  # its parent must exist: hvdyn creates one directory, and says so
+            out_dir.mkdir()
+        except FileExistsError:
+            raise OutputPathError(f"{out_dir} exists and is not a directory") from None
+        except OSError as exc:
+            raise OutputPathError(f"{out_dir}: cannot create: {exc.strerror or exc}") from None
         click.echo(f"created directory {out_dir}", err=True)
     paths = [(out_dir / file_name).absolute() for file_name in units]
     for path, text in zip(paths, units.values(), strict=True):

@@ -91,7 +91,7 @@ def _run(policy: Path, settings: Settings, options: RunOptions) -> list[HostResu
 @click.option("--include-paused", is_flag=True, help="Plan as apply --include-paused would.")
 @click.option(
     "--save-snapshot",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=str, dir_okay=False),
     default=None,
     callback=checked_output,
     help="Save what discovery saw, for `render --snapshot` later.",

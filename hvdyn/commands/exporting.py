@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -20,7 +21,13 @@ DEFAULT_LISTEN = "127.0.0.1:9868"
 
 
 def exporter_unit(name: str, command: str, state_dir: Path) -> str:
-    """A systemd service for `hvdyn schedule --systemd -- exporter ...`."""
+    """A systemd service for `hvdyn schedule --systemd -- exporter ...`.
+
+    `command` is ready for ExecStart= (`schedule_units.systemd_exec`).
+    """
+    from hvdyn.schedule_units import systemd_environment
+
+    environment = systemd_environment("HVDYN_STATE_DIR", str(state_dir))
     return f"""# /etc/systemd/system/{name}.service
 [Unit]
 Description=Hyper-V Dynamic Memory metrics for Prometheus (hvdyn exporter)
@@ -29,7 +36,7 @@ After=network-online.target
 
 [Service]
 Type=simple
-Environment=HVDYN_STATE_DIR={state_dir}
+{environment}
 ExecStart={command}
 # systemctl stop sends SIGTERM: the exporter stops collecting and serving, exit 0
 TimeoutStopSec=30
@@ -138,13 +145,21 @@ def exporter(inventory: Path | None, limit: str | None, forks: int, state_dir: P
         except OSError as exc:
             raise InputError(f"--listen {listen}: {exc.strerror or exc}") from None
         log(f"serving http://{listen if address != '0.0.0.0' else f'*:{port}'}/metrics, "
-            f"{len(hosts)} hosts every {interval}")
+            f"{len(hosts)} host{'' if len(hosts) == 1 else 's'} every {interval}")
         try:
-            service.run(stop)
+            in_flight = service.run(stop)
         finally:
             server.shutdown()
             server.server_close()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+        if in_flight:
+            # Their threads may be stuck until the transport's deadline, and the thread
+            # pools are joined at interpreter exit: end the process now. An unfinished
+            # store write is rolled back by SQLite (the exporter journals no runs).
+            log(f"stopped; abandoned the collection in flight of {', '.join(in_flight)}")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_OK)
         log("stopped")
     return EXIT_OK

@@ -40,7 +40,7 @@ def state_dir_of(value: Path | None) -> Path:
 
 
 def output_option(suffixes: str) -> Callable[[F], F]:
-    return click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+    return click.option("-o", "--output", type=click.Path(path_type=str, dir_okay=False),
                         default=None, callback=checked_output,
                         help=f"Write to this file atomically ({suffixes}).")
 

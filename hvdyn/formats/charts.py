@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from hvdyn.advise import percentile
+from hvdyn.audit import warn_threshold
 from hvdyn.formats.chart_data import ChangeEvent, SettingsInterval, by_vm
 from hvdyn.formats.svg import Chart, Marker, Series
 from hvdyn.store_rows import BalancerRow, SampleRow, parse_ts
@@ -105,9 +106,17 @@ def vm_pressure(title: str, rows: Sequence[SampleRow], timeline: Sequence[Settin
                           Series(name="average pressure", points=average, color="#1f77b4"))
               if any(not math.isnan(v) for _, v in s.points)]
     vm_id = rows[-1].vm_id if rows else None
+    line = vm_pressure_line(timeline)
     return Chart(title=title, unit="%", series=series, span=span,
-                 thresholds=[(PRESSURE_LINE, "85%")], markers=markers(events, vm_id),
+                 thresholds=[(line, f"{line:.0f}%")], markers=markers(events, vm_id),
                  **_size(small))
+
+
+def vm_pressure_line(timeline: Sequence[SettingsInterval]) -> float:
+    """The audit's warning threshold (HVD110) for the VM's buffer now: 85% at a 20%
+    buffer, higher for a smaller one (it settles higher by design)."""
+    current = timeline[-1] if timeline else None
+    return warn_threshold(current.buffer if current is not None and current.dynamic else None)
 
 
 def _rank(values: Sequence[float]) -> tuple[float, float]:

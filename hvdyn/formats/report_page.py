@@ -129,7 +129,8 @@ def overview(histories: Sequence[HostHistory], findings: dict[str, list[AuditFin
         if ranked:
             p95, vm_id = ranked[0]
             name = vms[vm_id][-1].vm_name
-            cls = ' class="hot"' if p95 > charts.PRESSURE_LINE else ""
+            line = charts.vm_pressure_line(h.timelines.get(vm_id, []))
+            cls = ' class="hot"' if p95 > line else ""
             worst = f"{link(name, h.host, vm_id)} <span{cls}>P95 {p95:.0f}%</span>"
         mine = findings.get(h.host, [])
         found = ", ".join(f'<span class="{escape(f.severity)}">{escape(f.id)}</span> '

@@ -231,13 +231,15 @@ class Exporter:
 
         return fan_out(self._hosts, self.collect_host, self._schedule.forks)
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event) -> list[str]:
         """Collect every host every interval until `stop` is set.
 
         A host is started when it is due and a slot is free; one still running
-        when it is due again is started as soon as it finishes. Workers are
-        daemon threads, so a host stuck until its deadline does not hold up
-        the process when it is told to stop (it waits `stop_grace_s` for them).
+        when it is due again is started as soon as it finishes. On stop it
+        waits `stop_grace_s` for collections in flight and returns the hosts
+        still collecting: the caller must not wait for them (the collector's
+        thread pools are joined at interpreter exit, so a host stuck until its
+        deadline would hold the process past systemd's stop timeout).
         """
         slots = threading.BoundedSemaphore(max(1, self._schedule.forks))
         busy: set[str] = set()
@@ -277,6 +279,8 @@ class Exporter:
                 if not busy:
                     break
             time.sleep(0.05)
+        with busy_lock:
+            return sorted(busy)
 
     def _prune(self) -> None:
         assert self._schedule.keep is not None

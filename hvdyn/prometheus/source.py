@@ -18,6 +18,7 @@ retention or the look-back asked for.
 from __future__ import annotations
 
 import json
+import math
 import time
 import urllib.error
 import urllib.parse
@@ -51,7 +52,7 @@ def promql_string(value: str) -> str:
 class _Series:
     target: Target
     labels: dict[str, str]
-    values: list[list[Any]]  # [scrape time, "value"] as the API gives them
+    values: list[tuple[float, float]]  # (scrape time, value); NaN/Inf points dropped
 
 
 @dataclass
@@ -105,22 +106,33 @@ class PrometheusSource:
         except ValueError:
             raise PrometheusError(f"prometheus {self.url}: the answer is not JSON "
                                   "(is this the Prometheus server?)") from None
+        if not isinstance(document, dict) or "status" not in document:
+            raise PrometheusError(f"prometheus {self.url}: the answer is not a Prometheus API "
+                                  "answer (is this the Prometheus server?)")
         if document.get("status") != "success":
             raise PrometheusError(f"prometheus {self.url}: {document.get('error', document)}")
+        if "data" not in document:
+            raise PrometheusError(f"prometheus {self.url}: the answer holds no data")
         return document["data"]
 
     def _series(self, name: str, host: str) -> list[_Series]:
         """Raw samples of one metric of one host over the look-back, per series."""
         selector = f"{name}{{host={promql_string(host)}}}[{self._range}]"
         data = self._get("/api/v1/query", [("query", selector), ("time", f"{self._now:.3f}")])
-        if data.get("resultType") != "matrix":
-            raise PrometheusError(
-                f"prometheus {self.url}: {selector} gave {data.get('resultType')}")
+        kind = data.get("resultType") if isinstance(data, dict) else None
+        if kind != "matrix":
+            raise PrometheusError(f"prometheus {self.url}: {selector} gave {kind}")
         out: list[_Series] = []
-        for series in data["result"]:
-            labels: dict[str, str] = series["metric"]
-            target = frozenset((k, v) for k, v in labels.items() if k not in _OWN_LABELS)
-            out.append(_Series(target, labels, series.get("values", [])))
+        try:
+            for series in data["result"]:
+                labels: dict[str, str] = series["metric"]
+                target = frozenset((k, v) for k, v in labels.items() if k not in _OWN_LABELS)
+                points = [(float(t), number) for t, value in series.get("values", [])
+                          if (number := _finite(value)) is not None]
+                out.append(_Series(target, labels, points))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise PrometheusError(f"prometheus {self.url}: {selector} gave a malformed "
+                                  "matrix") from None
         return out
 
     # ------------------------------------------------------------ sample times
@@ -132,11 +144,14 @@ class PrometheusSource:
             for series in self._series(m.SAMPLE_TIMESTAMP, host):
                 chosen = data.chosen.setdefault(series.target, {})
                 seen: set[str] = set(chosen.values())
-                for t, value in sorted(series.values, key=lambda point: float(point[0])):
-                    ts = format_ts(datetime.fromtimestamp(float(value), UTC))
+                for t, value in sorted(series.values):
+                    try:
+                        ts = format_ts(datetime.fromtimestamp(value, UTC))
+                    except (OverflowError, OSError, ValueError):  # not a time hvdyn wrote
+                        continue
                     if ts not in seen:  # the first scrape that showed this sample
                         seen.add(ts)
-                        chosen[float(t)] = ts
+                        chosen[t] = ts
             data.newest = max((ts for c in data.chosen.values() for ts in c.values()),
                               default=None)
             self._hosts[host] = data
@@ -161,7 +176,7 @@ class PrometheusSource:
                     if field_name == "_info":  # labels are the values (os, arch)
                         row.setdefault("_info", series.labels)
                     elif field_name not in row:  # a second target with the same sample: skip
-                        row[field_name] = round(float(value) / scale)
+                        row[field_name] = round(value / scale)
                         row.setdefault("_labels", series.labels)
         return rows
 
@@ -171,7 +186,9 @@ class PrometheusSource:
         data = self._get("/api/v1/series", [
             ("match[]", m.SAMPLE_TIMESTAMP), ("start", f"{self._now - self._seconds():.3f}"),
             ("end", f"{self._now:.3f}")])
-        return sorted({s["host"] for s in data if "host" in s})
+        if not isinstance(data, list):
+            raise PrometheusError(f"prometheus {self.url}: /api/v1/series gave no list")
+        return sorted({s["host"] for s in data if isinstance(s, dict) and "host" in s})
 
     def _seconds(self) -> float:
         return float(self._range[:-1])
@@ -216,6 +233,15 @@ class PrometheusSource:
                 buffer=row["buffer"], weight=row["weight"],
                 os=guest.get("os") or None, arch=guest.get("arch") or None)
         return sorted(newest.values(), key=lambda r: r.vm_name)
+
+
+def _finite(value: object) -> float | None:
+    """A point's value as a float; None for NaN, +-Inf (no sample hvdyn wrote) or junk."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _error_text(body: bytes) -> str | None:

@@ -139,3 +139,35 @@ def test_a_bad_output_path_fails_before_any_host_is_contacted(world: World) -> N
         r = world.hvdyn(*args)
         assert r.code == 3 and "does not exist" in r.err, r.err
     assert not (world.state / "sim").exists()  # no simulated host was even read
+
+
+def test_a_replaced_file_keeps_its_own_mode(tmp_path: Path) -> None:
+    out = tmp_path / "journal.csv"
+    out.write_text("old", encoding="utf-8")
+    out.chmod(0o600)  # the user made it private: a rewrite must not open it to everyone
+    write_atomic(out, "new")
+    assert out.read_text(encoding="utf-8") == "new"
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_a_new_file_honours_the_umask(tmp_path: Path) -> None:
+    previous = os.umask(0o077)
+    try:
+        write_atomic(tmp_path / "private.html", "x")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "private.html").stat().st_mode) == 0o600
+    write_atomic(tmp_path / "shared.html", "x")  # the usual umask 022: readable by others
+    assert stat.S_IMODE((tmp_path / "shared.html").stat().st_mode) == 0o644 & ~previous
+
+
+def test_a_path_ending_in_a_slash_is_not_written_as_a_file(world: World, tmp_path: Path) -> None:
+    """`-o out/` means a directory: writing a file named `out` is not what was asked."""
+    code, err = audit(world, f"{tmp_path}/out/")
+    assert code == 3 and "give a file name" in err, err
+    assert not (tmp_path / "out").exists()
+    code, err = audit(world, f"{tmp_path}/")  # an existing directory: click says so
+    assert code == 3 and "is a directory" in err, err
+    r = world.hvdyn("plan", world.policy, "--save-snapshot", f"{tmp_path}/snap/")
+    assert r.traceback_free and r.code == 3 and "give a file name" in r.err, r.err
+    assert not (tmp_path / "snap").exists()
