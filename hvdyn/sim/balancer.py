@@ -1,9 +1,9 @@
-"""The Dynamic Memory balancer model: demand curves, allocation, counters.
+"""The simulated host's balancer: demand curves, passes over live state, counters.
 
-Reference §5.1: target = demand x (1 + buffer%), clipped to [startup,
-maximum]; when the host cannot meet every target, each VM keeps its startup
-RAM and the rest is shared by Weight. Everything is a pure function of the
-VM id, the simulated clock and the current state, so runs are repeatable.
+How memory is shared (targets, floors, weights) is `hvdyn.balancer`, the
+model `hvdyn whatif` replays too; this module supplies the simulated guests'
+demand and keeps the counters. Everything is a pure function of the VM id,
+the simulated clock and the current state, so runs are repeatable.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
+from hvdyn.balancer import Claim, allocate, claim, pressure
 from hvdyn.sim.guest import supports_dm
 from hvdyn.sim.state import HOLDS_MEMORY, PAUSED, RUNNING, HostState, SimVm
 
@@ -60,52 +59,6 @@ def demand_mb(vm: SimVm, epoch: str, clock_s: int) -> int:
 # ---------------------------------------------------------------- allocation
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """One VM's wish for this tick: never below floor, never above target."""
-
-    floor: int
-    target: int
-    weight: int
-
-
-def allocate(claims: Sequence[Claim], pool_mb: int) -> list[int]:
-    """Share `pool_mb` among claims: targets if they fit, else floors + weight.
-
-    Weighted water-filling: the memory above the floors is split in
-    proportion to Weight, no VM past its target; what a satisfied VM leaves
-    goes round again. Weight 0 VMs get memory only when no weighted VM wants
-    more. Results are whole MB and never sum above max(pool, sum of floors).
-    """
-    if sum(c.target for c in claims) <= pool_mb:
-        return [c.target for c in claims]
-    alloc = [c.floor for c in claims]
-    spare = pool_mb - sum(alloc)
-    needy = [i for i, c in enumerate(claims) if c.target > c.floor]
-    while spare > 0 and needy:
-        weighted = [i for i in needy if claims[i].weight > 0]
-        group = weighted or needy
-        total_w = sum(claims[i].weight for i in group) if weighted else len(group)
-        given = 0
-        for i in group:
-            w = claims[i].weight if weighted else 1
-            share = spare * w // total_w
-            take = min(share, claims[i].target - alloc[i])
-            alloc[i] += take
-            given += take
-        spare -= given
-        needy = [i for i in needy if alloc[i] < claims[i].target]
-        if given == 0:  # shares rounded to 0 MB: hand out the rest by weight order
-            for i in sorted(group, key=lambda j: (-claims[j].weight, j)):
-                if spare == 0:
-                    break
-                take = min(spare, claims[i].target - alloc[i])
-                alloc[i] += take
-                spare -= take
-            needy = [i for i in needy if alloc[i] < claims[i].target]
-    return alloc
-
-
 def dm_active(vm: SimVm) -> bool:
     """DM is enabled for the VM and its guest has the DM driver."""
     return vm.memory.dynamic and supports_dm(vm.guest)
@@ -116,16 +69,11 @@ def claim_for(vm: SimVm, demand: int) -> Claim:
     if vm.state == PAUSED:  # a paused guest neither grows nor gives back
         held = max(vm.dm.assigned_mb, startup)
         return Claim(floor=held, target=held, weight=vm.memory.weight)
-    if vm.state != RUNNING or not dm_active(vm):
-        return Claim(floor=startup, target=startup, weight=vm.memory.weight)
-    wanted = math.ceil(demand * (1 + vm.memory.buffer / 100))
-    target = min(max(wanted, startup), max(vm.memory.limit, startup))
-    return Claim(floor=startup, target=target, weight=vm.memory.weight)
-
-
-def pressure(demand: int, assigned: int) -> int:
-    """Current Pressure: demand / assigned x 100, rounded."""
-    return round(demand * 100 / assigned) if assigned > 0 else 0
+    return claim(
+        demand_mb=demand, startup_mb=startup, maximum_mb=vm.memory.limit,
+        buffer=vm.memory.buffer, weight=vm.memory.weight,
+        balloons=vm.state == RUNNING and dm_active(vm),
+    )
 
 
 def rebalance(host: HostState) -> None:

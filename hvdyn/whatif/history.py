@@ -1,0 +1,179 @@
+"""Recorded demand: one host's stored counters as arrays over a grid of sample times.
+
+A VM's demand is what its guest has committed: pressure = demand / assigned
+x 100, so demand = assigned x pressure / 100 in every sample where Dynamic
+Memory was active (a static VM, or a guest without the DM driver, reports
+pressure 0: its demand is unknown). A VM with no sample at a tick was not
+running then (off, saved, restarting). Ticks further apart than
+`GAP_FACTOR` sampling intervals leave a gap that is reported, not filled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hvdyn.model import GuestInfo, MemorySettings
+from hvdyn.store_rows import format_ts, parse_ts
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from hvdyn.store import Store
+
+GAP_FACTOR = 2.5  # a step longer than this many median intervals is a gap
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Gap:
+    after: str  # last tick before the gap
+    before: str  # first tick after it
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettingsChange:
+    """A VM's settings from `ts` on (until its next change)."""
+
+    ts: str
+    settings: MemorySettings
+
+
+@dataclass(slots=True, kw_only=True)
+class HostHistory:
+    """One host's window of history, VMs as rows and ticks as columns."""
+
+    host: str
+    ticks: list[str]
+    vm_ids: list[str]
+    vm_names: list[str]
+    assigned: NDArray[np.int64]  # recorded PhysicalMemory, MB; 0 where not running
+    pressure: NDArray[np.float64]  # recorded CurrentPressure; nan where not running
+    running: NDArray[np.bool_]
+    pool_mb: NDArray[np.int64]  # memory the balancer shares at each tick
+    pool_measured: bool  # from the balancer's Available Memory (else total - reserve)
+    total_mb: int
+    interval_s: float
+    gaps: list[Gap] = field(default_factory=list)
+    settings: dict[str, list[SettingsChange]] = field(default_factory=dict)
+    guests: dict[str, GuestInfo] = field(default_factory=dict)
+
+    @property
+    def demand_known(self) -> NDArray[np.bool_]:
+        """Cells where the record gives the guest's demand (DM active: pressure > 0)."""
+        return self.running & (np.nan_to_num(self.pressure) > 0)
+
+    @property
+    def demand(self) -> NDArray[np.float64]:
+        """Recorded demand in MB; nan where unknown."""
+        return np.where(self.demand_known, self.assigned * self.pressure / 100.0, np.nan)
+
+    def restarts(self, row: int) -> int:
+        """Times the VM stopped and ran again within the window."""
+        runs = self.running[row].astype(np.int8)
+        return int(np.count_nonzero(np.diff(runs) == 1))
+
+
+def _grid(ticks: list[str]) -> tuple[float, list[Gap]]:
+    if len(ticks) < 2:
+        return 0.0, []
+    seconds = np.array([parse_ts(t).timestamp() for t in ticks])
+    steps = np.diff(seconds)
+    interval = float(np.median(steps))
+    gaps = [
+        Gap(after=ticks[i], before=ticks[i + 1], seconds=float(steps[i]))
+        for i in np.nonzero(steps > GAP_FACTOR * interval)[0]
+    ]
+    return interval, gaps
+
+
+def _settings(store: Store, host: str, start: str) -> dict[str, list[SettingsChange]]:
+    """Each VM's settings rows in the window, plus the last one before it (as of `start`)."""
+    rows = store.rows(
+        "SELECT vm_id, ts, dynamic, startup_mb, minimum_mb, maximum_mb, buffer, weight"
+        " FROM vm_settings WHERE host = ? AND (ts >= ? OR id IN (SELECT max(id) FROM"
+        " vm_settings WHERE host = ? AND ts < ? GROUP BY vm_id)) ORDER BY ts, id",
+        (host, start, host, start),
+    )
+    out: dict[str, list[SettingsChange]] = {}
+    for vm_id, ts, dynamic, startup, minimum, maximum, buffer, weight in rows:
+        settings = MemorySettings(dynamic=bool(dynamic), startup_mb=startup, minimum_mb=minimum,
+                                  maximum_mb=maximum, buffer=buffer, weight=weight)
+        changes = out.setdefault(str(vm_id).upper(), [])
+        if not changes or changes[-1].settings != settings:
+            changes.append(SettingsChange(ts=str(ts), settings=settings))
+    return out
+
+
+def _pool(store: Store, host: str, start: str, index: Mapping[str, int],
+          assigned: NDArray[np.int64], total_mb: int, reserve_mb: int) -> tuple[
+              NDArray[np.int64], bool]:
+    """Memory for VMs at each tick: what they held plus the balancer's Available Memory.
+
+    Ticks without a balancer sample take the median of the others; a host
+    with none at all falls back to total RAM less the reserve.
+    """
+    available = np.full(len(index), -1, dtype=np.int64)
+    for ts, value in store.rows(
+        "SELECT ts, available_mb FROM balancer_samples WHERE host = ? AND ts >= ?"
+        " AND available_mb IS NOT NULL ORDER BY ts", (host, start)):
+        column = index.get(str(ts))
+        if column is not None:
+            available[column] = int(value)
+    held = assigned.sum(axis=0)
+    measured = available >= 0
+    if not measured.any():
+        return np.full(len(index), max(0, total_mb - reserve_mb), dtype=np.int64), False
+    pool = held + available
+    pool[~measured] = int(np.median(pool[measured]))
+    return pool, True
+
+
+def load_history(store: Store, host: str, since: timedelta, reserve_mb: int) -> HostHistory | None:
+    """The last `since` of a host's history (back from its newest sample); None without any."""
+    newest = store.newest_ts(host)
+    if newest is None:
+        return None
+    start = format_ts(parse_ts(newest) - since)
+    rows = store.rows(
+        "SELECT ts, vm_id, vm_name, physical_mb, current_pressure FROM samples"
+        " WHERE host = ? AND ts >= ? AND ambiguous = 0 AND vm_id IS NOT NULL ORDER BY ts, id",
+        (host, start),
+    )
+    if not rows:
+        return None
+    ticks = sorted({str(r[0]) for r in rows})
+    tick_index = {t: i for i, t in enumerate(ticks)}
+    vm_index: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for _, vm_id, name, *_rest in rows:
+        key = str(vm_id).upper()
+        vm_index.setdefault(key, len(vm_index))
+        names[key] = str(name)
+    shape = (len(vm_index), len(ticks))
+    assigned = np.zeros(shape, dtype=np.int64)
+    pressure = np.full(shape, np.nan)
+    for ts, vm_id, _, physical, current in rows:
+        if physical is None or physical <= 0:
+            continue  # a partition holding nothing is not running
+        cell = (vm_index[str(vm_id).upper()], tick_index[str(ts)])
+        assigned[cell] = physical
+        pressure[cell] = 0 if current is None else current
+    running = assigned > 0
+    memory = store.rows("SELECT total_mb, reserve_mb FROM host_memory WHERE host = ?"
+                        " ORDER BY ts DESC, id DESC LIMIT 1", (host,))
+    total_mb = int(memory[0][0]) if memory else 0
+    pool, measured = _pool(store, host, start, tick_index, assigned, total_mb, reserve_mb)
+    interval, gaps = _grid(ticks)
+    vm_ids = list(vm_index)
+    return HostHistory(
+        host=host, ticks=ticks, vm_ids=vm_ids, vm_names=[names[v] for v in vm_ids],
+        assigned=assigned, pressure=pressure, running=running, pool_mb=pool,
+        pool_measured=measured, total_mb=total_mb, interval_s=interval, gaps=gaps,
+        settings=_settings(store, host, start),
+        guests={vm_id: guest for vm_id, (guest, _) in store.recall_guests(host).items()},
+    )
