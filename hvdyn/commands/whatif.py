@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -30,9 +31,11 @@ WHATIF_FORMATS = ("table", "json", "html")
               show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="List every VM, not only those that "
               "change or are at risk.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Processes replaying hosts in parallel (default: the number of CPUs).")
 @output_option("table, json or html; html needs -o")
 def whatif(policy: Path, inventory: Path | None, limit: str | None, state_dir: Path | None,
-           since: str, fmt: str, verbose: bool, output: Path | None) -> int:
+           since: str, fmt: str, verbose: bool, jobs: int | None, output: Path | None) -> int:
     """Replay a policy against recorded demand (exit 0 fits, 2 at risk or does not fit)."""
     from hvdyn.whatif.output import report_html, report_json, summary_line, text_report
     from hvdyn.whatif.run import run_whatif
@@ -41,9 +44,10 @@ def whatif(policy: Path, inventory: Path | None, limit: str | None, state_dir: P
     if fmt == "html" and output is None and sys.stdout.isatty():
         raise InputError("--format html writes a page: give -o FILE.html")
     targets = load_targets(policy, inventory, limit)
-    with open_store(state_dir_of(state_dir)) as store:
-        report = run_whatif(store, targets.policy, targets.hosts, window, since,
-                            keep_series=fmt == "html")
+    state = state_dir_of(state_dir)
+    open_store(state).close()  # create or migrate once, before any worker reads it
+    report = run_whatif(state, targets.policy, targets.hosts, window, since,
+                        keep_series=fmt == "html", jobs=jobs or os.cpu_count() or 1)
     if not report.hosts:
         raise InputError(
             f"no samples stored yet for {', '.join(report.without_history)}: run "

@@ -141,35 +141,38 @@ def load_history(store: Store, host: str, since: timedelta, reserve_mb: int) -> 
     start = format_ts(parse_ts(newest) - since)
     rows = store.rows(
         "SELECT ts, vm_id, vm_name, physical_mb, current_pressure FROM samples"
-        " WHERE host = ? AND ts >= ? AND ambiguous = 0 AND vm_id IS NOT NULL ORDER BY ts, id",
+        " WHERE host = ? AND ts >= ? AND ambiguous = 0 AND vm_id IS NOT NULL ORDER BY ts",
         (host, start),
     )
     if not rows:
         return None
-    ticks = sorted({str(r[0]) for r in rows})
+    stamps, ids, _, physical, current = zip(*rows, strict=True)
+    ticks = sorted(set(stamps))
     tick_index = {t: i for i, t in enumerate(ticks)}
-    vm_index: dict[str, int] = {}
+    vm_keys = {v: str(v).upper() for v in set(ids)}
+    vm_ids = sorted(set(vm_keys.values()))
+    vm_index = {v: vm_ids.index(key) for v, key in vm_keys.items()}
     names: dict[str, str] = {}
-    for _, vm_id, name, *_rest in rows:
-        key = str(vm_id).upper()
-        vm_index.setdefault(key, len(vm_index))
-        names[key] = str(name)
-    shape = (len(vm_index), len(ticks))
+    for row in reversed(rows):  # the name each VM had last
+        names.setdefault(vm_keys[row[1]], str(row[2]))
+        if len(names) == len(vm_ids):
+            break
+    tick_of = np.array([tick_index[t] for t in stamps], dtype=np.int64)
+    vm_of = np.array([vm_index[v] for v in ids], dtype=np.int64)
+    held = np.nan_to_num(np.array(physical, dtype=np.float64), nan=-1.0).astype(np.int64)
+    level = np.nan_to_num(np.array(current, dtype=np.float64), nan=0.0)  # None -> nan -> 0
+    live = held > 0  # a partition holding nothing is not running
+    shape = (len(vm_ids), len(ticks))
     assigned = np.zeros(shape, dtype=np.int64)
     pressure = np.full(shape, np.nan)
-    for ts, vm_id, _, physical, current in rows:
-        if physical is None or physical <= 0:
-            continue  # a partition holding nothing is not running
-        cell = (vm_index[str(vm_id).upper()], tick_index[str(ts)])
-        assigned[cell] = physical
-        pressure[cell] = 0 if current is None else current
+    assigned[vm_of[live], tick_of[live]] = held[live]
+    pressure[vm_of[live], tick_of[live]] = level[live]
     running = assigned > 0
     memory = store.rows("SELECT total_mb, reserve_mb FROM host_memory WHERE host = ?"
                         " ORDER BY ts DESC, id DESC LIMIT 1", (host,))
     total_mb = int(memory[0][0]) if memory else 0
     pool, measured = _pool(store, host, start, tick_index, assigned, total_mb, reserve_mb)
     interval, gaps = _grid(ticks)
-    vm_ids = list(vm_index)
     return HostHistory(
         host=host, ticks=ticks, vm_ids=vm_ids, vm_names=[names[v] for v in vm_ids],
         assigned=assigned, pressure=pressure, running=running, pool_mb=pool,

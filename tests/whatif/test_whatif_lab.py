@@ -158,3 +158,29 @@ def test_lab_policy_shows_sql_made_static_below_its_peak(lab: Lab) -> None:
                                            "buffer": 20, "weight": 8000}
     assert sql["proposed"]["mean_assigned_mb"] == 8192
     assert sql["proposed"]["at_risk"] and not sql["current"]["at_risk"]
+
+
+def test_recommend_then_whatif_workflow_from_the_readme(lab: Lab) -> None:
+    """recommend --format yaml, pasted under a copy of the policy's rules, then whatif."""
+    import yaml
+
+    advice = lab.tmp / "advice.yaml"
+    assert lab.hvdyn("recommend", "--since", "1d", "--format", "yaml", "-o", advice).code == 0
+    policy = yaml.safe_load(LAB_POLICY.read_text())
+    policy["inventory"] = str(LAB_POLICY.parent / policy["inventory"])
+    policy["rules"] += yaml.safe_load(advice.read_text())["rules"]
+    path = lab.tmp / "policy.yaml"
+    path.write_text(yaml.safe_dump(policy, sort_keys=False, allow_unicode=True))
+    assert lab.hvdyn("validate", path).code == 0
+    run = lab.hvdyn("whatif", path, "--since", "1d", "--format", "json")
+    hosts = {h["host"]: h for h in run.json()["hosts"]}
+    assert {h: v["proposed"]["verdict"] for h, v in hosts.items()} == {
+        "hv-vdi-01": "fits", "hv-srv-01": "at risk", "hv-full-01": "at risk"}
+    assert run.code == 2
+    # The lab policy keeps sql-* static, so the pasted startup (their quiet level) is all
+    # they would get: whatif shows them starving at peak, which recommend alone cannot.
+    starving = {v["name"] for v in hosts["hv-srv-01"]["vms"] if v["proposed"]["at_risk"]}
+    assert starving == {"sql-01", "sql-02"}
+    assert all(not v["proposed"]["settings"]["dynamic"] for v in hosts["hv-srv-01"]["vms"]
+               if v["name"] in starving)
+    assert lab.hvdyn("whatif", path, "--since", "1d", "--limit", "hv-vdi-01").code == 0
