@@ -25,6 +25,8 @@ from hvdyn.whatif.verdict import (
 )
 
 SCHEMA_VERSION = 1
+_GRID_CSS = ("<style>.grid{display:flex;flex-wrap:wrap}.grid figure{margin:0 12px 12px 0}"
+             "</style>")
 _CURRENT_COLOR, _PROPOSED_COLOR = "#7f7f7f", "#1f77b4"
 
 
@@ -207,7 +209,7 @@ def host_charts(h: HostAnswer) -> list[Chart]:
             title=f"{h.host}/{names[vm_id]}: pressure (highest per bucket)", unit="%",
             series=[_line("current", s.ticks, list(now), _CURRENT_COLOR, True),
                     _line("proposed", s.ticks, list(new), _PROPOSED_COLOR, False)],
-            thresholds=[(100.0, "100%: wants more than it gets")], plot_height=140,
+            thresholds=[(100.0, "100%")], plot_height=140, width=560,
         ))
     return out
 
@@ -226,13 +228,18 @@ def report_html(report: WhatifReport) -> str:
     )
     links = " ".join(f'<a href="#host-{i}">{escape(h.host)}</a>'
                      for i, h in enumerate(report.hosts))
-    parts = [f"<p>{escape(summary_line(report))}</p>", overview, f"<p>{links}</p>"]
+    parts = [_GRID_CSS, f"<p>{escape(summary_line(report))}</p>", overview, f"<p>{links}</p>"]
     for i, h in enumerate(report.hosts):
         parts.append(f'<section id="host-{i}"><h2>{escape(h.host)}: {escape(h.current.verdict)}'
                      f" &rarr; {escape(h.proposed.verdict)}</h2>")
         parts.append(f"<p>{escape(_trust_text(h))}. {h.ticks} samples {escape(h.first_ts)} .. "
                      f"{escape(h.last_ts)}, {len(h.gaps)} gaps.</p>")
-        parts.append(charts_html(host_charts(h)))
+        drawn = host_charts(h)
+        parts.append(charts_html(drawn[:1]))
+        if len(drawn) > 1:
+            parts.append("<p>Pressure of the VMs most at risk under the proposal (above 100%: "
+                         "the VM wants more memory than it gets):</p>")
+            parts.append(f'<div class="grid">{charts_html(drawn[1:])}</div>')
         parts.append(table(
             ["VM", "settings now", "proposed", "p95 pressure", "above 100%", "mean assigned",
              "note"],
