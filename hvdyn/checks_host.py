@@ -155,6 +155,14 @@ def check_heartbeat(ctx: HostContext) -> list[Finding]:
     return findings
 
 
+def check_discovery_warnings(ctx: HostContext) -> list[Finding]:
+    """What discovery could not read (a failing cluster provider) reaches the plan output."""
+    return [
+        Finding(check="HVD014", severity=Severity.WARNING, message=message)
+        for message in ctx.host.warnings
+    ]
+
+
 HOST_CHECKS: tuple[Check[HostContext], ...] = (
     Check(
         id="HVD006",
@@ -199,6 +207,13 @@ HOST_CHECKS: tuple[Check[HostContext], ...] = (
         severity=Severity.WARNING,
         run=check_heartbeat,
         summary="enabling DM while the heartbeat is not OK",
+    ),
+    Check(
+        id="HVD014",
+        severity=Severity.WARNING,
+        run=check_discovery_warnings,
+        summary="the host could not answer part of discovery (e.g. the cluster check failed: "
+        "apply will not stop any VM on it)",
     ),
 )
 

@@ -50,6 +50,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "connect",
         "Check each host: connection, authentication, PowerShell, root\\virtualization.",
     ),
+    "probe": (
+        "probe",
+        "Read-only: ask each host what only a real host can tell.",
+    ),
     "plan": (
         "converge",
         "Discover hosts and show what would change and why (exit 2 when something would).",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hvdyn.errors import ProtocolError
 from hvdyn.model import GuestInfo, Heartbeat, HostFacts, VmFacts, VmState
-from hvdyn.protocol import HostRecord, ParsedOutput, VmRecord
+from hvdyn.protocol import HostRecord, ParsedOutput, VmRecord, WarningRecord
 
 
 def _heartbeat(code: int | None) -> Heartbeat | None:
@@ -49,6 +49,7 @@ def host_facts(parsed: ParsedOutput, *, host: str) -> HostFacts:
         os_version=h.os_version,
         ps_version=h.ps_version,
         vms=tuple(vms),
+        warnings=tuple(w.message for w in parsed.of_type(WarningRecord)),
     )
 
 

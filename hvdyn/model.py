@@ -176,6 +176,7 @@ class HostFacts:
     os_version: str | None = None
     ps_version: str | None = None
     vms: tuple[VmFacts, ...] = ()
+    warnings: tuple[str, ...] = ()  # what discovery could not read (e.g. the cluster check)
 
 
 # ---------------------------------------------------------------- inventory

@@ -1,7 +1,9 @@
 """`hvdyn ping`: can hvdyn reach, authenticate to and run a script on each host?
 
 Per host: PowerShell version, host OS, whether WMI ``root\\virtualization``
-answers, and which script delivery works, or the failure with a hint. For
+answers, which script delivery works, and the negotiated security (the
+authentication that succeeded, message encryption or TLS and its version,
+the Kerberos SPN), or the failure with a hint. For
 winrm without an explicit ``hvdyn_script_delivery``, stdin delivery is tried
 first and file delivery second (stdin under PowerShell 2.0 is unconfirmed
 on real hosts); the result says which one worked. Read-only.
@@ -38,6 +40,11 @@ class PingResult:
     notes: tuple[str, ...] = ()
     elapsed_s: float = 0.0
     requests: int = 0
+    auth: str | None = None  # the mechanism that succeeded (Negotiate may settle on ntlm)
+    message_encryption: bool | None = None  # bodies sealed with the auth's session keys
+    tls_version: str | None = None  # https only, e.g. "TLSv1.2"
+    spn: str | None = None  # kerberos only
+    security: str | None = None  # the four above in words
 
     def as_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -80,6 +87,16 @@ def _failure(spec: HostSpec, exc: HvdynError, started: float, requests: int,
     )
 
 
+def _security(transport: Transport) -> dict[str, Any]:
+    """What the transport says about the connection it just used (real transports only)."""
+    report = getattr(transport, "security", None)
+    if not callable(report):
+        return {}
+    found = report()
+    return {"auth": found.auth, "message_encryption": found.message_encryption,
+            "tls_version": found.tls_version, "spn": found.spn, "security": found.describe()}
+
+
 def ping_host(
     spec: HostSpec, context: TransportContext, *, timeout_s: float = DEFAULT_TIMEOUT_S
 ) -> PingResult:
@@ -109,6 +126,7 @@ def ping_host(
                 ps_version=rec.ps_version or parsed.ps_version, os=rec.os,
                 virtualization=rec.virtualization, delivery=delivery, notes=tuple(notes),
                 elapsed_s=round(time.monotonic() - started, 3), requests=requests,
+                **_security(transport),
             )
         except TransportError as exc:
             return _failure(spec, exc, started, requests, notes)  # another mode will not help

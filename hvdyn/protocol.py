@@ -20,8 +20,12 @@ Record types (``t``):
 - ``sample``  name (counter instance), ids ([GUID]), ts (str), counters {prop: int|null}
 - ``balancer`` name, ts, counters {prop: int|null}
 - ``error``   id (GUID|null: null = the script as a whole), message, code (int|null)
+- ``warning`` message (str): the host answered, but something it was asked
+              could not be read (e.g. the cluster check); shown with the plan
 - ``ping``    ps_version (str|null), os (str|null), virtualization (bool: WMI
               root\\virtualization answers), delivery (str: the transport's mode, echoed)
+- ``probe``   check (str), status ("ok"|"no"|"error"), value (str|null: one line
+              for people), data (any JSON: the details); printed by `hvdyn probe`
 - ``end``     records (int)
 """
 
@@ -117,6 +121,22 @@ class ErrorRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WarningRecord:
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProbeRecord:
+    check: str
+    status: str
+    value: str | None
+    data: Any
+
+
+PROBE_STATUSES = ("ok", "no", "error")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PingRecord:
     ps_version: str | None
     os: str | None
@@ -125,7 +145,15 @@ class PingRecord:
 
 
 Record = (
-    HostRecord | VmRecord | ResultRecord | SampleRecord | BalancerRecord | ErrorRecord | PingRecord
+    HostRecord
+    | VmRecord
+    | ResultRecord
+    | SampleRecord
+    | BalancerRecord
+    | ErrorRecord
+    | WarningRecord
+    | PingRecord
+    | ProbeRecord
 )
 
 
@@ -278,6 +306,17 @@ def _typed(obj: Mapping[str, Any], fail: Any) -> Record | None:
         return ErrorRecord(
             id=f.opt_text("id"), message=f.text("message"), code=f.opt_integer("code")
         )
+    if kind == "probe":
+        status = f.text("status")
+        if status not in PROBE_STATUSES:
+            fail(f"probe status {status!r} is not one of {', '.join(PROBE_STATUSES)}")
+        if "data" not in obj:
+            fail("record 'probe' lacks key 'data'")
+        return ProbeRecord(
+            check=f.text("check"), status=status, value=f.opt_text("value"), data=obj["data"]
+        )
+    if kind == "warning":
+        return WarningRecord(message=f.text("message"))
     if kind == "ping":
         return PingRecord(
             ps_version=f.opt_text("ps_version"),

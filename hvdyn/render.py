@@ -38,7 +38,7 @@ from hvdyn.quoting import PSCode, is_guid, ps_literal
 
 # Runnable scripts (templates/<name>.ps1.j2). `rollback` is not separate: a
 # rollback is an `apply` whose targets are the journaled "before" values.
-SCRIPT_NAMES: tuple[str, ...] = ("discover", "apply", "collect", "ping")
+SCRIPT_NAMES: tuple[str, ...] = ("discover", "apply", "collect", "ping", "probe")
 
 TEMPLATE_SUFFIX = ".ps1.j2"
 _FORBIDDEN_NODES = (nodes.Macro, nodes.CallBlock, nodes.FilterBlock)
@@ -49,6 +49,7 @@ _HERE_STRING_OPEN = re.compile(r"""@['"\u2018-\u201e]\s*$""")
 _PARAM_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "discover": {"host": str},
     "ping": {"host": str, "delivery": str},
+    "probe": {"host": str, "delivery": str, "exit_code": int},
     "collect": {"host": str, "samples": int, "interval_s": int},
     "apply": {
         "host": str,
@@ -251,4 +252,7 @@ def render_script(name: str, params: Mapping[str, Any], *, review: bool = False)
         text = template.render(params=params, script_name=name)
     except jinja2.UndefinedError as exc:
         raise RenderError(f"template {name}: {exc}") from exc
+    if not text.isascii():
+        # Contract: scripts are pure ASCII (quoting writes [char] pieces); a template must be too.
+        raise RenderError(f"template {name}: rendered text is not pure ASCII")
     return Script(name=name, params=params, text=text)

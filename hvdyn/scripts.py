@@ -13,6 +13,7 @@ same steps, described here once (contract).
 
     {"host": str, "job_timeout_s": int, "shutdown_timeout_s": int,
      "start_timeout_s": int, "force_off": bool,
+     "force_shutdown": bool,                 (optional: false when absent)
      "retries": int, "retry_delay_s": int,   (optional: 0 and 1 when absent)
      "vms": [{"id": GUID, "name": str, "expect_state": int,
               "expect": SETTINGS, "target": SETTINGS,
@@ -29,10 +30,16 @@ same steps, described here once (contract).
     3. equal to ``target`` already -> result ``unchanged``.
     4. ``offline`` and the VM is not Off: only when ``restart`` is true and
        the VM is Running, Paused or Saved (else result ``pending``, nothing
-       written). A Paused/Saved VM is first resumed (RequestStateChange(2))
-       and waited for Running and heartbeat OK. Then InitiateShutdown
-       (graceful, through the shutdown integration service) and wait for
-       Off up to ``shutdown_timeout_s``; past the deadline
+       written). Never a clustered VM (``pending``: the cluster would see a
+       failure), nor any VM with ``restart`` while the cluster check failed
+       (``pending``). A Paused/Saved VM is first resumed
+       (RequestStateChange(2)) and waited for Running and heartbeat OK. Then
+       InitiateShutdown(Force=false) (graceful, through the shutdown
+       integration service; 4096 is accepted like 0: the method has no Job
+       out-parameter, the wait for Off below covers it). 32781 (a user session
+       is locked): again with Force=true when ``force_shutdown``, else
+       ``pending`` with code 32781 and a message naming --force-shutdown.
+       Then wait for Off up to ``shutdown_timeout_s``; past the deadline
        RequestStateChange(3) when ``force_off``, else ``failed`` (a resumed
        VM is paused/saved again).
     5. ModifyVirtualSystemResources with ``target`` (Reservation written as
@@ -41,8 +48,10 @@ same steps, described here once (contract).
        code -> ``failed`` with that code. Clustered VMs: the cluster's copy
        of the configuration is refreshed after a successful write.
     6. if the script shut the VM down, whatever step 5 did: admission
-       re-check (the host's free memory must hold the new startup RAM; if
-       not, ``expect`` is written back and the VM fails with "admission"),
+       re-check (the balancer's Available Memory, else FreePhysicalMemory,
+       must hold the new startup RAM; if not, the VM fails with "admission"
+       and ``expect`` is written back only when its startup is smaller, the
+       cluster copy refreshed again for a clustered VM),
        start it (RequestStateChange(2); 32778 = not enough memory), wait for
        Running and then heartbeat OK up to ``start_timeout_s`` each, then
        back to the original state (RequestStateChange(32768) for Paused,
@@ -50,6 +59,11 @@ same steps, described here once (contract).
        written: they are read back).
     7. read back state and settings -> result (``applied`` when no step
        set another outcome).
+
+``probe``  params ``{"host": str, "delivery": str, "exit_code": int}``
+    Read-only. Prints one ``probe`` record per check (delivery, versions,
+    winrm_quotas, locale, virtualization, vm_captions, counters_vm,
+    counters_balancer, cluster) and exits with ``exit_code``.
 
 ``collect``  params ``{"host": str, "samples": int, "interval_s": int}``
     Prints ``sample`` records (one per counter instance per sample) and
@@ -74,6 +88,7 @@ class ApplyOptions:
     shutdown_timeout_s: int = 600
     start_timeout_s: int = 300
     force_off: bool = False
+    force_shutdown: bool = False  # a locked guest (32781) may be shut down with Force
     retries: int = 4  # 32774 (system in use) retries per call
     retry_delay_s: int = 2  # first backoff; doubles each retry
 
@@ -115,6 +130,8 @@ def apply_params(plan: HostPlan, options: ApplyOptions) -> dict[str, Any]:
         "shutdown_timeout_s": options.shutdown_timeout_s,
         "start_timeout_s": options.start_timeout_s,
         "force_off": options.force_off,
+        # A hard power-off is the stronger consent: it includes a forced clean shutdown.
+        "force_shutdown": options.force_shutdown or options.force_off,
         "retries": options.retries,
         "retry_delay_s": options.retry_delay_s,
         "vms": [_vm_params(v) for v in plan.vms if v.has_work and v.target is not None],

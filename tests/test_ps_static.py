@@ -81,6 +81,12 @@ def params_matrix(name: str) -> list[tuple[str, dict[str, Any]]]:
             for i, (h, d) in enumerate(zip(HOSTILE_NAMES[:3], ("stdin", "file", "x'\u2019"),
                                            strict=True))
         ]
+    if name == "probe":
+        return [
+            (f"host{i}", {"host": h, "delivery": d, "exit_code": c})
+            for i, (h, d, c) in enumerate(zip(HOSTILE_NAMES[:3], ("stdin", "file", "x'\u2019"),
+                                              (0, 3, 255), strict=True))
+        ]
     if name == "collect":
         return [
             (f"host{i}-s{s}", {"host": h, "samples": s, "interval_s": 1})

@@ -46,7 +46,11 @@ def apply_options(func: F) -> F:
                      help="Seconds to wait for a started VM to run with heartbeat OK."),
         click.option("--force-off", is_flag=True,
                      help="Turn a VM off hard when its guest ignores the shutdown "
-                     "(data loss risk)."),
+                     "(data loss risk). Implies --force-shutdown."),
+        click.option("--force-shutdown", is_flag=True,
+                     help="Shut down a guest with a locked user session (InitiateShutdown "
+                     "32781) with Force: a clean OS shutdown that logs that session off "
+                     "(its unsaved work is lost). Without it such VMs stay pending."),
         click.option("--include-saved", is_flag=True,
                      help="With --allow-restart: also resume saved VMs, restart them and "
                      "save them again."),
@@ -72,7 +76,8 @@ def run_options(settings: Settings, kw: dict[str, Any]) -> RunOptions:
         plan=PlanOptions(allow_restart=kw["allow_restart"], include_saved=kw["include_saved"],
                          include_paused=kw["include_paused"]),
         apply=ApplyOptions(shutdown_timeout_s=kw["shutdown_timeout"],
-                           start_timeout_s=kw["start_timeout"], force_off=kw["force_off"]),
+                           start_timeout_s=kw["start_timeout"], force_off=kw["force_off"],
+                           force_shutdown=kw["force_shutdown"]),
         max_restarts_per_host=kw["max_restarts_per_host"],
         host_timeout_s=kw["host_timeout"],
     )
@@ -164,7 +169,8 @@ def recorded_apply(
             command, policy_path=None if policy_path is None else str(policy_path),
             policy_digest=policy_digest,
             options={**extra, "limit": settings.limit, "allow_restart": options.plan.allow_restart,
-                     "force_off": options.apply.force_off},
+                     "force_off": options.apply.force_off,
+                     "force_shutdown": options.apply.force_shutdown},
         )
         code = EXIT_OK
         outcome = "failed"

@@ -68,6 +68,8 @@ def _print(results: list[PingResult]) -> None:
             line.append("failed", style="red")
             line.append(f"  {r.error_kind or 'error'}: {r.error}")
         console.print(line)
+        if r.security:
+            console.print(Text(f"  security: {r.security}"))
         if r.hint:
             console.print(Text(f"  hint: {r.hint}", style="yellow"))
         for note in r.notes:

@@ -15,7 +15,7 @@ from rich.text import Text
 from hvdyn.cli import Settings, cli, common_options, settings_from, stdout_console
 from hvdyn.commands._common import load_targets, transport_factory
 from hvdyn.engine import Engine, RunOptions
-from hvdyn.errors import EXIT_FAILED, EXIT_OK, InputError
+from hvdyn.errors import EXIT_FAILED, EXIT_OK, InputError, RenderError
 from hvdyn.fileio import write_atomic
 from hvdyn.model import HostResult, HostSpec, HostStatus
 from hvdyn.plan import PlanOptions
@@ -47,6 +47,12 @@ Run one by hand on its host, in an elevated PowerShell 2.0 console:
 
     powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\\<host>.ps1
 
+The scripts are pure ASCII with a UTF-8 byte order mark and CRLF line
+ends, so PowerShell 2.0 and Notepad read them the same on any code page.
+VM names that are not plain ASCII appear in the code as [char]0xNNNN
+pieces (UTF-16 code units) and in the comment at the top as \\uXXXX
+escapes; the plan.json names are JSON \\uXXXX escapes too.
+
 Each script re-checks every VM before it writes anything: a VM whose
 settings changed since this plan was made is reported as a conflict and
 left alone. Output lines start with HVDYN1 (one JSON record each).
@@ -61,6 +67,39 @@ Hosts: {hosts}
 
 def safe_filename(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "_"
+
+
+def ascii_text(text: str) -> str:
+    """Printable ASCII for a comment or README line: anything else as \\uXXXX.
+
+    Control, bidi and other non-ASCII characters cannot end a comment line,
+    reorder what a reviewer sees, or be misread in another code page.
+    """
+    out = []
+    for char in text:
+        if " " <= char <= "~" and char != "\\":
+            out.append(char)
+            continue
+        units = char.encode("utf-16-le", errors="surrogatepass")
+        for i in range(0, len(units), 2):
+            out.append(f"\\u{int.from_bytes(units[i : i + 2], 'little'):04X}")
+    return "".join(out)
+
+
+def review_file_text(script_text: str, host: str, vms: list[tuple[str, str]]) -> str:
+    """The review file: UTF-8 BOM, CRLF line ends, pure ASCII (asserted).
+
+    A comment header lists the host and each VM the script touches, names
+    escaped by `ascii_text`, so a reviewer sees what the [char] pieces spell.
+    """
+    header = [f"# hvdyn review script for host {ascii_text(host)}"]
+    header += [f"#   VM {ascii_text(vm_id)}  {ascii_text(name)}" for vm_id, name in vms]
+    body = "\n".join(header) + "\n" + script_text
+    if not body.isascii():
+        raise RenderError("a rendered script is not pure ASCII (quoting contract broken)")
+    return "\ufeff" + body.replace("\r\n", "\n").replace("\n", "\r\n")
+
+
 
 
 def _run(
@@ -92,6 +131,9 @@ def _run(
 @click.option("--allow-restart", is_flag=True, help="Render as `apply --allow-restart` would.")
 @click.option("--force-off", is_flag=True, help="Render as `apply --force-off` would.")
 @click.option(
+    "--force-shutdown", is_flag=True, help="Render as `apply --force-shutdown` would."
+)
+@click.option(
     "--shutdown-timeout",
     type=click.IntRange(10, 7200),
     default=600,
@@ -105,6 +147,7 @@ def render(
     snapshot: Path | None,
     allow_restart: bool,
     force_off: bool,
+    force_shutdown: bool,
     shutdown_timeout: int,
     **kwargs: Any,
 ) -> int:
@@ -117,7 +160,11 @@ def render(
         review=True,
         forks=settings.forks,
         plan=PlanOptions(allow_restart=allow_restart),
-        apply=ApplyOptions(shutdown_timeout_s=shutdown_timeout, force_off=force_off),
+        apply=ApplyOptions(
+            shutdown_timeout_s=shutdown_timeout,
+            force_off=force_off,
+            force_shutdown=force_shutdown,
+        ),
     )
     results = _run(targets.policy, targets.hosts, settings, options, snapshot)
     written = _write_render(out_dir, targets.policy, results)
@@ -133,16 +180,19 @@ def _write_render(out_dir: Path, policy: Policy, results: list[HostResult]) -> l
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
     for result in results:
+        vms = [(v.vm.id, v.vm.name) for v in result.plan.vms if v.has_work]
         for script in result.scripts:
             name = f"{safe_filename(result.host)}.ps1"
-            write_atomic(out_dir / name, script.text)
+            write_atomic(out_dir / name, review_file_text(script.text, result.host, vms))
             written.append(name)
-    plan_text = json.dumps(results_json(results), indent=2, ensure_ascii=False) + "\n"
-    write_atomic(out_dir / "plan.json", plan_text)
+    plan_text = json.dumps(results_json(results), indent=2, ensure_ascii=True) + "\n"
+    write_atomic(out_dir / "plan.json", plan_text.replace("\n", "\r\n"))
     readme = README_TEXT.format(
-        policy=policy.path.name, digest=policy.digest, hosts=", ".join(written) or "none"
+        policy=ascii_text(policy.path.name),
+        digest=policy.digest,
+        hosts=", ".join(written) or "none",
     )
-    write_atomic(out_dir / "README.txt", readme)
+    write_atomic(out_dir / "README.txt", readme.replace("\n", "\r\n"))
     return written
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from hvdyn.model import FIELDS
 from hvdyn.sim import wmi
 from hvdyn.sim.common import (
+    CLUSTER_FAILURE,
     POLL_S,
     Failure,
     ParamError,
@@ -136,15 +137,46 @@ def _to_running(host: HostState, vm: SimVm, params: Mapping[str, Any]) -> Failur
     return None
 
 
+LOCKED_MESSAGE = (
+    "the guest is locked (InitiateShutdown 32781) and shuts down only with Force; "
+    "allow that with --force-shutdown (or --force-off)"
+)
+
+
+class Pending(Exception):
+    """Stop-HvVm's `p` flag: the VM is left as it is and reported pending."""
+
+    def __init__(self, code: int | None, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _shutdown_call(host: HostState, vm: SimVm, *, force: bool) -> Failure | None:
+    """InitiateShutdown: 0 and 4096 (accepted; the method has no Job) start the shutdown."""
+    code = wmi.initiate_shutdown(host, vm, force=force)
+    if code in (wmi.OK, wmi.JOB_STARTED):
+        return None
+    return code, f"InitiateShutdown returned {code}"
+
+
 def _stop(host: HostState, vm: SimVm, params: Mapping[str, Any]) -> Failure | None:
-    """Stop-HvVm: graceful shutdown; hard off past the deadline only with force_off."""
+    """Stop-HvVm: graceful shutdown; hard off past the deadline only with force_off.
+
+    A locked guest (32781) is shut down with Force only when force_shutdown
+    (or force_off) allows it; otherwise raises Pending.
+    """
     timeout = need(params, "shutdown_timeout_s", int)
     try:
-        code = wmi.initiate_shutdown(host, vm, force=False)
+        failure = _shutdown_call(host, vm, force=False)
+        if failure is not None and failure[0] == wmi.LOCKED:
+            if not _force_shutdown(params):
+                raise Pending(wmi.LOCKED, LOCKED_MESSAGE)
+            failure = _shutdown_call(host, vm, force=True)
     except wmi.ComponentMissing:
         return None, "no shutdown integration component; cannot shut the guest down gracefully"
-    if code not in (wmi.OK, 32782):
-        return code, f"InitiateShutdown returned {code}"
+    if failure is not None and failure[0] != wmi.SHUTDOWN_IN_PROGRESS:
+        return failure
     if _wait_state(host, vm, OFF, timeout):
         return None
     if not need(params, "force_off", bool):
@@ -155,6 +187,13 @@ def _stop(host: HostState, vm: SimVm, params: Mapping[str, Any]) -> Failure | No
     if _wait_state(host, vm, OFF, need(params, "job_timeout_s", int)):
         return None
     return None, "VM did not reach Off after RequestStateChange(3)"
+
+
+def _force_shutdown(params: Mapping[str, Any]) -> bool:
+    value = params.get("force_shutdown", False)
+    if not isinstance(value, bool):
+        raise ParamError("parameter 'force_shutdown' is not bool")
+    return value
 
 
 def _back_to(host: HostState, vm: SimVm, params: Mapping[str, Any], original: int
@@ -190,6 +229,41 @@ def _join(*parts: str | None) -> str | None:
     return text or None
 
 
+CLUSTERED_MESSAGE = (
+    "clustered VM: needs the VM Off, and hvdyn never stops or starts it outside the cluster; "
+    "take it offline in Failover Cluster Manager"
+)
+
+
+def available_mb(host: HostState) -> int:
+    """Get-HvAvailMb: the balancer's Available Memory, else FreePhysicalMemory."""
+    return host.free_mb() if host.balancer_counters else host.free_physical_mb()
+
+
+def admission(host: HostState, vm: SimVm, params: Mapping[str, Any],
+              expect: Mapping[str, bool | int], target: Mapping[str, bool | int], *,
+              clustered: bool) -> tuple[str | None, str | None]:
+    """Step 6's re-check before the start: (outcome, message), (None, None) when it fits.
+
+    The old settings are written back only when they need less memory to
+    start; a clustered VM's cluster copy is then refreshed again.
+    """
+    free = available_mb(host)
+    new_startup = int(target["startup_mb"])
+    if free >= new_startup:
+        return None, None
+    message = f"admission: {free}MB available, new startup needs {new_startup}MB; "
+    if int(expect["startup_mb"]) >= new_startup:
+        return "failed", message + "new settings kept (the previous ones need as much)"
+    revert = _modify(host, vm, params, expect)
+    if revert is not None:
+        return "failed", message + "restoring previous settings failed: " + revert[1]
+    message += "previous settings restored"
+    if clustered:
+        vm.cluster_refreshes += 1
+    return "failed", message
+
+
 def apply_vm(host: HostState, item: Mapping[str, Any], params: Mapping[str, Any],
              printed: list[Record]) -> Record:
     vm_id = need(item, "id", str)
@@ -212,17 +286,27 @@ def apply_vm(host: HostState, item: Mapping[str, Any], params: Mapping[str, Any]
     if current == target:  # 3. unchanged
         return result_record(vm.id, "unchanged", vm=vm)
     stopped = False
-    if offline and vm.state != OFF:  # 4. to Off, only when allowed
+    clustered = vm.clustered and host.cluster == "ok"  # what Get-HvClusterMap finds
+    if offline and vm.state != OFF:  # 4. to Off, only when allowed; never a clustered VM
+        if clustered:
+            return result_record(vm.id, "pending", vm=vm, message=CLUSTERED_MESSAGE)
+        if restart and host.cluster == "fails":
+            return result_record(vm.id, "pending", vm=vm, message=(
+                "needs the VM Off, but whether it is clustered is unknown: " + CLUSTER_FAILURE))
         if not (restart and vm.state in RESTARTABLE):
             return result_record(vm.id, "pending", vm=vm,
                                  message=f"needs the VM Off; EnabledState is {vm.state}")
-        failure = _to_running(host, vm, params) if vm.state != RUNNING else None
-        if failure is None:
-            failure = _stop(host, vm, params)
+        outcome_4 = "failed"
+        try:
+            failure = _to_running(host, vm, params) if vm.state != RUNNING else None
+            if failure is None:
+                failure = _stop(host, vm, params)
+        except Pending as exc:
+            outcome_4, failure = "pending", (exc.code, exc.message)
         if failure is not None:
             back = _back_to(host, vm, params, original)
             msg = _join(failure[1], back[1] if back else None)
-            return result_record(vm.id, "failed", code=failure[0], message=msg, vm=vm)
+            return result_record(vm.id, outcome_4, code=failure[0], message=msg, vm=vm)
         stopped = True
     outcome: str | None = None
     code: int | None = None
@@ -231,19 +315,14 @@ def apply_vm(host: HostState, item: Mapping[str, Any], params: Mapping[str, Any]
     if failure is not None:
         outcome = "pending" if failure[0] == wmi.INVALID_STATE and vm.state != OFF else "failed"
         code, message = failure
-    elif vm.clustered:
-        message = None  # the cluster refresh is a no-op on the simulated host
+    elif clustered:
+        vm.cluster_refreshes += 1  # Update-ClusterVirtualMachineConfiguration
     if outcome is None and wmi.take_fault(host, "drop", vm) is not None:
         raise StreamDropped(printed)
     restarted = False
     if stopped:  # 6. admission re-check, start, heartbeat, back to the original state
-        if outcome is None and host.free_mb() < int(target["startup_mb"]):
-            revert = _modify(host, vm, params, expect)
-            outcome, code = "failed", None
-            message = (f"admission: {host.free_mb()}MB free, new startup needs "
-                       f"{target['startup_mb']}MB; "
-                       + ("previous settings restored" if revert is None
-                          else "restoring previous settings failed: " + revert[1]))
+        if outcome is None:
+            outcome, message = admission(host, vm, params, expect, target, clustered=clustered)
         start = _to_running(host, vm, params)
         if start is None:
             restarted = True

@@ -11,6 +11,11 @@ from hvdyn.sim.state import SimVm
 Record = dict[str, Any]
 Failure = tuple[int | None, str]  # (return code or None, message)
 POLL_S = 1  # the templates poll jobs and states about once a second
+# What Get-HvClusterMap reports when root\MSCluster fails other than "namespace absent".
+CLUSTER_FAILURE = (
+    "cluster check failed (root\\MSCluster): Generic failure (the cluster WMI provider "
+    "did not answer)"
+)
 
 
 class ParamError(Exception):

@@ -63,6 +63,10 @@ class HostModel(_Strict):
     os_version: str = "6.1.7601"
     ps_version: str = "2.0"
     online_buffer_weight: bool = True
+    locale: Literal["en-US", "de-DE", "fr-FR", "sv-SE"] = "en-US"
+    cluster: Literal["none", "ok", "fails"] | None = None  # default: ok when a VM is clustered
+    balancer_counters: bool = True
+    parent_used: Size | None = None  # default: half the parent reserve
 
 
 class MemoryModel(_Strict):
@@ -122,6 +126,11 @@ class VmModel(_Strict):
     shutdown_seconds: int = Field(default=15, ge=1, le=86400)
     start_seconds: int = Field(default=5, ge=1, le=3600)
     ignores_shutdown: bool = False
+    locked: bool = False
+    shutdown_job: bool = False
+    kvp_malformed: list[
+        Literal["OSName", "OSVersion", "ProcessorArchitecture", "IntegrationServicesVersion"]
+    ] = []
 
     @model_validator(mode="after")
     def _guid(self) -> VmModel:
@@ -281,12 +290,15 @@ def build_state(
                     arch=vm.arch,
                     ic_version=ic,
                     heartbeat=vm.heartbeat if ic is not None else "no_contact",
+                    kvp_malformed=list(vm.kvp_malformed),
                 ),
                 demand=demand,
                 clustered=vm.clustered,
                 shutdown_seconds=vm.shutdown_seconds,
                 start_seconds=vm.start_seconds,
                 ignores_shutdown=vm.ignores_shutdown,
+                locked=vm.locked,
+                shutdown_job=vm.shutdown_job,
             )
         )
     parent = host.reserve if host.reserve is not None else default_reserve_mb(host.memory)
@@ -308,6 +320,10 @@ def build_state(
         vms=vms,
         faults=[Fault(**f.model_dump()) for f in model.faults],
         fixture_path=file,
+        locale=host.locale,
+        cluster=host.cluster or ("ok" if any(vm.clustered for vm in vms) else "none"),
+        balancer_counters=host.balancer_counters,
+        parent_used_mb=host.parent_used if host.parent_used is not None else parent // 2,
     )
     needed = sum(vm.memory.virtual_quantity for vm in vms if vm.state in HOLDS_MEMORY)
     if needed > state.pool_mb:

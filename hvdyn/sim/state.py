@@ -66,6 +66,7 @@ class Guest:
     arch: str | None
     ic_version: str | None  # None = no integration services installed
     heartbeat: str = "ok"  # key of HEARTBEAT_CODES, while the VM runs
+    kvp_malformed: list[str] = field(default_factory=list)  # KVP items whose XML is broken
 
 
 @dataclass(slots=True)
@@ -102,6 +103,9 @@ class SimVm:
     shutdown_seconds: int = 15
     start_seconds: int = 5
     ignores_shutdown: bool = False
+    locked: bool = False  # a user session is locked: InitiateShutdown(Force=false) -> 32781
+    shutdown_job: bool = False  # InitiateShutdown answers 4096 (asynchronous; no Job out-parameter)
+    cluster_refreshes: int = 0  # Update-ClusterVirtualMachineConfiguration calls
     shutdown_at: int | None = None  # clock second when a guest shutdown completes
     dm: DmCounters = field(default_factory=DmCounters)
 
@@ -161,6 +165,10 @@ class HostState:
     faults: list[Fault] = field(default_factory=list)
     fixture_path: str = ""
     fixture_sha256: str = ""
+    locale: str = "en-US"  # display language: localized Caption/Description (sim.locale)
+    cluster: str = "none"  # none (not a cluster node) | ok | fails (root\MSCluster errors)
+    balancer_counters: bool = True  # the DM Balancer perf class answers
+    parent_used_mb: int = 0  # memory the parent partition uses now (FreePhysicalMemory)
 
     def vm(self, vm_id: str) -> SimVm | None:
         """The VM with this GUID (case-insensitive, as WMI compares it)."""
@@ -179,7 +187,12 @@ class HostState:
         return sum(vm.dm.assigned_mb for vm in self.vms if vm.state in HOLDS_MEMORY)
 
     def free_mb(self) -> int:
+        """The balancer's Available Memory: what VMs can still get."""
         return max(0, self.pool_mb - self.held_mb())
+
+    def free_physical_mb(self) -> int:
+        """Win32_OperatingSystem.FreePhysicalMemory: counts the unused part of the reserve."""
+        return max(0, self.total_mb - self.parent_used_mb - self.held_mb())
 
     # ------------------------------------------------------------ JSON
 

@@ -37,6 +37,8 @@ FAILED = 32768
 INVALID_PARAMETER = 32773
 INVALID_STATE = 32775
 OUT_OF_MEMORY = 32778
+LOCKED = 32781  # InitiateShutdown: a user session is locked; only Force shuts it down
+SHUTDOWN_IN_PROGRESS = 32782
 
 MIN_VM_MEMORY_MB = 8
 MODIFY_JOB_S = 2
@@ -217,8 +219,10 @@ def modify_memory(host: HostState, vm: SimVm, new: MemoryData) -> tuple[int, Job
 def initiate_shutdown(host: HostState, vm: SimVm, *, force: bool) -> int:
     """Msvm_ShutdownComponent.InitiateShutdown; raises ComponentMissing without ICs.
 
-    0 means initiated: the VM turns Off `shutdown_seconds` later, unless the
-    guest ignores the request.
+    0 (or 4096, for a `shutdown_job` VM: accepted asynchronously; the method
+    has no Job out-parameter) means initiated: the VM turns Off
+    `shutdown_seconds` later, unless the guest ignores the request. A guest
+    with a locked session answers 32781 unless `force`.
     """
     if vm.guest.ic_version is None or vm.state not in (RUNNING, PAUSED, STOPPING):
         raise ComponentMissing("no shutdown integration component (integration services missing?)")
@@ -228,10 +232,12 @@ def initiate_shutdown(host: HostState, vm: SimVm, *, force: bool) -> int:
     if vm.state != RUNNING:
         return 32780  # guest not ready (paused)
     if vm.shutdown_at is not None:
-        return 32782  # already in progress
+        return SHUTDOWN_IN_PROGRESS
+    if vm.locked and not force:
+        return LOCKED
     if not vm.ignores_shutdown:
         vm.shutdown_at = host.clock_s + max(1, vm.shutdown_seconds)
-    return OK
+    return JOB_STARTED if vm.shutdown_job else OK
 
 
 def request_state_change(host: HostState, vm: SimVm, requested: int) -> tuple[int, Job | None]:

@@ -7,6 +7,7 @@ never carry a secret: only library texts, the host and its settings.
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -59,6 +60,14 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
                 todo.append(nxt)
 
 
+# What a TLS client sees when the server refuses its certificate (TLS 1.3 may just close).
+_CLIENT_CERT_REFUSED = ("UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_REQUIRED",
+                        "CERTIFICATE_UNKNOWN", "UNSUPPORTED_CERTIFICATE", "EOF OCCURRED")
+
+# SEC_E_LOGON_DENIED in a CredSSP/NTLM TSRequest: the account or password was refused.
+LOGON_DENIED = 0x8009030C
+
+
 def _names(exc: BaseException) -> set[str]:
     return {cls.__name__ for cls in type(exc).__mro__}
 
@@ -101,8 +110,95 @@ def _fault(opts: ConnOptions, code: int | None, wmi: int | None, reason: str) ->
     return WsmanFault(opts.host, f"WS-Management fault{ident}: {reason}", hint)
 
 
-def classify(opts: ConnOptions, exc: BaseException) -> TransportError:
-    """The TransportError subclass (with a hint) for an exception from the client stack."""
+# HTTP auth schemes a host must offer for each of hvdyn's auth settings.
+_SCHEMES = {
+    "ntlm": ("negotiate", "ntlm"),
+    "kerberos": ("negotiate", "kerberos"),
+    "credssp": ("credssp",),
+    "basic": ("basic",),
+}
+_SERVICE_AUTH = {"ntlm": "Negotiate", "kerberos": "Kerberos", "credssp": "CredSSP",
+                 "basic": "Basic"}
+
+# (pattern in a GSSAPI/krb5 error, what it means, what to do): most specific first.
+_KERBEROS = (
+    ("clock skew", "the clocks of this machine and the KDC differ by more than 5 minutes",
+     "synchronise the clocks (NTP here, w32tm on the domain controller)"),
+    (r"server \S* ?not found in kerberos database", "the KDC knows no service principal {spn}",
+     "connect by the host's DNS name (the SPN is {service}/<name>, never an IP), set"
+     " ansible_winrm_kerberos_hostname_override to that name, or map it to the realm in krb5.conf"
+     " [domain_realm]; `setspn -L <computer>` on Windows lists its SPNs"),
+    (r"client \S* ?not found in kerberos database", "the KDC does not know the user {user}",
+     "set ansible_user to user@REALM with the realm in capitals (e.g. hv@CORP.EXAMPLE)"),
+    ("can't find client principal", "no Kerberos ticket for {user} and no password",
+     "run `kinit {user}` first, or give a password (hvdyn_password_env, the keyring or"
+     " --ask-pass) and hvdyn gets a ticket for this run in memory"),
+    ("no credentials cache", "no Kerberos ticket and no password",
+     "run `kinit user@REALM` first, or set ansible_user and give a password"),
+    ("no kerberos credentials", "no Kerberos ticket and no password",
+     "run `kinit user@REALM` first, or set ansible_user and give a password"),
+    ("ticket expired", "the Kerberos ticket has expired", "run `kinit` again"),
+    ("preauthentication failed", "the KDC refused the password for {user}",
+     "check the password (hvdyn_password_env, the keyring or --ask-pass)"),
+    ("integrity check failed", "the KDC refused the password for {user}",
+     "check the password (hvdyn_password_env, the keyring or --ask-pass)"),
+    ("password incorrect", "the KDC refused the password for {user}",
+     "check the password (hvdyn_password_env, the keyring or --ask-pass)"),
+    ("cannot contact any kdc", "no KDC answered for the realm",
+     "check krb5.conf [realms] kdc = ..., DNS SRV records (_kerberos._tcp) and port 88"),
+    ("cannot find kdc", "no KDC is configured for the realm",
+     "add the realm to krb5.conf [realms], or enable dns_lookup_kdc"),
+    ("cannot determine realm", "no realm is known for the host",
+     "map the host's domain to its realm in krb5.conf [domain_realm]"),
+)
+
+
+def _offers(offered: str | None, auth: str) -> bool | None:
+    """Whether a 401's WWW-Authenticate offered the scheme `auth` needs (None: unknown)."""
+    if offered is None or auth not in _SCHEMES:
+        return None
+    names = {part.strip().split(" ")[0].lower() for part in offered.split(",") if part.strip()}
+    return bool(names & set(_SCHEMES[auth]))
+
+
+def _not_offered(opts: ConnOptions, offered: str) -> AuthError:
+    names = sorted({p.strip().split(" ")[0] for p in offered.split(",") if p.strip()})
+    listing = ", ".join(n for n in names if "=" not in n) or "nothing"
+    key = _SERVICE_AUTH.get(opts.auth, opts.auth)
+    return AuthError(
+        opts.host,
+        f"the host does not offer {opts.auth} authentication (it offers: {listing})",
+        f"enable it on the host: winrm set winrm/config/service/auth @{{{key}=\"true\"}},"
+        " or set ansible_winrm_transport to one it offers",
+    )
+
+
+def _kerberos(opts: ConnOptions, chain: list[BaseException]) -> AuthError | None:
+    for cur in chain:
+        names = _names(cur)
+        if not names & {"SpnegoError", "Krb5Error", "GSSError", "NoCredentialError",
+                        "BadMechanismError", "KerberosExchangeError"}:
+            continue
+        text = str(cur).lower()
+        for pattern, what, hint in _KERBEROS:
+            if re.search(pattern, text):
+                values = {"spn": opts.spn, "service": opts.kerberos_service,
+                          "user": opts.user or "user@REALM"}
+                return AuthError(opts.host, f"kerberos: {what.format(**values)}",
+                                 hint.format(**values))
+        detail = " ".join(str(cur).split())[:300]
+        return AuthError(opts.host, f"kerberos authentication failed: {detail}",
+                         f"check the ticket (klist), the user and the SPN {opts.spn}")
+    return None
+
+
+def classify(
+    opts: ConnOptions, exc: BaseException, *, offered: str | None = None
+) -> TransportError:
+    """The TransportError subclass (with a hint) for an exception from the client stack.
+
+    `offered` is the WWW-Authenticate header of the host's last 401, when one came.
+    """
     if isinstance(exc, TransportError):
         return exc
     chain = list(_chain(exc))
@@ -110,12 +206,39 @@ def classify(opts: ConnOptions, exc: BaseException) -> TransportError:
         names = _names(cur)
         if isinstance(cur, ssl.SSLError) or "SSLError" in names:
             text = str(cur)
+            if opts.auth == "certificate" and any(m in text.upper() for m in _CLIENT_CERT_REFUSED):
+                return TlsError(
+                    opts.host,
+                    f"the host did not accept the client certificate {opts.cert_pem}"
+                    f" in the TLS handshake with {opts.endpoint}: {text}",
+                    "the certificate's issuer must be in the host's Trusted Root store (and the"
+                    " certificate mapped to an account); check hvdyn_cert_pem/hvdyn_cert_key_pem",
+                )
             return TlsError(opts.host, f"TLS handshake with {opts.endpoint} failed: {text}",
                             tls_hint(opts, text))
+    if opts.auth == "kerberos" and (found := _kerberos(opts, chain)) is not None:
+        return found
     for cur in chain:
         names = _names(cur)
         http_401 = getattr(cur, "code", None) == 401 and "WinRMTransportError" in names
-        if names & {"InvalidCredentialsError", "AuthenticationError"} or http_401:
+        text = str(cur)
+        # pypsrp's / requests-credssp's wording when the scheme is missing from the 401
+        not_offered = "did not response with one of" in text or "did not response CredSSP" in text
+        denied = "NTStatusException" in names and (
+            str(LOGON_DENIED) in text or f"{LOGON_DENIED:#x}" in text.lower())
+        if (names & {"InvalidCredentialsError", "AuthenticationError"} or http_401
+                or not_offered or denied):
+            if offered is not None and _offers(offered, opts.auth) is False:
+                return _not_offered(opts, offered)
+            if opts.auth == "certificate":
+                return AuthError(
+                    opts.host,
+                    "the host refused the client certificate"
+                    f" {opts.cert_pem or ''}".rstrip(),
+                    "map the certificate to a local account on the host (winrm create"
+                    " winrm/config/service/certmapping ...) and enable"
+                    " Auth/Certificate; its issuer must be in the host's Trusted Root store",
+                )
             who = opts.user or "(no user)"
             return AuthError(
                 opts.host,

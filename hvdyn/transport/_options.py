@@ -13,10 +13,17 @@ Host vars (all optional; DESIGN §4/§7, docs/transports.md):
 - ``hvdyn_psrp_recycle_after``: PSRP pool invocations before a new pool (default 100).
 - ``hvdyn_cert_pem`` / ``hvdyn_cert_key_pem``: client certificate for ``certificate`` auth.
 - ``hvdyn_credssp_disable_tlsv1_2``: CredSSP's inner TLS on 2008 R2 without TLS 1.2.
+- ``ansible_winrm_kerberos_hostname_override`` (or
+  ``ansible_psrp_negotiate_hostname_override``), as in Ansible: the host part
+  of the Kerberos SPN when the address is an IP or an alias (default: the
+  address).
+- ``ansible_winrm_service`` (or ``ansible_psrp_negotiate_service``): the
+  service part of the SPN, for both transports (default HTTP).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +35,7 @@ NEEDS_PASSWORD = frozenset({"ntlm", "credssp", "basic"})
 DELIVERIES = ("stdin", "file")
 TLS_VERSIONS = ("1.0", "1.1", "1.2")
 DEFAULT_PASSWORD_ENV = "HVDYN_PASSWORD"
+_NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +58,13 @@ class ConnOptions:
     cert_pem: str | None
     cert_key_pem: str | None
     credssp_disable_tlsv1_2: bool
+    kerberos_hostname: str | None = None
+    kerberos_service: str = "HTTP"
+
+    @property
+    def spn(self) -> str:
+        """The Kerberos service principal hvdyn asks a ticket for: SERVICE/host."""
+        return f"{self.kerberos_service}/{self.kerberos_hostname or self.address}"
 
     @property
     def endpoint(self) -> str:
@@ -166,11 +181,34 @@ def parse_options(spec: HostSpec) -> ConnOptions:
         cert_pem=str(cert_pem) if cert_pem else None,
         cert_key_pem=str(cert_key_pem) if cert_key_pem else None,
         credssp_disable_tlsv1_2=_flag(spec, "hvdyn_credssp_disable_tlsv1_2"),
+        kerberos_hostname=_text(spec, "ansible_winrm_kerberos_hostname_override",
+                                "ansible_psrp_negotiate_hostname_override"),
+        kerberos_service=_text(spec, "ansible_winrm_service",
+                               "ansible_psrp_negotiate_service") or "HTTP",
     )
+
+
+def _text(spec: HostSpec, *names: str) -> str | None:
+    value = _var(spec, *names)
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip()
+    if not _NAME_RE.fullmatch(text):
+        raise InputError(
+            f"{spec.name}: host var {names[0]} is {value!r}: one DNS name or service name"
+            " (letters, digits, '.', '-', '_')"
+        )
+    return text
 
 
 def password_for(opts: ConnOptions, password: str | None) -> str | None:
     """The resolved password, or a CredentialError saying where hvdyn looked."""
+    if opts.user is None and opts.auth in NEEDS_PASSWORD:
+        raise CredentialError(
+            opts.host,
+            f"no user for {opts.auth} authentication",
+            "set ansible_user for this host (a local account, DOMAIN\\user or user@REALM)",
+        )
     if password is None and opts.auth in NEEDS_PASSWORD:
         raise CredentialError(
             opts.host,

@@ -24,12 +24,13 @@ from pypsrp.host import PSHost, PSHostUserInterface
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
-from hvdyn.errors import TransportError, TransportTimeout
+from hvdyn.errors import CredentialError, TransportError, TransportTimeout
 from hvdyn.model import HostSpec, Script, ScriptResult
 from hvdyn.transport import TransportContext
+from hvdyn.transport._auth import Security, SessionObserver, first_reachable, require_kerberos
 from hvdyn.transport._errors import classify
 from hvdyn.transport._options import ConnOptions, parse_options, password_for
-from hvdyn.transport._tls import RequestCounter, prepare_session, warn_legacy
+from hvdyn.transport._tls import prepare_session, warn_legacy
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class PsrpTransport:
         self.spec = spec
         self.opts: ConnOptions = parse_options(spec)
         self._context = context
-        self._counter = RequestCounter()
+        self._counter = SessionObserver()
         self._wsman: Any = None
         self._pool: Any = None
         self._host: Any = None
@@ -71,13 +72,22 @@ class PsrpTransport:
     def requests_sent(self) -> int:
         return self._counter.count
 
+    def security(self) -> Security:
+        """The authentication that succeeded and how messages are protected."""
+        return self._counter.security(self.opts)
+
     def _password(self) -> str | None:
-        return password_for(self.opts, self._context.password_for(self.spec))
+        try:
+            return password_for(self.opts, self._context.password_for(self.spec))
+        except CredentialError as exc:  # nothing listening is the first problem to report
+            raise first_reachable(self.opts, exc) from None
 
     def _make_wsman(self) -> Any:
         opts = self.opts
         if opts.legacy_tls:
             warn_legacy(opts)
+        if opts.auth == "kerberos":
+            require_kerberos(opts)
         validation: bool | str = opts.cert_validation == "validate"
         if validation and opts.ca_bundle:
             validation = opts.ca_bundle
@@ -98,6 +108,8 @@ class PsrpTransport:
             certificate_pem=opts.cert_pem,
             certificate_key_pem=opts.cert_key_pem,
             credssp_disable_tlsv1_2=opts.credssp_disable_tlsv1_2,
+            negotiate_service=opts.kerberos_service,
+            negotiate_hostname_override=opts.kerberos_hostname,
         )
         transport = wsman.transport
         build = transport._build_session
@@ -106,6 +118,7 @@ class PsrpTransport:
         def build_session() -> Any:
             session = build()
             prepare_session(session, opts, counter)
+            counter.session = session
             return session
 
         transport._build_session = build_session  # type: ignore[method-assign]
@@ -182,7 +195,7 @@ class PsrpTransport:
             raise
         except Exception as exc:
             self._recycle()
-            raise classify(self.opts, exc) from exc
+            raise classify(self.opts, exc, offered=self._counter.offered) from exc
         if self.invocations >= self.opts.recycle_after:
             self._recycle()
         return ScriptResult(rc=result.rc, stdout=result.stdout, stderr=result.stderr,

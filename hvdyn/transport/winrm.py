@@ -8,6 +8,13 @@ base64 text in Send chunks that fit the host's envelope (150 KB on WinRM
 near 3 KB). Host var ``hvdyn_script_delivery: file`` uploads to a temp file
 with short cmd.exe commands instead, then runs ``powershell -File``.
 
+A Send that times out may still have been accepted, so no chunk is ever
+sent twice. The data goes in Sends without End, then one empty Send with
+End=true: the bootstrap runs only once it has the end of input, so a
+timeout on a data Send means the script has not started, and it is run
+again from the start in a new shell. A timeout on the End Send is not
+repeated: the script may be running, so its output is awaited as usual.
+
 This module is imported only when a real host is contacted, so pywinrm and
 requests load here, never from ``hvdyn.transport``.
 """
@@ -24,14 +31,21 @@ from typing import Any
 from winrm.exceptions import WinRMOperationTimeoutError, WSManFaultError
 from winrm.protocol import Protocol
 
-from hvdyn.errors import TransportError, TransportTimeout
+from hvdyn.errors import CredentialError, TransportError, TransportTimeout
 from hvdyn.model import HostSpec, Script, ScriptResult
 from hvdyn.transport import TransportContext
 from hvdyn.transport._assets import FILE_DECODER, STDIN_BOOTSTRAP, encoded_command
+from hvdyn.transport._auth import (
+    Security,
+    SessionObserver,
+    first_reachable,
+    pywinrm_kerberos_auth,
+    require_kerberos,
+)
 from hvdyn.transport._clixml import clixml_errors
 from hvdyn.transport._errors import ERROR_BUSY, classify, is_shell_gone
 from hvdyn.transport._options import ConnOptions, parse_options, password_for
-from hvdyn.transport._tls import RequestCounter, prepare_session, warn_legacy
+from hvdyn.transport._tls import prepare_session, warn_legacy
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +53,8 @@ POWERSHELL = "powershell.exe"
 PS_ARGS = ("-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass")
 SOAP_OVERHEAD = 4096  # bytes of envelope around a Send's base64 payload (measured ~1.3 KB)
 CMD_LINE_CHUNK = 7000  # base64 chars per `echo` in file mode (cmd.exe line limit 8191)
-SHELL_RETRIES = 2  # new shells per script after quota / shell-gone faults
-SEND_RETRIES = 3
+SHELL_RETRIES = 2  # new shells per script after quota / shell-gone faults / data Send timeouts
+SEND_RETRIES = 3  # busy (ERROR_BUSY) answers to one Send; a timeout is never retried
 
 
 class _NotStarted(Exception):
@@ -73,7 +87,7 @@ class WinrmTransport:
         self.spec = spec
         self.opts: ConnOptions = parse_options(spec)
         self._context = context
-        self._counter = RequestCounter()
+        self._counter = SessionObserver()
         self._proto: Any = None
         self._shell: str | None = None
         self.commands_in_shell = 0
@@ -86,8 +100,15 @@ class WinrmTransport:
         """HTTP requests sent so far by this transport (auth legs included)."""
         return self._counter.count
 
+    def security(self) -> Security:
+        """The authentication that succeeded and how messages are protected."""
+        return self._counter.security(self.opts)
+
     def _password(self) -> str | None:
-        return password_for(self.opts, self._context.password_for(self.spec))
+        try:
+            return password_for(self.opts, self._context.password_for(self.spec))
+        except CredentialError as exc:  # nothing listening is the first problem to report
+            raise first_reachable(self.opts, exc) from None
 
     def _protocol(self) -> Any:
         if self._proto is not None:
@@ -95,20 +116,26 @@ class WinrmTransport:
         opts = self.opts
         if opts.legacy_tls:
             warn_legacy(opts)
+        if opts.auth == "kerberos":
+            require_kerberos(opts)
+        password = self._password()
         validate = opts.cert_validation == "validate"
+        encryption: Any = "auto" if opts.scheme == "https" or opts.encrypt else "never"
         proto = Protocol(
             endpoint=opts.endpoint,
             transport=opts.auth,  # type: ignore[arg-type]
             username=opts.user,
-            password=self._password(),
+            password=password,
             ca_trust_path=(opts.ca_bundle if validate and opts.ca_bundle else None),  # type: ignore[arg-type]
             cert_pem=opts.cert_pem,
             cert_key_pem=opts.cert_key_pem,
             server_cert_validation=opts.cert_validation,  # type: ignore[arg-type]
             read_timeout_sec=opts.read_timeout_s,
             operation_timeout_sec=opts.operation_timeout_s,
-            message_encryption="auto" if opts.scheme == "https" or opts.encrypt else "never",
+            message_encryption=encryption,
             credssp_disable_tlsv1_2=opts.credssp_disable_tlsv1_2,
+            kerberos_hostname_override=opts.kerberos_hostname,
+            service=opts.kerberos_service,
             proxy=None,
         )
         proto.max_env_sz = opts.max_envelope_bytes
@@ -118,11 +145,35 @@ class WinrmTransport:
 
         def build_session() -> Any:
             # pywinrm drops its session on close_shell: prepare every new one.
-            session = build()
+            if opts.auth != "kerberos" or transport.session is not None:
+                session = build()
+                prepare_session(session, opts, counter)
+                counter.session = session
+                return session
+            # Kerberos through pyspnego (see _auth): pywinrm builds the session
+            # (proxies, certificate checks, headers) without auth, then ours goes on.
+            transport.auth_method, transport.message_encryption = "plaintext", "never"
+            try:
+                session = build()
+            finally:
+                transport.auth_method, transport.message_encryption = "kerberos", encryption
+            session.auth = pywinrm_kerberos_auth(opts, password)
             prepare_session(session, opts, counter)
+            counter.session = session
+            if encryption == "auto" and opts.scheme == "http":
+                transport.setup_encryption(session)
             return session
 
         transport.build_session = build_session  # type: ignore[method-assign]
+        setup_encryption = transport.setup_encryption
+
+        def setup_then_encrypt(session: Any) -> None:
+            # build_session sends the first (auth) request from here: observe it too.
+            prepare_session(session, opts, counter)
+            counter.session = session
+            setup_encryption(session)
+
+        transport.setup_encryption = setup_then_encrypt  # type: ignore[method-assign]
         self._proto = proto
         return proto
 
@@ -154,13 +205,25 @@ class WinrmTransport:
         self._proto.operation_timeout_sec = max(1, min(self.opts.operation_timeout_s, remaining))
 
     def _send(self, shell: str, cid: str, chunk: bytes, end: bool, deadline: float) -> None:
-        for attempt in range(1, SEND_RETRIES + 1):
+        """One Send. Busy faults are retried (nothing was taken); a timeout never is.
+
+        A timed-out data Send (end False) raises _NotStarted: the script has
+        not started and runs again in a new shell. A timed-out End Send
+        returns: the host may have taken it, and the output will tell.
+        """
+        for _attempt in range(1, SEND_RETRIES + 1):
             self._op_timeout(deadline)
             try:
                 self._proto.send_command_input(shell, cid, chunk, end=end)
                 return
-            except WinRMOperationTimeoutError:
-                log.warning("%s: Send timed out (attempt %d), retrying", self.opts.host, attempt)
+            except WinRMOperationTimeoutError as exc:
+                if not end:
+                    log.warning("%s: Send timed out; running the script again in a new shell",
+                                self.opts.host)
+                    raise _NotStarted(exc) from exc
+                log.warning("%s: the end-of-input Send timed out; waiting for the output",
+                            self.opts.host)
+                return
             except WSManFaultError as exc:
                 if exc.wsman_fault_code != ERROR_BUSY:
                     raise
@@ -219,9 +282,9 @@ class WinrmTransport:
             self.commands_in_shell += 1
             if stdin is not None:
                 size = stdin_chunk_bytes(self.opts.max_envelope_bytes)
-                pieces = [stdin[i : i + size] for i in range(0, len(stdin), size)] or [b""]
-                for index, piece in enumerate(pieces):
-                    self._send(shell, cid, piece, index == len(pieces) - 1, deadline)
+                for start in range(0, len(stdin), size):
+                    self._send(shell, cid, stdin[start : start + size], False, deadline)
+                self._send(shell, cid, b"", True, deadline)
         except WSManFaultError as exc:
             # Quota / shell-gone faults come on Command or Send: the script has not run.
             if is_shell_gone(exc):
@@ -248,7 +311,9 @@ class WinrmTransport:
         chunks = [b64[i : i + CMD_LINE_CHUNK] for i in range(0, len(b64), CMD_LINE_CHUNK)] or [""]
         try:
             for index, chunk in enumerate(chunks):
-                line = f"echo {chunk}>>{target}"
+                # Parenthesised: text ending in a digit before >> would be read as a handle
+                # number (`echo ...2>>f` redirects stderr, not the text).
+                line = f"(echo {chunk})>>{target}"
                 if index == 0:
                     line = f"mkdir {folder} && {line}"
                 rc, _out, err = self._command(line, (), None, deadline, "upload")
@@ -294,7 +359,7 @@ class WinrmTransport:
         except Exception as exc:
             self._drop_shell()
             cause = exc.cause if isinstance(exc, _NotStarted) else exc
-            raise classify(self.opts, cause) from exc
+            raise classify(self.opts, cause, offered=self._counter.offered) from exc
         return ScriptResult(
             rc=rc,
             stdout=decode_stdout(out),

@@ -18,7 +18,7 @@ def test_render_twice_gives_identical_files(hvdyn: Hvdyn, tmp_path: Path) -> Non
     a, b = files(tmp_path / "a"), files(tmp_path / "b")
     assert set(a) == {"hv-full-01.ps1", "hv-srv-01.ps1", "hv-vdi-01.ps1", "plan.json", "README.txt"}
     assert a == b
-    script = a["hv-srv-01.ps1"].decode("utf-8")
+    script = a["hv-srv-01.ps1"].decode("utf-8-sig")
     assert script.lstrip().startswith("<#") or script.lstrip().startswith("#")
     assert "sql-01" in script and "ModifyVirtualSystemResources" in script
 
@@ -60,3 +60,35 @@ def test_rendered_plan_json_matches_plan_output(hvdyn: Hvdyn, tmp_path: Path) ->
     rendered = json.loads((tmp_path / "out" / "plan.json").read_text(encoding="utf-8"))
     planned = hvdyn("plan", LAB_POLICY, "--format", "json").json()
     assert rendered["summary"] == planned["summary"]
+
+
+def test_render_output_is_ascii_with_bom_and_crlf(hvdyn: Hvdyn, tmp_path: Path) -> None:
+    """Non-ASCII VM names: every file under -o is ASCII; scripts carry a BOM and CRLF."""
+    (tmp_path / "hv.yaml").write_text(
+        "host: {memory: 16GB}\nvms:\n"
+        "  - {name: \"\u0422\u0435\u0441\u0442\", os: Windows Server 2008 R2 Enterprise,"
+        " memory: {dynamic: true, startup: 1GB, maximum: 2GB}}\n"
+        "  - {name: \"\u00d1)); Stop-Computer; @(#\u202e\", os: Windows Server 2008 R2 Enterprise,"
+        " memory: {dynamic: true, startup: 1GB, maximum: 2GB}}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "inv.yaml").write_text(
+        "all:\n  vars: {hvdyn_transport: mock}\n  hosts:\n"
+        "    hv-\u00e9: {hvdyn_mock_fixture: hv.yaml}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "p\u00f6licy.yaml").write_text(
+        "version: 1\ninventory: inv.yaml\ndefaults: {dynamic: true, startup: 1GB, maximum: 4GB}\n",
+        encoding="utf-8",
+    )
+    run = hvdyn("render", tmp_path / "p\u00f6licy.yaml", "-o", tmp_path / "out", "--allow-restart")
+    assert run.exit_code == 0, run.stderr
+    out = files(tmp_path / "out")
+    assert set(out) == {"hv-_.ps1", "plan.json", "README.txt"}
+    for name, data in out.items():
+        body = data.removeprefix(b"\xef\xbb\xbf")
+        assert body.isascii(), name
+        assert b"\n" not in body.replace(b"\r\n", b""), name
+    assert out["hv-_.ps1"].startswith(b"\xef\xbb\xbf")
+    assert b"[char]0x0422" in out["hv-_.ps1"] and b"\\u202E" in out["hv-_.ps1"]
+    assert b"p\\u00F6licy.yaml" in out["README.txt"]

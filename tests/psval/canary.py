@@ -4,8 +4,10 @@ Each str leaf of the params is replaced by a unique canary that has no letters
 (so |upper/|lower keep it), contains every single and double quote PowerShell
 knows, `$(`, a backtick, `|`, `#` and a newline. After rendering, every place the
 canary's marker appears must be covered by a string_literal node whose text is
-exactly `ps_single_quote(canary)` and whose value (by the ScanStringLiteral port)
-is exactly the canary. A value written inside quotes the template wrote itself
+exactly `ps_string(canary)` (a parenthesised concatenation of ASCII literals and
+[char] pieces, since the canary is not ASCII) and whose value (by the
+ScanStringLiteral port) is exactly the canary. A value written inside quotes the
+template wrote itself
 (`'Name: {{ x }}'`, `"...{{ x }}..."`) fails that.
 """
 
@@ -15,19 +17,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hvdyn.quoting import ps_single_quote
+from hvdyn.quoting import ps_string
 
 from .parse import parse, walk
-from .quote_oracle import ps_scan_single_quoted
+from .quote_oracle import ps_string_value
 
 
 def canary(i: int) -> str:
-    return f"'\u2019\u201a\"\u201c{i};$(0)`|#\n"
+    return f"'\u2019\u201a\"\u201c<{i}>;$(0)`|#\n"
 
 
 def marker(i: int) -> str:
     """A piece of canary i that survives any quoting and is unique per i."""
-    return f"\u201c{i};$(0)`|#"
+    return f"<{i}>;$(0)`|#"
 
 
 @dataclass
@@ -72,14 +74,14 @@ def check_canaries(text: str, plan: CanaryPlan) -> CanaryReport:
     # character spans of every string literal, by original text
     spans: dict[int, int] = {}
     for n in walk(p.root):
-        if n.type == "string_literal":
+        if n.type in ("string_literal", "parenthesized_expression"):
             start = len(p.data[: n.start_byte].decode("utf-8"))
             spans[start] = start + len(p.data[n.start_byte : n.end_byte].decode("utf-8"))
     leaked: list[str] = []
     isolated: list[str] = []
     unused: list[str] = []
     for i, path in plan.paths.items():
-        quoted = ps_single_quote(canary(i))
+        quoted = ps_string(canary(i))
         mark = marker(i)
         offset_in_quoted = quoted.index(mark)
         hits = []
@@ -97,7 +99,7 @@ def check_canaries(text: str, plan: CanaryPlan) -> CanaryReport:
                 start >= 0
                 and text[start : start + len(quoted)] == quoted
                 and spans.get(start) == start + len(quoted)
-                and ps_scan_single_quoted(text, start) == (canary(i), start + len(quoted))
+                and ps_string_value(text, start) == (canary(i), start + len(quoted))
             )
             ok = ok and good
         (isolated if ok else leaked).append(path)

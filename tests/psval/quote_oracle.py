@@ -22,6 +22,8 @@ and newlines are literal. This is independent of tree-sitter, which only knows A
 
 from __future__ import annotations
 
+import re
+
 SINGLE_QUOTES = frozenset("'\u2018\u2019\u201a\u201b")  # CharTraits.IsSingleQuote
 
 
@@ -69,3 +71,33 @@ def ps_scan_single_quoted(src: str, start: int) -> tuple[str, int]:
         sb.append(c)
         c = get_char()
     return "".join(sb), index
+
+
+_CHAR_PIECE = re.compile(r"\[char\]0x([0-9A-Fa-f]{4})")
+
+
+def ps_string_value(src: str, start: int) -> tuple[str, int]:
+    """Value and end of the string expression hvdyn's quoting writes at src[start].
+
+    One verbatim literal (scanned as above), or ``('..' + [char]0xNNNN + ..)``:
+    literals and [char] code units joined by `` + ``. Anything else raises
+    ValueError. [char] pieces are UTF-16 code units, paired as .NET does.
+    """
+    if src[start : start + 1] != "(":
+        return ps_scan_single_quoted(src, start)
+    units: list[str] = []
+    pos = start + 1
+    while True:
+        char = _CHAR_PIECE.match(src, pos)
+        if char:
+            units.append(chr(int(char.group(1), 16)))
+            pos = char.end()
+        else:
+            value, pos = ps_scan_single_quoted(src, pos)
+            units.append(value)
+        if src.startswith(")", pos):
+            joined = "".join(units).encode("utf-16-le", "surrogatepass")
+            return joined.decode("utf-16-le", "surrogatepass"), pos + 1
+        if not src.startswith(" + ", pos):
+            raise ValueError(f"unexpected text at {pos}: {src[pos:pos + 20]!r}")
+        pos += 3

@@ -109,3 +109,19 @@ def _terminates(lit: str) -> bool:
 def test_nul_and_lone_surrogates_refused(bad: str) -> None:
     with pytest.raises(RenderError):
         ps_single_quote(bad)
+
+
+# ---------------------------------------------------------------- ps_string (what scripts get)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(any_text, quotey_text))
+def test_ps_string_is_ascii_and_reads_back_exactly(s: str) -> None:
+    from hvdyn.quoting import ps_string
+
+    from .quote_oracle import ps_string_value
+
+    expr = ps_string(s)
+    assert expr.isascii()
+    src = expr + " tail"
+    assert ps_string_value(src, 0) == (s, len(expr))

@@ -125,4 +125,5 @@ def all_params(names: list[str] | None = None) -> dict[str, dict[str, Any]]:
         "apply": apply_params(host_plan(names), ApplyOptions(force_off=True)),
         "collect": collect_params("hv01.corp.example", samples=3, interval_s=10),
         "ping": {"host": "hv01.corp.example", "delivery": "stdin"},
+        "probe": {"host": "hv01.corp.example", "delivery": "stdin", "exit_code": 3},
     }

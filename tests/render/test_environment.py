@@ -88,7 +88,7 @@ def test_values_become_typed_literals() -> None:
     )
     out = tpl.render(s="O'Brien\u2019s", i=5, n=-3, b=True, z=None, l=["a", 1], d={"k": False})
     assert out == (
-        "$s = 'O''Brien\u2019\u2019s'\n$i = 5\n$n = (-3)\n$b = $true\n$z = $null\n"
+        "$s = ('O''Brien' + [char]0x2019 + 's')\n$i = 5\n$n = (-3)\n$b = $true\n$z = $null\n"
         "$l = @('a', 1)\n$d = @{'k' = $false}\n"
     )
 

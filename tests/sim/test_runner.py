@@ -173,7 +173,7 @@ def test_collect_duplicate_names_list_all_ids(write_fixture) -> None:  # type: i
     ))
     samples = [r for r in run_script(host, "collect", {"host": "h", "samples": 1,
                                                         "interval_s": 10}) if r["t"] == "sample"]
-    assert len(samples) == 1 and samples[0]["ids"] == [vm.id for vm in host.vms]
+    assert len(samples) == 1 and samples[0]["ids"] == sorted(vm.id for vm in host.vms)
 
 
 def test_script_level_errors(host: HostState) -> None:

@@ -1,8 +1,11 @@
 """An in-process fake WS-Management endpoint (WinRS) for the real client libraries.
 
 stdlib `http.server` + ThreadingMixIn on 127.0.0.1, random port, TCP_NODELAY,
-HTTP/1.1 keep-alive, Basic auth (401 on a wrong password), optional TLS
-(e.g. a TLS-1.0-only listener like an untouched 2008 R2). It implements the
+HTTP/1.1 keep-alive, optional TLS (e.g. a TLS-1.0-only listener like an
+untouched 2008 R2). Authentication is `fake_auth.ServerAuth`: Basic by
+default (401 on a wrong password), or real NTLM / Kerberos / CredSSP
+acceptors from pyspnego with WinRM message encryption, or client
+certificates. It implements the
 six WinRS actions pywinrm sends: Create, Command, Send, Receive, Signal,
 Delete, and models what matters to hvdyn's transport:
 
@@ -45,6 +48,9 @@ from typing import Any
 
 from hvdyn.transport._assets import FILE_DECODER, STDIN_BOOTSTRAP, read_asset, strip_comments
 
+from . import fake_auth
+from .fake_auth import ConnAuth, ServerAuth
+
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",
     "a": "http://schemas.xmlsoap.org/ws/2004/08/addressing",
@@ -58,6 +64,7 @@ OPERATION_TIMEOUT = 2150858793
 SHELL_NOT_FOUND = 2150858843
 QUOTA = 0x803381A6
 CMD_LIMIT = 8191
+WIRE_KEEP = 200
 
 
 @dataclass
@@ -115,9 +122,15 @@ class FakeWsman:
         send_timeouts: int = 0,
         max_envelope: int = 153600,
         stdin_broken: bool = False,
+        auth: ServerAuth | None = None,
     ) -> None:
         self.handler: Handler = handler or (lambda text: Reply())
         self.user, self.password = user, password
+        self.auth = auth or ServerAuth(user=user, password=password)
+        self.plain_bodies = 0  # requests whose body was readable SOAP
+        self.encrypted_bodies = 0  # requests whose body was multipart/encrypted
+        self.wire: list[bytes] = []  # the first WIRE_KEEP request bodies as received
+        self.content_types: Counter[str] = Counter()  # request media types, parameters dropped
         self.tls = tls
         self.receive_chunk = receive_chunk
         self.quota_after = quota_after
@@ -321,11 +334,15 @@ class FakeWsman:
         if m := re.fullmatch(r'mkdir "(.+)"', seg):
             self.dirs.add(m.group(1).lower())
             return Reply(), cwd
-        if m := re.fullmatch(r'echo (\S*)>>"(.+)"', seg):
-            path = m.group(2).lower()
+        if m := re.fullmatch(r'\(echo (\S*)\)>>"(.+)"|echo (\S*?)([0-9]?)>>"(.+)"', seg):
+            text, path = (m.group(1), m.group(2)) if m.group(2) else (m.group(3), m.group(5))
+            path = path.lower()
             if path.rsplit("\\", 1)[0] not in self.dirs:
                 return Reply(stderr="The system cannot find the path specified.\r\n", rc=1), cwd
-            self.files[path] = self.files.get(path, b"") + m.group(1).encode() + b"\r\n"
+            if m.group(4):  # unparenthesised text ending in a digit: cmd reads N>> as a handle
+                self.files.setdefault(path, b"")
+                return Reply(stdout=text + "\r\n"), cwd
+            self.files[path] = self.files.get(path, b"") + text.encode() + b"\r\n"
             return Reply(), cwd
         if m := re.fullmatch(r'cd /d "(.+)"', seg):
             return Reply(), m.group(1).lower()
@@ -410,6 +427,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.request.do_handshake()
             self.request.settimeout(None)
         super().setup()
+        self.conn_auth = ConnAuth()
         with self.server.fake._lock:
             self.server.fake.connections += 1
 
@@ -417,10 +435,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         pass
 
     def _reply(self, status: int, body: bytes, extra: dict[str, str] | None = None) -> None:
+        headers = {"Content-Type": "application/soap+xml;charset=UTF-8", **(extra or {})}
         self.send_response(status)
-        self.send_header("Content-Type", "application/soap+xml;charset=UTF-8")
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in (extra or {}).items():
+        headers["Content-Length"] = str(len(body))
+        for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(body)
@@ -432,9 +450,36 @@ class _RequestHandler(BaseHTTPRequestHandler):
         with fake._lock:
             fake.requests += 1
             fake.largest_request = max(fake.largest_request, length)
-        expected = "Basic " + base64.b64encode(f"{fake.user}:{fake.password}".encode()).decode()
-        if self.headers.get("Authorization") != expected:
-            self._reply(401, b"", {"WWW-Authenticate": 'Basic realm="WSMAN"'})
+            if data and len(fake.wire) < WIRE_KEEP:
+                fake.wire.append(data)
+        verdict = fake.auth.check(self.headers.get("Authorization"), self.conn_auth,
+                                  fake_auth.peer_certificate(self.request))
+        if not verdict.ok:
+            self._reply(401, b"", verdict.headers)
+            return
+        content_type = self.headers.get("Content-Type") or ""
+        if data:
+            with fake._lock:
+                fake.content_types[content_type.split(";")[0].strip()] += 1
+        protocol = ""
+        if fake_auth.is_encrypted(content_type):
+            protocol = fake_auth.protocol_of(content_type)
+            credssp = "CredSSP" in protocol
+            try:
+                data = fake_auth.unwrap(self.conn_auth.context, data, credssp)
+            except Exception:  # not this connection's keys, or tampered
+                self._reply(400, b"", verdict.headers)
+                return
+            with fake._lock:
+                fake.encrypted_bodies += 1
+        elif data:
+            with fake._lock:
+                fake.plain_bodies += 1
+            if fake.auth.require_encryption and not isinstance(self.request, ssl.SSLSocket):
+                self._reply(401, b"", fake.auth.challenge())  # AllowUnencrypted=false
+                return
+        if not data:  # the empty POST clients send to finish auth before encrypting
+            self._reply(200, b"", verdict.headers)
             return
         root = ET.fromstring(data)
         action = root.findtext("s:Header/a:Action", "", NS)
@@ -476,7 +521,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
             f"<a:RelatesTo>{message_id}</a:RelatesTo></s:Header><s:Body>{body}</s:Body>"
             "</s:Envelope>"
         )
-        self._reply(status, envelope.encode("utf-8"))
+        payload = envelope.encode("utf-8")
+        if protocol:
+            payload, wrapped_type = fake_auth.wrap(self.conn_auth.context, payload, protocol,
+                                                   "CredSSP" in protocol)
+            self._reply(status, payload, {**verdict.headers, "Content-Type": wrapped_type})
+            return
+        self._reply(status, payload, verdict.headers)
 
 
 def _xml(text: str) -> str:

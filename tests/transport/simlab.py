@@ -25,6 +25,7 @@ from hvdyn.sim import load_fixture, run_script
 from hvdyn.sim.state import HostState
 
 from .conftest import PASSWORD
+from .fake_auth import ServerAuth
 from .fake_wsman import FakeWsman, Reply
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,9 +58,28 @@ class SimulatedHosts:
         return Reply(stdout=encode_stream(script.name, records))
 
 
+# Inventory lines per auth: "basic" is the fake's lab mode; the others leave hvdyn's
+# defaults alone (ntlm over HTTP with message encryption) or set only the auth.
+AUTH_VARS = {
+    "basic": "    ansible_winrm_transport: basic\n    hvdyn_allow_unencrypted: true\n",
+    "ntlm": "",
+    # the address is an IP: the SPN's host part comes from the override, as in Ansible
+    "kerberos": "    ansible_winrm_transport: kerberos\n"
+                "    ansible_winrm_kerberos_hostname_override: localhost\n",
+}
+
+
 @contextmanager
 def simulated_lab(
-    transport_cls: Any, transport: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    transport_cls: Any,
+    transport: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    auth: str = "basic",
+    server_auth: ServerAuth | None = None,
+    user: str = "hvadmin",
+    address: str = "127.0.0.1",
 ) -> Iterator[tuple[SimulatedHosts, FakeWsman, Path]]:
     """The lab's hosts behind the fake, and an inventory using `transport` to reach them."""
     sim = SimulatedHosts(HOSTS)
@@ -72,19 +92,18 @@ def simulated_lab(
 
     monkeypatch.setattr(transport_cls, "run", announced_run)
     monkeypatch.setenv("HVDYN_LAB_PASSWORD", PASSWORD)
-    with FakeWsman(handler=sim) as fake:
+    with FakeWsman(handler=sim, auth=server_auth) as fake:
         inventory = tmp_path / f"{transport}.yaml"
         host_lines = "".join(f"        {name}: {{}}\n" for name in HOSTS)
         inventory.write_text(
             "all:\n"
             "  vars:\n"
             f"    hvdyn_transport: {transport}\n"
-            "    ansible_host: 127.0.0.1\n"
+            f"    ansible_host: {address}\n"
             f"    ansible_port: {fake.port}\n"
-            "    ansible_user: hvadmin\n"
-            "    ansible_winrm_transport: basic\n"
-            "    hvdyn_allow_unencrypted: true\n"
-            "    hvdyn_password_env: HVDYN_LAB_PASSWORD\n"
+            f"    ansible_user: {user}\n"
+            + AUTH_VARS[auth]
+            + "    hvdyn_password_env: HVDYN_LAB_PASSWORD\n"
             "  children:\n"
             "    servers:\n      hosts:\n" + host_lines,
             encoding="utf-8",

@@ -29,8 +29,8 @@ def test_ping_reports_ps_version_os_virtualization_delivery(tmp_path: Path) -> N
     assert (result.ps_version, result.virtualization, result.delivery) == ("2.0", True, "stdin")
     assert result.os is not None and "2008 R2" in result.os
     assert fake.scripts == [expected]
-    assert result.requests == 5  # Create, Command, Send, Receive, Signal
-    assert fake.requests == 6  # + Delete on close
+    assert result.requests == 6  # Create, Command, Send, Send (End), Receive, Signal
+    assert fake.requests == 7  # + Delete on close
 
 
 def test_ping_falls_back_to_file_delivery(tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ def test_ping_template_parses_as_powershell() -> None:
         __import__("hvdyn.model", fromlist=["HostSpec"]).HostSpec(name="hv’01", address="x"),
         "stdin",
     ).text
-    assert "$HvTarget = 'hv’’01'" in spec_text
+    assert "$HvTarget = ('hv' + [char]0x2019 + '01')" in spec_text
     from hvdyn.transport._assets import FILE_DECODER, STDIN_BOOTSTRAP, read_asset
 
     for text in (spec_text, read_asset(STDIN_BOOTSTRAP), read_asset(FILE_DECODER)):

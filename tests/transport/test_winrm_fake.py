@@ -47,10 +47,10 @@ def test_60kb_script_arrives_byte_exact_in_one_shell(tmp_path: Path, fake: FakeW
     assert fake.largest_request <= 153600
     # The command line is the short bootstrap, far below cmd.exe's 8191 characters.
     assert all(len(line) < 2000 for line in fake.command_lines)
-    # Create, Command, Send, Receive, Signal (+ Delete on close).
-    assert fake.actions["Send"] == 1
-    assert result.requests == 5
-    assert fake.requests == 6
+    # Create, Command, Send (data), Send (End), Receive, Signal (+ Delete on close).
+    assert fake.actions["Send"] == 2
+    assert result.requests == 6
+    assert fake.requests == 7
 
 
 def test_request_counts_per_script_in_a_reused_shell(tmp_path: Path, fake: FakeWsman) -> None:
@@ -60,10 +60,10 @@ def test_request_counts_per_script_in_a_reused_shell(tmp_path: Path, fake: FakeW
     counts = [transport.run(_script("'x'" * n), timeout_s=10).requests for n in (1, 10, 100)]
     big = transport.run(_script("#" * 300_000), timeout_s=20)
     transport.close()
-    assert counts == [5, 4, 4]
+    assert counts == [6, 5, 5]
     chunk = stdin_chunk_bytes(150 * 1024)
     sends = -(-(400_000 + 2) // chunk)  # base64 of 300,000 bytes + CRLF
-    assert big.requests == 3 + sends
+    assert big.requests == 3 + sends + 1  # + the End Send
     assert fake.actions["Create"] == 1
     assert fake.connections == 1
     assert fake.requests == sum(counts) + big.requests + 1
@@ -154,13 +154,15 @@ def test_shell_dropped_by_host_is_recreated(tmp_path: Path, fake: FakeWsman) -> 
     assert fake.scripts == ["a", "b"]
 
 
-def test_send_retried_after_operation_timeout(tmp_path: Path) -> None:
+def test_send_timeout_runs_the_script_again_in_a_new_shell(tmp_path: Path) -> None:
+    """A timed-out Send is never sent again: the shell is dropped, the script re-run."""
     with FakeWsman(lambda s: Reply(stdout="ok\r\n"), send_timeouts=2) as fake:
         transport = WinrmTransport(spec_for(fake), context_for(tmp_path))
         result = transport.run(_script("x" * 1000), timeout_s=10)
         transport.close()
     assert result.stdout == "ok\r\n"
-    assert fake.actions["Send"] == 3
+    assert fake.actions["Send"] == 2 + 2  # two timed-out data Sends, then data + End
+    assert fake.actions["Create"] == 3
     assert fake.scripts == ["x" * 1000]
 
 
