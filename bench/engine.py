@@ -110,6 +110,17 @@ def main() -> None:
     plan_s = render_s = 0.0
     kept = []
     rendered_vms = script_bytes = scripts = 0
+    gc_s = [0.0]
+    gc_started = [0.0]
+
+    def gc_timer(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.process_time()
+        else:
+            gc_s[0] += time.process_time() - gc_started[0]
+
+    gc.callbacks.append(gc_timer)
+    cpu0 = time.process_time()
     wall0 = time.perf_counter()
     for facts, spec in fleet:
         t0 = time.perf_counter()
@@ -126,6 +137,8 @@ def main() -> None:
         render_s += time.perf_counter() - t1
         kept.append((plan, findings, script))
     wall_s = time.perf_counter() - wall0
+    cpu_s = time.process_time() - cpu0
+    gc.callbacks.remove(gc_timer)
     rss = peak_rss_mb()
 
     print(f"machine: {machine()}")
@@ -140,8 +153,15 @@ def main() -> None:
     )
     print(f"pipeline wall: {wall_s:.3f} s; peak RSS {rss:.0f} MB (target < 5 s, < 400 MB)")
     print(
+        f"pipeline cpu (user+sys): {cpu_s:.3f} s, {cpu_s / n_vms * 1e6:.1f} us/VM, of which "
+        f"the garbage collector {gc_s[0]:.3f} s"
+    )
+    print(
         result_line(
             wall_s=wall_s,
+            cpu_s=cpu_s,
+            cpu_us_per_vm=round(cpu_s / n_vms * 1e6, 1),
+            gc_s=gc_s[0],
             peak_rss_mb=round(rss),
             hosts=args.hosts,
             vms=n_vms,

@@ -13,8 +13,9 @@ ideal = scripts per host x latency x hosts / forks; ratio = wall / ideal.
 The wall time is `Engine.run` only; loading the policy and the inventory is
 reported separately. Three runs in one state dir: a cold audit (each
 simulated host parses its YAML fixture on first contact, a simulator cost
-real hosts do not have: `audit_cold_ratio`), an audit (hosts load their
-saved state, as after `hvdyn sim reset`: `audit_ratio`), then the apply.
+real hosts do not have: `audit_cold_ratio`), an audit (after `hvdyn sim
+reset`, hosts load their saved state: `audit_ratio`), then the apply. CPU
+seconds of the process (all threads) are printed next to each wall time.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bench._util import machine, peak_rss_mb, result_line
 from hvdyn.commands._common import load_targets, transport_factory
 from hvdyn.engine import Engine, RunOptions
 from hvdyn.model import HostSpec, HostStatus, Script, ScriptResult
+from hvdyn.sim import reset
 from hvdyn.transport import Transport
 
 POLICY = """\
@@ -111,9 +113,9 @@ def _run(mode: str, policy: Path, state_dir: Path, args: argparse.Namespace) -> 
     options = RunOptions(mode="apply" if mode == "apply" else "plan", forks=args.forks)
 
     engine = Engine(targets.policy, factory, options)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     results = engine.run(targets.hosts)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     statuses = Counter(r.status for r in results)
     bad = [r for r in results if r.status in (HostStatus.FAILED, HostStatus.UNREACHABLE)]
     if bad:
@@ -128,10 +130,11 @@ def _run(mode: str, policy: Path, state_dir: Path, args: argparse.Namespace) -> 
     print(
         f"{mode}: wall {wall:.2f} s, ideal {ideal:.2f} s "
         f"({per_host:g} scripts/host x {args.latency:g} s x {len(targets.hosts)} / {args.forks}),"
-        f" ratio {wall / ideal:.3f}; loading policy + inventory {load_s:.2f} s"
+        f" ratio {wall / ideal:.3f}; cpu {cpu:.2f} s ({cpu / len(targets.hosts) * 1e3:.2f} ms"
+        f"/host); loading policy + inventory {load_s:.2f} s"
     )
     return {"wall": wall, "ideal": ideal, "ratio": wall / ideal, "per_host": per_host,
-            "load": load_s}
+            "load": load_s, "cpu": cpu}
 
 
 def main() -> None:
@@ -151,7 +154,9 @@ def main() -> None:
         state_dir = root / "state"
         # First contact: each simulated host parses its YAML fixture inside the worker.
         cold = _run("audit (cold simulator)", policy, state_dir, args)
-        # Simulated hosts now load their saved JSON state, as after `hvdyn sim reset`.
+        # A read-only audit saves no state; `hvdyn sim reset` writes every host's, and
+        # simulated hosts then load their saved JSON state.
+        reset(state_dir, load_targets(policy, None, None).hosts)
         audit = _run("audit", policy, state_dir, args)
         apply = _run("apply", policy, state_dir, args)
     print(f"peak RSS {peak_rss_mb():.0f} MB; target: ratio < 1.25")
@@ -165,6 +170,9 @@ def main() -> None:
             audit_ratio=audit["ratio"],
             audit_scripts_per_host=audit["per_host"],
             audit_cold_ratio=cold["ratio"],
+            audit_cold_cpu_s=cold["cpu"],
+            audit_cpu_s=audit["cpu"],
+            apply_cpu_s=apply["cpu"],
             apply_wall_s=apply["wall"],
             apply_ideal_s=apply["ideal"],
             apply_ratio=apply["ratio"],

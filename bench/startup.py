@@ -2,9 +2,11 @@
 
     python -m bench.startup [--runs 9]
 
-Runs `hvdyn --help` and `hvdyn validate examples/lab.yaml` as subprocesses
+Runs `hvdyn --help`, `hvdyn validate examples/lab.yaml` and `hvdyn plan
+examples/lab.yaml --format json` (the simulated lab) as subprocesses
 (`python -m hvdyn`, the interpreter of this venv) `--runs` times each after
-one warm-up run, and reports the median and the minimum wall time. Then
+one warm-up run, and reports the median and the minimum wall time and the
+median CPU time (user + sys of the child). Then
 counts the modules each one imports (`sys.modules` at exit, in a child
 process) and checks that pywinrm (`winrm`), pypsrp and requests stay out,
 and prints the ten slowest imports (`python -X importtime`, cumulative).
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -48,17 +51,25 @@ def _env(state_dir: str) -> dict[str, str]:
     return env
 
 
-def _time(argv: list[str], runs: int, env: dict[str, str]) -> tuple[float, float, int]:
+def _child_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _time(argv: list[str], runs: int, env: dict[str, str]) -> tuple[float, float, float, int]:
+    """(median wall, min wall, median CPU user+sys, exit code) of `hvdyn ARGV`."""
     cmd = [sys.executable, "-m", "hvdyn", *argv]
     subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, check=False)  # warm-up
     times = []
+    cpus = []
     rc = 0
     for _ in range(runs):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _child_cpu_s()
         done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, check=False)
         times.append(time.perf_counter() - t0)
+        cpus.append(_child_cpu_s() - c0)
         rc = done.returncode
-    return statistics.median(times), min(times), rc
+    return statistics.median(times), min(times), statistics.median(cpus), rc
 
 
 def _modules(argv: list[str], env: dict[str, str]) -> list[str]:
@@ -97,14 +108,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hvdyn-bench-startup-") as state_dir:
         env = _env(state_dir)
         figures = {}
-        for key, argv in (("help", ["--help"]), ("validate", ["validate", "examples/lab.yaml"])):
-            median, best, rc = _time(argv, args.runs, env)
+        for key, argv in (
+            ("help", ["--help"]),
+            ("validate", ["validate", "examples/lab.yaml"]),
+            ("plan", ["plan", "examples/lab.yaml", "--format", "json"]),
+        ):
+            median, best, cpu, rc = _time(argv, args.runs, env)
             modules = _modules(argv, env)
             forbidden = [m for m in FORBIDDEN if m in modules]
-            figures[key] = (median, best, len(modules), forbidden)
+            figures[key] = (median, best, len(modules), forbidden, cpu)
             print(
-                f"hvdyn {' '.join(argv)}: median {median:.3f} s, min {best:.3f} s over "
-                f"{args.runs} runs (exit {rc}); {len(modules)} modules; "
+                f"hvdyn {' '.join(argv)}: median {median:.3f} s, min {best:.3f} s, "
+                f"cpu median {cpu:.3f} s over {args.runs} runs (exit {rc}); "
+                f"{len(modules)} modules; "
                 f"winrm/pypsrp/requests imported: {', '.join(forbidden) or 'none'}"
             )
             for row in _slowest_imports(argv, env):
@@ -115,17 +131,23 @@ def main() -> None:
         interpreter = (time.perf_counter() - t0) / args.runs
     print(f"bare interpreter start: {interpreter:.3f} s (mean); target: --help < 0.3 s, "
           "no winrm/pypsrp/requests")
-    help_, validate = figures["help"], figures["validate"]
+    help_, validate, plan = figures["help"], figures["validate"], figures["plan"]
     print(
         result_line(
             help_s=help_[0],
             help_min_s=help_[1],
+            help_cpu_s=help_[4],
             help_modules=help_[2],
             help_forbidden=",".join(help_[3]) or "none",
             validate_s=validate[0],
             validate_min_s=validate[1],
+            validate_cpu_s=validate[4],
             validate_modules=validate[2],
             validate_forbidden=",".join(validate[3]) or "none",
+            plan_s=plan[0],
+            plan_min_s=plan[1],
+            plan_cpu_s=plan[4],
+            plan_modules=plan[2],
             python_s=interpreter,
         )
     )

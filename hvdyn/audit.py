@@ -20,6 +20,8 @@ from functools import partial
 from hvdyn.checks import guest_dm_support
 from hvdyn.engine import Engine, RunOptions
 from hvdyn.errors import EXIT_FAILED, EXIT_OK, EXIT_PENDING
+from hvdyn.history.resolution import NAMES, RAW, resolution_for
+from hvdyn.history.rows import BalancerRollupRow, RollupRow
 from hvdyn.model import HostFacts, HostResult, HostSpec, HostStatus, format_mb
 from hvdyn.policy import Policy
 from hvdyn.store import Store, window_start
@@ -205,7 +207,7 @@ def pressure_findings(host: str, samples: Sequence[SampleRow],
         values = [float(r.average_pressure) for r in rows if r.average_pressure is not None]
         name = rows[-1].vm_name
         mean = statistics.fmean(values) if values else 0.0
-        span = f"{len(values)} samples {rows[0].ts}..{rows[-1].ts}"
+        span = f"{len(values)} samples, {rows[0].ts}..{rows[-1].ts}"
         limit = warn_threshold((buffers or {}).get(vm_id))
         if _sustained(values, lambda v: v > PRESSURE_ERROR):
             findings.append(AuditFinding(
@@ -234,8 +236,8 @@ def pressure_findings(host: str, samples: Sequence[SampleRow],
 
 
 def _share(values: Sequence[float], threshold: float) -> str:
-    above = sum(1 for v in values if v > threshold)
-    return f"{above}/{len(values)}"
+    """'40' of the window's samples (the sentence goes on: 'of 48 samples, ...')."""
+    return str(sum(1 for v in values if v > threshold))
 
 
 def balancer_findings(host: str, rows: Sequence[BalancerRow]) -> list[AuditFinding]:
@@ -245,10 +247,59 @@ def balancer_findings(host: str, rows: Sequence[BalancerRow]) -> list[AuditFindi
     return [AuditFinding(
         id="HVD120", host=host,
         message=f"balancer available memory averaged {statistics.fmean(values):.0f}MB, under "
-                f"{AVAILABLE_MIN_MB}MB in {sum(1 for v in values if v < AVAILABLE_MIN_MB)}/"
+                f"{AVAILABLE_MIN_MB}MB in {sum(1 for v in values if v < AVAILABLE_MIN_MB)} of "
                 f"{len(values)} samples",
         remediation="lower maximums or startups on this host, or move VMs away",
     )]
+
+
+def rollup_health(host: str, rows: Sequence[RollupRow], balancer: Sequence[BalancerRollupRow],
+                  buffers: Mapping[str, int]) -> tuple[list[AuditFinding], list[VmHealth]]:
+    """HVD110/111/112/120 and per-VM health from rollups: a bucket breaches when its mean
+    does; sustained = breaching buckets hold 80% of the window's samples."""
+    findings: list[AuditFinding] = []
+    health: list[VmHealth] = []
+    by_vm: dict[str, list[RollupRow]] = defaultdict(list)
+    for r in rows:
+        if r.vm_id is not None:
+            by_vm[r.vm_id].append(r)
+    for vm_id, vm_rows in sorted(by_vm.items()):
+        vm_rows.sort(key=lambda r: r.bucket)
+        name, what = vm_rows[-1].vm_name, NAMES[vm_rows[0].res]
+        weighted = [(float(r.ap_mean), r.n) for r in vm_rows if r.ap_mean is not None]
+        total = sum(n for _, n in weighted)
+        mean = sum(v * n for v, n in weighted) / total if total else None
+        health.append(VmHealth(vm_id=vm_id, vm_name=name, samples=sum(r.n for r in vm_rows),
+                               mean_pressure=mean, assigned_mb=vm_rows[-1].mb_mean))
+        limit = warn_threshold(buffers.get(vm_id))
+        for finding_id, threshold in (("HVD111", float(PRESSURE_ERROR)), ("HVD110", limit)):
+            hot = sum(n for v, n in weighted if v > threshold)
+            if total >= MIN_SAMPLES and hot >= SUSTAINED_SHARE * total:
+                findings.append(AuditFinding(
+                    id=finding_id, host=host, vm_id=vm_id, vm_name=name,
+                    message=f"average pressure {mean or 0:.0f}% (hourly/daily means above "
+                            f"{threshold:.0f}% for {hot}/{total} samples, {what} "
+                            f"{vm_rows[0].bucket}..{vm_rows[-1].bucket})",
+                    remediation="raise maximum (see `hvdyn recommend`)" + (
+                        " or free host memory" if finding_id == "HVD111" else " or buffer")))
+                break
+    for name in sorted({r.vm_name for r in rows if r.vm_id is None}):
+        findings.append(AuditFinding(
+            id="HVD112", host=host, vm_name=name,
+            message=f"counter instance {name!r} matches several VMs (or none); its samples "
+                    "are stored but not attributed",
+            remediation="give each VM a unique display name"))
+    avail = [(float(b.av_mean), b.n) for b in balancer if b.av_mean is not None]
+    total = sum(n for _, n in avail)
+    low = sum(n for v, n in avail if v < AVAILABLE_MIN_MB)
+    if total >= MIN_SAMPLES and low >= SUSTAINED_SHARE * total:
+        findings.append(AuditFinding(
+            id="HVD120", host=host,
+            message=f"balancer available memory averaged "
+                    f"{sum(v * n for v, n in avail) / total:.0f}MB, under {AVAILABLE_MIN_MB}MB "
+                    f"in buckets holding {low}/{total} samples",
+            remediation="lower maximums or startups on this host, or move VMs away"))
+    return findings, sorted(health, key=lambda v: v.vm_name.lower())
 
 
 def overcommit_ratio(facts: HostFacts, reserve_mb: int) -> float | None:
@@ -283,8 +334,14 @@ def config_findings(facts: HostFacts, policy: Policy) -> list[AuditFinding]:
 # ---------------------------------------------------------------- the audit
 
 
-def host_audit(result: HostResult, policy: Policy, store: Store, since: timedelta
-               ) -> tuple[HostAudit, list[AuditFinding]]:
+def host_audit(result: HostResult, policy: Policy, store: Store, since: timedelta,
+               *, keep_samples: bool = True) -> tuple[HostAudit, list[AuditFinding]]:
+    """Drift, configuration and health findings of one host.
+
+    Health reads raw samples or, for long windows, rollups (`resolution_for`);
+    `keep_samples=False` drops raw samples once judged (only charts need them),
+    so a fleet audit holds one host's window at a time.
+    """
     host = result.host
     findings: list[AuditFinding] = []
     if result.status in (HostStatus.FAILED, HostStatus.UNREACHABLE) and result.error:
@@ -295,14 +352,27 @@ def host_audit(result: HostResult, policy: Policy, store: Store, since: timedelt
     if facts is not None:
         findings += config_findings(facts, policy)
     start = window_start(store, host, since)
-    samples = store.samples(host=host, since=start) if start else []
-    balancer = store.balancer_samples(host=host, since=start) if start else []
     end = store.newest_ts(host)
-    if samples or balancer:
-        buffers = {} if facts is None else {
-            vm.id.upper(): vm.memory.buffer for vm in facts.vms if vm.memory.dynamic}
-        findings += pressure_findings(host, samples, buffers)
-        findings += balancer_findings(host, balancer)
+    buffers = {} if facts is None else {
+        vm.id.upper(): vm.memory.buffer for vm in facts.vms if vm.memory.dynamic}
+    res = resolution_for(store, host, since) if start else RAW
+    health: list[VmHealth] | None = None
+    if res != RAW and start:
+        rollups = store.rollups(host, res, since=start)
+        health_findings, health = rollup_health(
+            host, rollups, store.balancer_rollups(host, res, start), buffers)
+        findings += health_findings
+        samples: list[SampleRow] = []
+        balancer = store.balancer_samples(host=host, since=end) if end else []
+    else:
+        samples = (store.samples(host=host, since=start) if keep_samples
+                   else store.brief_samples(host=host, since=start)) if start else []
+        balancer = store.balancer_samples(host=host, since=start) if start else []
+    if health is not None or samples or balancer:
+        if health is None:
+            findings += pressure_findings(host, samples, buffers)
+            findings += balancer_findings(host, balancer)
+            health = vm_health(samples)
     else:
         findings.append(AuditFinding(
             id="HVD150", host=host, message="no counter samples stored for this host",
@@ -311,7 +381,7 @@ def host_audit(result: HostResult, policy: Policy, store: Store, since: timedelt
     audit = HostAudit(
         host=host, result=result,
         window=(start, end) if start and end else None,
-        samples=samples, balancer=balancer, vms=vm_health(samples),
+        samples=samples if keep_samples else [], balancer=balancer, vms=health or [],
         overcommit=None if facts is None else overcommit_ratio(facts, policy.host_reserve_mb),
     )
     return audit, findings
@@ -325,6 +395,7 @@ def run_audit(
     *,
     since: timedelta,
     forks: int = 10,
+    keep_samples: bool = True,
 ) -> AuditReport:
     """Plan every host (no change is sent), then add health findings from the store."""
     options = RunOptions(mode="plan", forks=forks)
@@ -332,7 +403,8 @@ def run_audit(
     audits: list[HostAudit] = []
     findings: list[AuditFinding] = []
     for result in results:
-        audit, host_findings = host_audit(result, policy, store, since)
+        audit, host_findings = host_audit(result, policy, store, since,
+                                          keep_samples=keep_samples)
         audits.append(audit)
         findings += host_findings
     return AuditReport(policy=str(policy.path), since=since, hosts=audits, findings=findings)

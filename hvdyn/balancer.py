@@ -49,32 +49,40 @@ def allocate(claims: Sequence[Claim], pool_mb: int) -> list[int]:
     goes round again. Weight 0 VMs get memory only when no weighted VM wants
     more. Results are whole MB and never sum above max(pool, sum of floors).
     """
-    if sum(c.target for c in claims) <= pool_mb:
-        return [c.target for c in claims]
-    alloc = [c.floor for c in claims]
+    return allocate_lists(
+        [c.floor for c in claims], [c.target for c in claims], [c.weight for c in claims], pool_mb
+    )
+
+
+def allocate_lists(floors: list[int], targets: list[int], weights: list[int], pool_mb: int
+                   ) -> list[int]:
+    """`allocate` on parallel lists (the simulator runs it at every pass of a short host)."""
+    if sum(targets) <= pool_mb:
+        return list(targets)
+    alloc = list(floors)
     spare = pool_mb - sum(alloc)
-    needy = [i for i, c in enumerate(claims) if c.target > c.floor]
+    needy = [i for i, (t, f) in enumerate(zip(targets, floors, strict=True)) if t > f]
     while spare > 0 and needy:
-        weighted = [i for i in needy if claims[i].weight > 0]
+        weighted = [i for i in needy if weights[i] > 0]
         group = weighted or needy
-        total_w = sum(claims[i].weight for i in group) if weighted else len(group)
+        total_w = sum(weights[i] for i in group) if weighted else len(group)
         given = 0
         for i in group:
-            w = claims[i].weight if weighted else 1
+            w = weights[i] if weighted else 1
             share = spare * w // total_w
-            take = min(share, claims[i].target - alloc[i])
+            take = min(share, targets[i] - alloc[i])
             alloc[i] += take
             given += take
         spare -= given
-        needy = [i for i in needy if alloc[i] < claims[i].target]
+        needy = [i for i in needy if alloc[i] < targets[i]]
         if given == 0:  # shares rounded to 0 MB: hand out the rest by weight order
-            for i in sorted(group, key=lambda j: (-claims[j].weight, j)):
+            for i in sorted(group, key=lambda j: (-weights[j], j)):
                 if spare == 0:
                     break
-                take = min(spare, claims[i].target - alloc[i])
+                take = min(spare, targets[i] - alloc[i])
                 alloc[i] += take
                 spare -= take
-            needy = [i for i in needy if alloc[i] < claims[i].target]
+            needy = [i for i in needy if alloc[i] < targets[i]]
     return alloc
 
 

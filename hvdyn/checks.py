@@ -8,12 +8,15 @@ warnings and infos are shown and do not block.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from hvdyn.errors import RenderError
 from hvdyn.model import MAX_VM_MEMORY_MB, Finding, HostFacts, MemorySettings, Severity, VmFacts
+from hvdyn.quoting import ps_single_quote
 
 C = TypeVar("C")  # what a check looks at: a VM's or a host's context
 
@@ -43,12 +46,19 @@ _SUPPORTED_GUESTS: tuple[tuple[re.Pattern[str], bool], ...] = (
 )
 
 
+_MARKS = re.compile(r"\(r\)|\(tm\)|[®™]")
+_BLANKS = re.compile(r"\s+")
+
+
+# Called several times per VM with a fleet's handful of OS names.
+@functools.lru_cache(maxsize=1024)
 def normalise_os_name(name: str) -> str:
     """Lower-case OS name without trademark marks and doubled blanks."""
-    cleaned = re.sub(r"\(r\)|\(tm\)|[®™]", "", name.lower())
-    return re.sub(r"\s+", " ", cleaned).strip()
+    cleaned = _MARKS.sub("", name.lower())
+    return _BLANKS.sub(" ", cleaned).strip()
 
 
+@functools.lru_cache(maxsize=1024)
 def guest_dm_support(os_name: str | None) -> bool | None:
     """True/False when the guest OS is (not) on the SP1 DM list; None when unknown."""
     if not os_name:
@@ -57,11 +67,13 @@ def guest_dm_support(os_name: str | None) -> bool | None:
     return any(p.match(name) for p, _ in _SUPPORTED_GUESTS)
 
 
+@functools.lru_cache(maxsize=1024)
 def _needs_hotadd_update(os_name: str) -> bool:
     name = normalise_os_name(os_name)
     return any(p.match(name) and needs for p, needs in _SUPPORTED_GUESTS)
 
 
+@functools.lru_cache(maxsize=1024)  # a fleet has a handful of integration services builds
 def _version_tuple(text: str) -> tuple[int, ...] | None:
     try:
         return tuple(int(part) for part in text.strip().split("."))
@@ -165,6 +177,22 @@ def check_vm_ceiling(ctx: VmContext) -> list[Finding]:
     return []
 
 
+def check_name_quotable(ctx: VmContext) -> list[Finding]:
+    """A name the apply script cannot carry would fail the whole host's script."""
+    try:
+        ps_single_quote(ctx.vm.name)
+    except RenderError as exc:
+        return [
+            Finding(
+                check="HVD015",
+                severity=Severity.ERROR,
+                message=f"the VM's name cannot be written into a script ({exc}); "
+                "rename the VM in Hyper-V Manager",
+            )
+        ]
+    return []
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Check(Generic[C]):
     """One listed check: id, severity, summary for the README, and the function."""
@@ -211,6 +239,12 @@ VM_CHECKS: tuple[Check[VmContext], ...] = (
         severity=Severity.ERROR,
         summary="memory above the 65536MB per-VM ceiling or the host's RAM",
         run=check_vm_ceiling,
+    ),
+    Check(
+        id="HVD015",
+        severity=Severity.ERROR,
+        summary="VM name holds a character no PowerShell literal can carry (NUL)",
+        run=check_name_quotable,
     ),
 )
 

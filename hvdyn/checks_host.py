@@ -9,7 +9,6 @@ so a plan that lowers memory on an already tight host is never refused.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -83,17 +82,19 @@ def check_overcommit(ctx: HostContext) -> list[Finding]:
 
 
 def check_duplicate_names(ctx: HostContext) -> list[Finding]:
-    counts = Counter(p.vm.name for p in ctx.plans)
+    """One finding per display name that several VMs share, naming their ids."""
+    ids: dict[str, list[str]] = {}
+    for p in ctx.plans:
+        ids.setdefault(p.vm.name, []).append(p.vm.id)
     return [
         Finding(
             check="HVD008",
             severity=Severity.WARNING,
-            message=f"{counts[p.vm.name]} VMs on this host are named {p.vm.name!r}: "
+            message=f"{len(same)} VMs on this host are named {name!r} ({', '.join(same)}): "
             "counter samples (keyed by name) cannot tell them apart",
-            vm_id=p.vm.id,
         )
-        for p in ctx.plans
-        if counts[p.vm.name] > 1
+        for name, same in ids.items()
+        if len(same) > 1
     ]
 
 

@@ -12,12 +12,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
-from hvdyn.errors import EXIT_INVALID, HvdynError
+from hvdyn.errors import EXIT_FAILED, EXIT_INVALID, HvdynError, error_text
+
+if TYPE_CHECKING:  # rich is imported by the commands that print tables (not --help, validate)
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,6 +48,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Show where each desired value of a VM comes from (defaults or which rule).",
     ),
     "export": ("observe", "Export stored history."),
+    "exporter": (
+        "exporting",
+        "Serve Dynamic Memory metrics to Prometheus, collecting hosts in the background.",
+    ),
+    "inventory": (
+        "inventories",
+        "Show what hvdyn will connect to for each host: transport, endpoint, auth, user.",
+    ),
     "ping": (
         "connect",
         "Check each host: connection, authentication, PowerShell, root\\virtualization.",
@@ -70,7 +80,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "runs": (
         "runs",
-        "List journaled runs (apply, rollback); `runs show RUN` for one run's journal.",
+        "List runs (apply, rollback, audit, collect); `runs show RUN` for one run's journal.",
     ),
     "schedule": (
         "auditing",
@@ -114,19 +124,71 @@ STATE_DIR_OPTION = click.option(
     help="State directory (default: $HVDYN_STATE_DIR or the XDG state dir).",
 )
 
+
+def _reader_option(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Inventory-reader options set how this process reads inventories (no command kwarg).
+
+    Called for defaults too, so each command starts from the environment's settings.
+    """
+    import dataclasses
+
+    from hvdyn import inventory
+
+    current = inventory.current_reader_options()
+    ansible = current.ansible
+    if param.name == "inventory_reader":
+        reader = value or os.environ.get("HVDYN_INVENTORY_READER") or "auto"
+        current = dataclasses.replace(current, reader=str(reader))
+    elif param.name == "vault_password_file":
+        ansible = dataclasses.replace(ansible, vault_password_files=tuple(value or ()))
+    else:
+        ansible = dataclasses.replace(ansible, ask_vault_pass=bool(value))
+    inventory.use_reader_options(dataclasses.replace(current, ansible=ansible))
+
+
+READER_OPTIONS = (
+    click.option(
+        "--inventory-reader",
+        type=click.Choice(("auto", "builtin", "ansible")),
+        default=None,
+        expose_value=False,
+        callback=_reader_option,
+        help="auto (default): built-in for YAML, ansible-inventory for INI/dirs/plugins; "
+        "ansible: always through ansible-inventory (Jinja, vault).",
+    ),
+    click.option(
+        "--vault-password-file",
+        type=click.Path(path_type=str, dir_okay=False),
+        multiple=True,
+        expose_value=False,
+        callback=_reader_option,
+        help="Passed to ansible-inventory (Ansible mode).",
+    ),
+    click.option(
+        "--ask-vault-pass",
+        is_flag=True,
+        default=False,
+        expose_value=False,
+        callback=_reader_option,
+        help="Ask once for the vault password and hand it to Ansible by pipe (Ansible mode).",
+    ),
+)
+
 _HOST_OPTIONS = (
     click.option(
         "-i",
         "--inventory",
         type=click.Path(path_type=Path),
         default=None,
-        help="Inventory file (default: the policy's `inventory:`).",
+        help="Inventory: YAML, INI, a directory or a plugin config (default: the policy's "
+        "`inventory:`).",
     ),
+    *READER_OPTIONS,
     click.option(
         "--limit",
         default=None,
         metavar="PATTERN",
-        help="Only these hosts or groups (globs, comma-separated, !excludes).",
+        help="Only these hosts or groups (Ansible's patterns: a,b  !x  &y  ~regex  grp[0:2]).",
     ),
     click.option(
         "--forks",
@@ -167,6 +229,11 @@ def host_options(func: F) -> F:
     return _decorate(func, _HOST_OPTIONS)
 
 
+def reader_options(func: F) -> F:
+    """--inventory-reader, --vault-password-file, --ask-vault-pass (how -i is read)."""
+    return _decorate(func, READER_OPTIONS)
+
+
 def common_options(func: F) -> F:
     """The host options plus --format table|json and -v (plan, apply, render, ...)."""
     return _decorate(func, _HOST_OPTIONS + _OUTPUT_OPTIONS)
@@ -184,9 +251,21 @@ def settings_from(kwargs: dict[str, Any]) -> Settings:
     )
 
 
+PIPE_WIDTH = 100_000  # "never wrap": wider than any record hvdyn prints
+
+
 def stdout_console() -> Console:
+    """The terminal's width on a terminal; piped or redirected, lines never wrap.
+
+    A file or a pipe gets one record per line (grep/awk read it), not rich's
+    default of 80 columns with continuation lines.
+    """
+    from rich.console import Console
+
     # markup=False: names and messages come from hosts and guests (data, never markup).
-    return Console(highlight=False, soft_wrap=False, markup=False)
+    if sys.stdout.isatty():
+        return Console(highlight=False, soft_wrap=False, markup=False)
+    return Console(highlight=False, soft_wrap=False, markup=False, width=PIPE_WIDTH)
 
 
 def import_commands(modules: tuple[str, ...] | None = None) -> None:
@@ -237,16 +316,16 @@ class HvdynGroup(click.Group):
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
             click.echo("aborted", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_FAILED)
         except click.ClickException as exc:
             exc.show()
             sys.exit(EXIT_INVALID)
         except HvdynError as exc:
-            click.echo(f"hvdyn: {exc}", err=True)
+            click.echo(f"hvdyn: {error_text(exc)}", err=True)
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # exit 1, not 130: the contract has 0-3 (see the README)
             click.echo("hvdyn: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_FAILED)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
@@ -256,8 +335,9 @@ def cli() -> None:
     """Manage Hyper-V Dynamic Memory on Windows Server 2008 R2 SP1 hosts from a policy.
 
     \b
-    Exit codes: 0 compliant/success, 1 a host or VM failed, 2 drift or
-    changes pending, 3 invalid input (policy, inventory, arguments).
+    Exit codes: 0 compliant/success, 1 a host or VM failed (or the run was
+    interrupted), 2 drift or changes pending, 3 invalid input (policy,
+    inventory, fixture, arguments).
     """
 
 

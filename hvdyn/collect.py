@@ -2,7 +2,10 @@
 
 Per host, in its own worker: discover (current settings, so history can be
 read against startup/maximum later without contacting hosts), then the
-`collect` script; its records become store rows committed as one batch.
+`collect` script, as many times as the requested samples need: each script
+carries at most `samples_per_script` samples (bounded by output size and by
+an hour of sampling), and its records are stored as soon as it returns, so a
+run killed or failing halfway keeps every script's samples that came back.
 A counter instance is mapped to a VM by the GUIDs the script lists for its
 display name: none or several GUIDs make the samples *ambiguous* (stored,
 flagged, never used for a VM's health or advice).
@@ -32,6 +35,22 @@ from hvdyn.store_rows import (
 from hvdyn.transport import Transport
 
 COLLECT_SLACK_S = 300.0
+OUTPUT_BUDGET_CHARS = 8 * 1024 * 1024  # per script; the parser refuses more than 64 MiB
+RECORD_CHARS = 1024  # a sample record is ~400 characters; leave room for long names
+SCRIPT_SPAN_S = 3600  # at most an hour of sampling is at stake in one script
+
+Progress = Callable[[str, int, int], None]  # host, samples stored so far, samples wanted
+
+
+def samples_per_script(vms: int, interval_s: int) -> int:
+    """How many samples one collect script may carry for a host with `vms` VMs."""
+    by_size = OUTPUT_BUDGET_CHARS // ((vms + 1) * RECORD_CHARS)
+    by_time = SCRIPT_SPAN_S // max(1, interval_s)
+    return max(1, min(by_size, by_time))
+
+
+def _no_progress(host: str, done: int, total: int) -> None:
+    """Collect without a progress display."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +67,7 @@ class CollectResult:
     first_ts: str | None = None
     last_ts: str | None = None
     error: str | None = None
+    scripts: int = 0  # collect scripts whose samples were stored
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -132,12 +152,14 @@ class Collector:
         samples: int,
         interval_s: int,
         run_id: int | None = None,
+        progress: Progress = _no_progress,
     ) -> None:
         self._store = store
         self._transport_for = transport_for
         self._samples = samples
         self._interval_s = interval_s
         self._run_id = run_id
+        self._progress = progress
 
     def run(self, hosts: Sequence[HostSpec], forks: int) -> list[CollectResult]:
         return sorted(fan_out(hosts, self._guarded, forks), key=lambda r: r.host)
@@ -152,31 +174,68 @@ class Collector:
 
     def _one(self, spec: HostSpec) -> CollectResult:
         transport = self._transport_for(spec)
+        tally = _Tally(spec.name)
         try:
             facts = discover(transport, spec)
-            script = render_script(
-                "collect",
-                collect_params(spec.name, samples=self._samples, interval_s=self._interval_s),
-            )
-            parsed = run_script(transport, spec, script,
-                                timeout_s=collect_timeout(self._samples, self._interval_s))
+            per_script = samples_per_script(len(facts.vms), self._interval_s)
+            self._progress(spec.name, 0, self._samples)
+            while tally.samples_done < self._samples:
+                count = min(per_script, self._samples - tally.samples_done)
+                script = render_script(
+                    "collect", collect_params(spec.name, samples=count,
+                                              interval_s=self._interval_s))
+                try:
+                    parsed = run_script(transport, spec, script,
+                                        timeout_s=collect_timeout(count, self._interval_s))
+                except HvdynError as exc:
+                    if not tally.scripts:
+                        raise
+                    return tally.result(error=f"stopped after {tally.samples_done} of "
+                                              f"{self._samples} samples (kept): {exc}")
+                batch = batch_from(spec.name, parsed, facts if not tally.scripts else None,
+                                   self._run_id)
+                warnings = tuple(e.message for e in parsed.script_errors)
+                if warnings and not batch.samples and not batch.balancer:
+                    return tally.result(error="; ".join(warnings))
+                self._store.add_collection(samples=batch.samples, balancer=batch.balancer,
+                                           host_memory=batch.host_memory,
+                                           vm_settings=batch.vm_settings)
+                tally.add(batch, warnings, count)
+                self._progress(spec.name, tally.samples_done, self._samples)
         finally:
             transport.close()
-        batch = batch_from(spec.name, parsed, facts, self._run_id)
-        warnings = tuple(e.message for e in parsed.script_errors)
-        if warnings and not batch.samples and not batch.balancer:
-            return CollectResult(host=spec.name, ok=False, error="; ".join(warnings))
-        self._store.add_collection(samples=batch.samples, balancer=batch.balancer,
-                                   host_memory=batch.host_memory, vm_settings=batch.vm_settings)
-        times = [s.ts for s in batch.samples] + [b.ts for b in batch.balancer]
+        return tally.result()
+
+
+class _Tally:
+    """What the scripts of one host stored so far."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self.scripts = 0
+        self.samples_done = 0  # sampling rounds
+        self.rows = 0
+        self.balancer = 0
+        self.vms: set[str] = set()
+        self.ambiguous: set[str] = set()
+        self.warnings: list[str] = []
+        self.times: list[str] = []
+
+    def add(self, batch: Batch, warnings: tuple[str, ...], rounds: int) -> None:
+        self.scripts += 1
+        self.samples_done += rounds
+        self.rows += len(batch.samples)
+        self.balancer += len(batch.balancer)
+        self.vms |= {s.vm_id for s in batch.samples if s.vm_id}
+        self.ambiguous |= set(batch.ambiguous)
+        self.warnings += [w for w in warnings if w not in self.warnings]
+        stamps = [s.ts for s in batch.samples] + [b.ts for b in batch.balancer]
+        if stamps:
+            self.times += [min(stamps), max(stamps)]
+
+    def result(self, error: str | None = None) -> CollectResult:
         return CollectResult(
-            host=spec.name,
-            ok=True,
-            samples=len(batch.samples),
-            vms=len({s.vm_id for s in batch.samples if s.vm_id}),
-            balancer=len(batch.balancer),
-            ambiguous=batch.ambiguous,
-            warnings=warnings,
-            first_ts=min(times) if times else None,
-            last_ts=max(times) if times else None,
-        )
+            host=self.host, ok=error is None, samples=self.rows, vms=len(self.vms),
+            balancer=self.balancer, ambiguous=tuple(sorted(self.ambiguous)),
+            warnings=tuple(self.warnings), first_ts=min(self.times) if self.times else None,
+            last_ts=max(self.times) if self.times else None, error=error, scripts=self.scripts)

@@ -1,6 +1,8 @@
 """Where a host's password comes from: env var, keyring, or one prompt per user.
 
-Order (DESIGN §4): the environment variable named by the host's
+Order: a vault-encrypted password Ansible decrypted for the host (inventory
+read with ``--inventory-reader ansible``, kept in memory only); the
+environment variable named by the host's
 ``password_env`` (default ``HVDYN_PASSWORD``); else the system keyring
 (service ``hvdyn``, the host's user name) when the optional ``keyring``
 package is installed; else, with ``--ask-pass``, a prompt, asked once per
@@ -16,6 +18,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 
+from hvdyn.inventory import inventory_password
 from hvdyn.model import HostSpec
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,9 @@ def make_password_resolver(
     lock = threading.Lock()  # workers resolve in parallel; prompt once per user
 
     def resolve(spec: HostSpec) -> str | None:
+        vaulted = inventory_password(spec.name)
+        if vaulted:
+            return vaulted
         value = env.get(spec.password_env or DEFAULT_PASSWORD_ENV)
         if value:
             return value

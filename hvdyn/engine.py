@@ -223,14 +223,17 @@ class Engine:
         """Resolve the policy for every VM on a host, plan it, then run the host checks."""
         vm_plans: list[VmPlan] = []
         findings: list[Finding] = []
+        base = self._options.plan
+        # The plan options with restarts allowed or not, built once per host, not per VM.
+        with_restart = {flag: replace(base, allow_restart=flag) for flag in (False, True)}
         for vm in facts.vms:
             resolution = self._policy.resolve(vm, spec)
-            allow = resolution.may_restart(self._options.plan.allow_restart)
+            allow = resolution.may_restart(base.allow_restart)
             vm_plan, vm_findings = plan_vm(
                 vm,
                 facts,
                 resolution.desired,
-                replace(self._options.plan, allow_restart=allow),
+                with_restart[allow],
                 excluded=None if resolution.excluded_by is None else str(resolution.excluded_by),
                 policy_error=resolution.error,
                 unmanaged=resolution.note,

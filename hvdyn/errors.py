@@ -14,6 +14,35 @@ EXIT_PENDING = 2
 EXIT_INVALID = 3
 
 
+def clip(text: str, limit: int = 200) -> str:
+    """`text` cut in the middle to at most about `limit` characters, saying how much went.
+
+    Error messages quote what the user wrote; a 100,000-character value must
+    not become a 100,000-character line.
+    """
+    if len(text) <= limit:
+        return text
+    keep = max(limit // 2 - 10, 1)
+    return f"{text[:keep]}...[{len(text) - 2 * keep} characters cut]...{text[-keep:]}"
+
+
+def without_host(host: str, message: str) -> str:
+    """`message` without a leading "host: " (transport errors name their host already)."""
+    return message.removeprefix(f"{host}: ")
+
+
+MAX_ERROR_LINES = 50
+
+
+def error_text(exc: BaseException) -> str:
+    """An error as hvdyn prints it: each line clipped, at most MAX_ERROR_LINES lines."""
+    lines = [clip(line, 1000) for line in str(exc).splitlines()] or [type(exc).__name__]
+    if len(lines) > MAX_ERROR_LINES:
+        more = len(lines) - MAX_ERROR_LINES
+        lines = [*lines[:MAX_ERROR_LINES], f"... and {more} more"]
+    return "\n".join(lines)
+
+
 class HvdynError(Exception):
     """Base of all errors hvdyn reports to users."""
 
@@ -26,10 +55,15 @@ class InputError(HvdynError):
     exit_code = EXIT_INVALID
 
 
+class OutputPathError(InputError):
+    """An output path (-o) hvdyn will not or cannot write (see `hvdyn.fileio`)."""
+
+
 class LocatedError(InputError):
     """An input error that points at FILE:LINE:COL and a key path.
 
-    Rendered as ``FILE:LINE:COL: key.path: message (allowed: ...)``.
+    Rendered as ``FILE:LINE:COL: key.path: message (allowed: ...)``; line 0
+    means the whole file (it could not be read): ``FILE: message``.
     """
 
     def __init__(
@@ -47,9 +81,13 @@ class LocatedError(InputError):
         self.key = key
         self.message = message
         self.allowed = allowed
-        text = f"{file}:{line}:{col}: {key or '<root>'}: {message}"
+        if line <= 0:  # about the whole file (cannot read it): no position to point at
+            where = f"{clip(file)}: {clip(key, 120)}: " if key else f"{clip(file)}: "
+        else:
+            where = f"{clip(file)}:{line}:{col}: {clip(key or '<root>', 120)}: "
+        text = where + clip(message, 400)
         if allowed:
-            text += f" (allowed: {allowed})"
+            text += f" (allowed: {clip(allowed, 400)})"
         super().__init__(text)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from operator import attrgetter
 
 from hvdyn.checks import VmContext, check_vm
 from hvdyn.model import (
@@ -16,6 +18,7 @@ from hvdyn.model import (
     Change,
     ChangeStatus,
     Desired,
+    DesiredValue,
     Finding,
     HostFacts,
     MemorySettings,
@@ -42,43 +45,78 @@ def target_settings(current: MemorySettings, desired: Desired) -> MemorySettings
     Static VMs keep Limit = Reservation = VirtualQuantity (what Hyper-V Manager
     writes); buffer and weight of a static VM are left as they are.
     """
-    dynamic = desired.get("dynamic")
-    dynamic = current.dynamic if dynamic is None else bool(dynamic)
-    startup = _int_or(desired.get("startup_mb"), current.startup_mb)
-    minimum = _int_or(desired.get("minimum_mb"), current.minimum_mb)
+    values = desired.values  # Desired.get, without a method call per field
+    wanted = values.get("dynamic")
+    dynamic = current.dynamic if wanted is None else bool(wanted.value)
+    startup = _int_or(values.get("startup_mb"), current.startup_mb)
+    minimum = _int_or(values.get("minimum_mb"), current.minimum_mb)
     if not dynamic:
-        return replace(
-            current, dynamic=False, startup_mb=startup, minimum_mb=startup, maximum_mb=startup
-        )
-    return MemorySettings(
-        dynamic=True,
-        startup_mb=startup,
-        minimum_mb=minimum,
-        maximum_mb=_int_or(desired.get("maximum_mb"), current.maximum_mb),
-        buffer=_int_or(desired.get("buffer"), current.buffer),
-        weight=_int_or(desired.get("weight"), current.weight),
+        return _settings(False, startup, startup, startup, current.buffer, current.weight)
+    return _settings(
+        True,
+        startup,
+        minimum,
+        _int_or(values.get("maximum_mb"), current.maximum_mb),
+        _int_or(values.get("buffer"), current.buffer),
+        _int_or(values.get("weight"), current.weight),
     )
 
 
-def _int_or(value: bool | int | None, fallback: int) -> int:
-    return fallback if value is None else int(value)
+# Plans of a fleet hold a handful of distinct targets and changes, and they are frozen:
+# one shared instance each (a run keeps every plan until it reports; 200,000 VMs'
+# worth of copies were most of the garbage collector's work and of the plan's memory).
+@lru_cache(maxsize=4096, typed=True)
+def _settings(
+    dynamic: bool, startup: int, minimum: int, maximum: int, buffer: int, weight: int
+) -> MemorySettings:
+    return MemorySettings(
+        dynamic=dynamic,
+        startup_mb=startup,
+        minimum_mb=minimum,
+        maximum_mb=maximum,
+        buffer=buffer,
+        weight=weight,
+    )
 
 
-def _diff(current: MemorySettings, target: MemorySettings) -> list[Change]:
+@lru_cache(maxsize=8192, typed=True)
+def _change(
+    name: str, now: bool | int, wanted: bool | int, off: bool, status: ChangeStatus, reason: str
+) -> Change:
+    return Change(
+        field=name, current=now, desired=wanted, needs_off=off, status=status, reason=reason
+    )
+
+
+def _int_or(value: DesiredValue | None, fallback: int) -> int:
+    return fallback if value is None else int(value.value)
+
+
+# The six values of a MemorySettings in FIELDS order (one call instead of six getattr).
+_VALUES = attrgetter(*FIELDS)
+_FIELD_ORDER = {name: i for i, name in enumerate(FIELDS)}
+_NEEDS_OFF = tuple(name in OFFLINE_FIELDS for name in FIELDS)
+
+
+# One differing field: (name, current, desired, needs_off). Change objects are built
+# once, with their final status, from these (a plan of 200,000 VMs builds many).
+_Diff = tuple[str, bool | int, bool | int, bool]
+
+
+def _diff(current: MemorySettings, target: MemorySettings) -> list[_Diff]:
     return [
-        Change(
-            field=name,
-            current=current.get(name),
-            desired=target.get(name),
-            needs_off=name in OFFLINE_FIELDS,
+        (name, now, wanted, off)
+        for name, now, wanted, off in zip(
+            FIELDS, _VALUES(current), _VALUES(target), _NEEDS_OFF, strict=True
         )
-        for name in FIELDS
-        if current.get(name) != target.get(name)
+        if now != wanted
     ]
 
 
-def _with_status(changes: list[Change], status: ChangeStatus, reason: str) -> tuple[Change, ...]:
-    return tuple(replace(c, status=status, reason=reason) for c in changes)
+def _with_status(diffs: list[_Diff], status: ChangeStatus, reason: str) -> tuple[Change, ...]:
+    return tuple(
+        _change(name, now, wanted, off, status, reason) for name, now, wanted, off in diffs
+    )
 
 
 def plan_vm(
@@ -128,12 +166,12 @@ def plan_vm(
 def _classify(
     vm: VmFacts,
     target: MemorySettings,
-    changes: list[Change],
+    changes: list[_Diff],
     options: PlanOptions,
 ) -> VmPlan:
     """Decide which changes go out now, which wait for the VM to be off."""
-    offline = [c for c in changes if c.needs_off]
-    online = [c for c in changes if not c.needs_off]
+    offline = [c for c in changes if c[3]]
+    online = [c for c in changes if not c[3]]
     state = vm.state
 
     if state is VmState.OFF:
@@ -177,8 +215,8 @@ def _classify(
         else:
             reason = "needs the VM off (use --allow-restart, or stop the VM)"
         planned += _with_status(offline, ChangeStatus.PENDING, reason)
-    online_target = vm.memory.with_values({c.field: c.desired for c in online})
-    ordered = tuple(sorted(planned, key=lambda c: FIELDS.index(c.field)))
+    online_target = vm.memory.with_values({name: wanted for name, _, wanted, _ in online})
+    ordered = tuple(sorted(planned, key=lambda c: _FIELD_ORDER[c.field]))
     return VmPlan(vm=vm, changes=ordered, reason=reason, target=online_target if online else None)
 
 
@@ -188,15 +226,18 @@ def block_by_findings(
     """Planned changes become blocked: all of a host's for a capacity error, else the VM's."""
     errors = [f for f in findings if f.blocks]
     host_wide = "; ".join(f"{f.check}: {f.message}" for f in errors if f.check in capacity)
+    by_vm: dict[str | None, list[str]] = {}  # one pass, not one per VM (VMs x findings)
+    for f in errors:
+        by_vm.setdefault(f.vm_id, []).append(f"{f.check}: {f.message}")
     out: list[VmPlan] = []
     for vm_plan in plans:
-        mine = "; ".join(f"{f.check}: {f.message}" for f in errors if f.vm_id == vm_plan.vm.id)
+        mine = "; ".join(by_vm.get(vm_plan.vm.id, ()))
         reason = "; ".join(r for r in (host_wide, mine) if r)
         if not reason or not vm_plan.has_work:
             out.append(vm_plan)
             continue
         changes = tuple(
-            replace(c, status=ChangeStatus.BLOCKED, reason=reason)
+            _change(c.field, c.current, c.desired, c.needs_off, ChangeStatus.BLOCKED, reason)
             if c.status is ChangeStatus.PLANNED
             else c
             for c in vm_plan.changes

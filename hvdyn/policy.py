@@ -10,6 +10,7 @@ regexes, because `resolve` runs once per VM in fleets of tens of thousands.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -20,12 +21,14 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from hvdyn.errors import MultipleInputErrors, PolicyError
+from hvdyn.fileio import read_input
 from hvdyn.model import (
     Desired,
     DesiredValue,
     HostSpec,
     Provenance,
     VmFacts,
+    VmState,
     format_mb,
 )
 from hvdyn.policy_schema import (
@@ -47,6 +50,10 @@ def _compile(globs: Sequence[str] | None, *, strip_braces: bool = False) -> re.P
         return None
     parts = [fnmatch.translate(g.strip("{}") if strip_braces else g) for g in globs]
     return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
+
+
+# VmState.label of each state, looked up rather than computed for every VM and rule.
+_STATE_LABELS = {state: state.label for state in VmState}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +101,7 @@ class Matcher:
             return False
         if self.vm_id is not None and not self.vm_id.match(vm.id.strip("{}")):
             return False
-        return self.states is None or vm.state.label in self.states
+        return self.states is None or _STATE_LABELS[vm.state] in self.states
 
     def undecided(self, vm: VmFacts) -> bool:
         """Whether this match hangs on a guest OS the VM does not report (it is not running)."""
@@ -122,8 +129,14 @@ class ExcludeRef:
     file: str = ""
 
     def __str__(self) -> str:
-        where = f"{Path(self.file).name}:{self.line}" if self.file else f"line {self.line}"
+        where = f"{_file_name(self.file)}:{self.line}" if self.file else f"line {self.line}"
         return f"exclude[{self.index}] ({where})"
+
+
+@functools.lru_cache(maxsize=64)
+def _file_name(path: str) -> str:
+    """The policy file's name, for every excluded VM of a run."""
+    return Path(path).name
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +152,10 @@ class Resolution:
     error: str | None = None
     restart: str | None = None
     note: str | None = None  # why there is nothing to say about this VM, when not excluded
+    # When left alone for an unknown OS: the rules that match it whatever the OS, and the
+    # rules and excludes that hang on the OS (explain lists both).
+    matched: tuple[str, ...] = ()
+    undecided: tuple[str, ...] = ()
 
     @property
     def excluded(self) -> bool:
@@ -168,6 +185,7 @@ class Policy:
     defaults: Mapping[str, DesiredValue]
     rules: tuple[Rule, ...]
     excludes: tuple[Matcher, ...] = field(default=())
+    inventory_at: tuple[int, int] = (0, 0)  # line, column of `inventory:` in the policy
     # (host name, groups) -> the excludes and rules whose host/group keys hold there
     _for_host: dict[tuple[str, tuple[str, ...]], _HostView] = field(
         default_factory=dict, compare=False, repr=False
@@ -190,15 +208,21 @@ class Policy:
         for index, ex in view.excludes:
             if ex.matches_vm(vm):
                 return Resolution(excluded_by=ExcludeRef(index, ex.line, str(self.path)))
-        undecided = [f"exclude[{i}]" for i, ex in view.excludes if ex.undecided(vm)]
-        undecided += [r.name for r in view.rules if r.matcher.undecided(vm)]
+        undecided: list[str] = []
+        if vm.guest.os_name is None:  # only a VM without an OS can hang on `os`
+            undecided = [f"exclude[{i}]" for i, ex in view.excludes if ex.undecided(vm)]
+            undecided += [r.name for r in view.rules if r.matcher.undecided(vm)]
         if undecided:
             # Planning without the OS would give the VM other values than it gets once
             # it runs (and flip them back then): leave it alone until the OS is known.
-            return Resolution(note=(
-                f"left alone: its guest OS is unknown while it is {vm.state.label}, "
-                f"and {', '.join(undecided)} match on os"
-            ))
+            return Resolution(
+                note=(
+                    f"left alone: its guest OS is unknown while it is {vm.state.label}, "
+                    f"and {', '.join(undecided)} match on os"
+                ),
+                matched=tuple(r.name for r in view.rules if r.matcher.matches_vm(vm)),
+                undecided=tuple(undecided),
+            )
         values = dict(self.defaults)
         matched: list[str] = []
         restart: str | None = None
@@ -251,10 +275,7 @@ def _finish(values: dict[str, DesiredValue], vm: VmFacts) -> str | None:
 def load_policy(path: Path) -> Policy:
     """Read, validate and compile a policy file; raise located errors for user mistakes."""
     file = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PolicyError(file, 1, 1, "", f"cannot read: {exc.strerror or exc}") from None
+    raw = read_input(path, PolicyError)  # a file it cannot read: "FILE: cannot read: why"
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -399,10 +420,12 @@ def _compile_policy(path: Path, digest: str, doc: YamlDoc, model: PolicyModel) -
         Matcher.build(m, doc.pos(("exclude", i)).line) for i, m in enumerate(model.exclude)
     )
     inventory = None if model.inventory is None else (path.parent / model.inventory).resolve()
+    where = doc.pos(("inventory",)) if model.inventory is not None else None
     return Policy(
         path=path,
         digest=digest,
         inventory_path=inventory,
+        inventory_at=(where.line, where.col) if where is not None else (0, 0),
         host_reserve_mb=(
             DEFAULT_HOST_RESERVE_MB if model.host.reserve is None else model.host.reserve
         ),

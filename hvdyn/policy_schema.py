@@ -152,7 +152,7 @@ def _version(value: Any) -> int:
 
 
 def _inventory(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
         raise _fail(
             f"expected a path, got {show_value(value)}", "a path relative to the policy file"
         )

@@ -128,7 +128,18 @@ class _StrippingLoader(jinja2.FileSystemLoader):
 # ---------------------------------------------------------------- environment
 
 
+# Sizes, counts and flags repeat across VMs; `typed` keeps 1 and True apart.
+_cached_literal = lru_cache(maxsize=4096, typed=True)(ps_literal)
+# What `getattr(d, name)` finds on a plain dict: its methods and dunders, never its keys.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
 def _finalize(value: Any) -> PSCode:
+    kind = type(value)
+    if kind is int or kind is bool or value is None:  # exact types: never Undefined/Markup
+        return _cached_literal(value)
+    if kind is str:
+        return ps_literal(value)
     if isinstance(value, jinja2.Undefined):
         str(value)  # StrictUndefined raises UndefinedError here
         raise RenderError("undefined value in template")
@@ -153,6 +164,21 @@ class PSEnvironment(jinja2.Environment):
             auto_reload=False,
         )
         self.filters.pop("safe", None)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """`vm.expect.dynamic` on plain dict params: the key, without raising AttributeError.
+
+        Jinja tries the attribute first and the key second; on an exact dict the
+        attribute exists only for dict's own names, so looking the key up first for
+        every other name gives the same value. Rendering a 40-VM apply script does
+        this about 30 times per VM.
+        """
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
@@ -186,13 +212,36 @@ def environment(review: bool = False) -> jinja2.Environment:
 _PLAIN_TYPES = frozenset({str, int, bool, float, type(None)})
 
 
+def _is_plain_json(value: Any) -> bool:
+    """Exact dicts (str keys), lists, tuples and plain scalars all the way down."""
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return True
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            if type(item) not in _PLAIN_TYPES and not _is_plain_json(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        for item in value:
+            if type(item) not in _PLAIN_TYPES and not _is_plain_json(item):
+                return False
+        return True
+    return False
+
+
 def _check_json_shaped(value: Any, path: str) -> None:
     """Params must be plain JSON-shaped data: no PSCode, Markup or objects.
 
     Runs once per rendered script over every VM's parameters, so plain dicts,
-    lists and scalars of exact built-in types take a fast path; anything else
-    (subclasses included) gets the full checks below.
+    lists and scalars of exact built-in types take a fast path (`_is_plain_json`,
+    which builds no key paths); anything else (subclasses included) gets the
+    full checks below, whose messages name the key path.
     """
+    if _is_plain_json(value):
+        return
     kind = type(value)
     if kind in _PLAIN_TYPES:
         return

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from typing import IO, Any
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.text import Text
 
-from hvdyn.errors import EXIT_FAILED, EXIT_OK, EXIT_PENDING
+from hvdyn.errors import EXIT_FAILED, EXIT_OK, EXIT_PENDING, without_host
 from hvdyn.model import (
     Change,
     ChangeStatus,
@@ -115,7 +116,8 @@ def _finding_json(finding: Finding) -> dict[str, str]:
     return {"check": finding.check, "severity": str(finding.severity), "message": finding.message}
 
 
-def results_json(results: Sequence[HostResult], *, include_scripts: bool = False) -> dict[str, Any]:
+def results_json(results: Sequence[HostResult], *, include_scripts: bool = False,
+                 run_id: int | None = None) -> dict[str, Any]:
     hosts = []
     for result in results:
         host: dict[str, Any] = {
@@ -129,14 +131,19 @@ def results_json(results: Sequence[HostResult], *, include_scripts: bool = False
         if include_scripts:
             host["scripts"] = [{"name": s.name, "text": s.text} for s in result.scripts]
         hosts.append(host)
-    return {"hosts": hosts, "summary": summarize(results)}
+    document: dict[str, Any] = {"hosts": hosts, "summary": summarize(results)}
+    if run_id is not None:
+        document["run_id"] = run_id  # apply/rollback: the journal's run (`hvdyn runs show`)
+    return document
 
 
 def write_json(
-    results: Sequence[HostResult], out: IO[str], *, include_scripts: bool = False
+    results: Sequence[HostResult], out: IO[str], *, include_scripts: bool = False,
+    run_id: int | None = None,
 ) -> None:
     json.dump(
-        results_json(results, include_scripts=include_scripts), out, indent=2, ensure_ascii=False
+        results_json(results, include_scripts=include_scripts, run_id=run_id), out, indent=2,
+        ensure_ascii=False,
     )
     out.write("\n")
 
@@ -162,7 +169,8 @@ _HOST_STYLE = {
 }
 
 
-def write_table(results: Sequence[HostResult], console: Console, *, verbose: bool = False) -> None:
+def write_table(results: Sequence[HostResult], console: Console, *, verbose: bool = False,
+                run_id: int | None = None) -> None:
     for result in results:
         vms = result.plan.vms
         with_changes = [vm for vm in vms if vm.changes]
@@ -173,25 +181,39 @@ def write_table(results: Sequence[HostResult], console: Console, *, verbose: boo
         header.append(f"  ({len(vms)} VMs, {len(with_changes)} with changes)")
         console.print(header)
         if result.error:
-            console.print(Text("  error: " + result.error, style="red"))
+            _indented(console, Text("error: " + without_host(result.host, result.error),
+                                    style="red"))
         if with_changes:
             _print_changes(with_changes, console)
         quiet = Counter(vm.reason or "no change" for vm in vms if not vm.changes)
         if verbose:
             for vm in vms:
                 if not vm.changes:
-                    console.print(Text(f"  {printable(vm.vm.name)}: {vm.reason}", style="dim"))
+                    _indented(console, Text(f"{printable(vm.vm.name)}: {vm.reason}", style="dim"))
         elif quiet:
             parts = ", ".join(f"{n} {reason}" for reason, n in sorted(quiet.items()))
-            console.print(Text(f"  unchanged: {parts}", style="dim"))
+            _indented(console, Text(f"unchanged: {parts}", style="dim"))
+        names = {vm.vm.id: vm.vm.name for vm in vms}
         for finding in result.findings:
             # VM errors already show as the reason of blocked changes
             if finding.severity is not Severity.ERROR or finding.vm_id is None:
                 style = _SEVERITY_STYLE[finding.severity]
-                line = f"  {finding.severity} {finding.check}: {finding.message}"
-                console.print(Text(line, style=style))
+                whose = "" if finding.vm_id is None else (
+                    f" {printable(names.get(finding.vm_id, finding.vm_id))}")
+                line = f"{finding.severity} {finding.check}{whose}: {finding.message}"
+                _indented(console, Text(line, style=style))
         console.print()
-    console.print(Text("summary: " + summary_line(summarize(results)), style="bold"))
+    run = "" if run_id is None else f"; run {run_id}"
+    console.print(Text("summary: " + summary_line(summarize(results)) + run, style="bold"))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _indented(console: Console, text: Text, indent: int = 2) -> None:
+    """A line under a heading; where the terminal wraps it, it keeps its indent."""
+    console.print(Padding(text, (0, 0, 0, indent), expand=False))
 
 
 def summary_line(summary: dict[str, int]) -> str:
@@ -202,7 +224,7 @@ def summary_line(summary: dict[str, int]) -> str:
         if summary[key]
     ]
     counts.append(f"{summary['failed']} failed")
-    head = f"{summary['hosts']} hosts, {summary['vms']} VMs"
+    head = f"{_count(summary['hosts'], 'host')}, {_count(summary['vms'], 'VM')}"
     if not any(summary[k] for k in ("planned", "applied", "pending", "blocked", "conflicts")):
         head += ", no changes"
     return f"{head}: {', '.join(counts)}"
@@ -211,16 +233,16 @@ def summary_line(summary: dict[str, int]) -> str:
 def _print_changes(vms: Sequence[VmPlan], console: Console) -> None:
     """One header line per VM (name, state, why), then one line per change."""
     for vm in vms:
-        head = Text("  ")
+        head = Text()
         head.append(printable(vm.vm.name), style="bold")
         head.append(f" ({vm.vm.state.label})")
         reasons = {c.reason for c in vm.changes}
         shared = reasons.pop() if len(reasons) == 1 else None
         if shared:
             head.append("  " + shared, style="dim")
-        console.print(head)
+        _indented(console, head)
         for change in vm.changes:
-            line = Text("      ")
+            line = Text()
             line.append(f"{change.field:<11}")
             arrow = (
                 f"{format_value(change.field, change.current)} -> "
@@ -230,4 +252,4 @@ def _print_changes(vms: Sequence[VmPlan], console: Console) -> None:
             line.append(str(change.status), style=_STATUS_STYLE[change.status])
             if change.reason and shared is None:
                 line.append("  " + change.reason, style="dim")
-            console.print(line)
+            _indented(console, line, 6)

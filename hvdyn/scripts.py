@@ -46,7 +46,9 @@ same steps, described here once (contract).
        given); 4096 -> wait for the job up to ``job_timeout_s`` (JobState 7
        is success). 32775 on a VM that is not Off -> ``pending``; any other
        code -> ``failed`` with that code. Clustered VMs: the cluster's copy
-       of the configuration is refreshed after a successful write.
+       of the configuration is refreshed after a successful write; while
+       the cluster check failed, the result's message says no copy was
+       refreshed (the VM may be clustered).
     6. if the script shut the VM down, whatever step 5 did: admission
        re-check (the balancer's Available Memory, else FreePhysicalMemory,
        must hold the new startup RAM; if not, the VM fails with "admission"
@@ -73,6 +75,7 @@ same steps, described here once (contract).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from hvdyn.errors import RenderError
@@ -93,8 +96,12 @@ class ApplyOptions:
     retry_delay_s: int = 2  # first backoff; doubles each retry
 
 
+_SETTINGS = attrgetter(*FIELDS)  # the six values in FIELDS order, in one call
+_OFFLINE = attrgetter(*(name for name in FIELDS if name in OFFLINE_FIELDS))
+
+
 def settings_params(settings: MemorySettings) -> dict[str, bool | int]:
-    return {name: settings.get(name) for name in FIELDS}
+    return dict(zip(FIELDS, _SETTINGS(settings), strict=True))
 
 
 def discover_params(host: str) -> dict[str, Any]:
@@ -110,7 +117,7 @@ def _vm_params(vm_plan: VmPlan) -> dict[str, Any]:
     if not is_guid(vm.id):
         raise RenderError(f"VM id {vm.id!r} is not a GUID; refusing to address it")
     assert vm_plan.target is not None
-    offline = any(vm_plan.target.get(name) != vm.memory.get(name) for name in OFFLINE_FIELDS)
+    offline = _OFFLINE(vm_plan.target) != _OFFLINE(vm.memory)
     return {
         "id": vm.id,
         "name": vm.name,

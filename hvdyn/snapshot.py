@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hvdyn.errors import HvdynError, InputError
 from hvdyn.facts import SNAPSHOT_VERSION, facts_from_json, facts_to_json
-from hvdyn.fileio import write_atomic
+from hvdyn.fileio import read_input, write_atomic
 from hvdyn.model import HostFacts, HostResult
 
 
@@ -27,11 +27,11 @@ def save_snapshot(path: Path, results: Sequence[HostResult]) -> int:
 
 def load_snapshot(path: Path) -> dict[str, HostFacts]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read snapshot: {exc.strerror or exc}") from None
+        document = json.loads(read_input(path).decode("utf-8", errors="replace"))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(f"{path}:1:1: nested too deeply for a snapshot") from None
     if not isinstance(document, dict) or document.get("version") != SNAPSHOT_VERSION:
         raise InputError(f"{path}: not an hvdyn snapshot (version {SNAPSHOT_VERSION})")
     hosts = document.get("hosts")

@@ -1,146 +1,25 @@
-"""Rows the store returns, and the timestamp format it keeps (see `hvdyn.store`).
-
-Timestamps are UTC ISO text ``YYYY-MM-DDTHH:MM:SSZ`` so they sort as text.
-"""
+"""Compatibility: the store's rows moved to `hvdyn.history.rows`; import from there."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from hvdyn.history.rows import (
+    TS_FORMAT,
+    AuditRow,
+    BalancerRollupRow,
+    BalancerRow,
+    HostMemoryRow,
+    JournalRow,
+    RollupRow,
+    RunRow,
+    SampleRow,
+    SettingsInterval,
+    VmSettingsRow,
+    format_ts,
+    normalise_ts,
+    now_ts,
+    parse_ts,
+)
 
-from hvdyn.errors import StoreError
-
-TS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def now_ts() -> str:
-    return datetime.now(UTC).strftime(TS_FORMAT)
-
-
-def parse_ts(text: str) -> datetime:
-    """Host timestamp text (ISO 8601, 'Z' or offset, or naive = UTC) -> aware datetime."""
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise StoreError(f"timestamp {text!r} is not ISO 8601") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def format_ts(value: datetime) -> str:
-    return value.astimezone(UTC).strftime(TS_FORMAT)
-
-
-def normalise_ts(text: str) -> str:
-    return format_ts(parse_ts(text))
-
-
-# ---------------------------------------------------------------- rows
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunRow:
-    id: int
-    command: str
-    started: str
-    finished: str | None
-    user: str | None
-    policy_path: str | None
-    policy_digest: str | None
-    options: str
-    outcome: str | None
-    exit_code: int | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JournalRow:
-    """One field of one VM in one run. Values (before/desired/after) are bool or int."""
-
-    id: int
-    run_id: int
-    host: str
-    vm_id: str
-    vm_name: str
-    field: str
-    before: bool | int
-    desired: bool | int
-    after: bool | int | None
-    outcome: str
-    message: str | None
-    state_before: int | None
-    state_after: int | None
-    created: str
-    updated: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SampleRow:
-    host: str
-    vm_id: str | None  # None when the counter instance maps to no or several VMs
-    vm_name: str
-    ts: str
-    physical_mb: int | None = None
-    guest_visible_mb: int | None = None
-    current_pressure: int | None = None
-    average_pressure: int | None = None
-    minimum_pressure: int | None = None
-    maximum_pressure: int | None = None
-    added_mb: int | None = None
-    removed_mb: int | None = None
-    add_ops: int | None = None
-    remove_ops: int | None = None
-    extra: str = "{}"  # JSON: counters this version does not know, and candidate ids
-    ambiguous: bool = False
-    run_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BalancerRow:
-    host: str
-    name: str
-    ts: str
-    available_mb: int | None = None
-    average_pressure: int | None = None
-    extra: str = "{}"
-    run_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HostMemoryRow:
-    host: str
-    ts: str
-    total_mb: int
-    free_mb: int
-    reserve_mb: int | None = None
-    run_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VmSettingsRow:
-    """A VM's settings as discovery saw them when samples were collected."""
-
-    host: str
-    vm_id: str
-    vm_name: str
-    ts: str
-    state: int
-    dynamic: bool
-    startup_mb: int
-    minimum_mb: int
-    maximum_mb: int
-    buffer: int
-    weight: int
-    os: str | None = None
-    arch: str | None = None
-    run_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditRow:
-    run_id: int
-    host: str
-    vm_id: str | None
-    vm_name: str | None
-    finding_id: str
-    severity: str
-    message: str
-    remediation: str
+__all__ = ["TS_FORMAT", "AuditRow", "BalancerRollupRow", "BalancerRow", "HostMemoryRow",
+           "JournalRow", "RollupRow", "RunRow", "SampleRow", "SettingsInterval",
+           "VmSettingsRow", "format_ts", "normalise_ts", "now_ts", "parse_ts"]

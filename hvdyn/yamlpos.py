@@ -19,7 +19,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from hvdyn.errors import InputError, LocatedError, MultipleInputErrors
+from hvdyn.errors import LocatedError, MultipleInputErrors
+from hvdyn.fileio import read_input
 
 KeyPath = tuple[str | int, ...]
 
@@ -31,6 +32,10 @@ _STANDARD_TAGS = frozenset(
 
 
 _MAX_NODES = 200_000
+# Nesting deeper than any real policy, inventory or fixture; bounds the recursion
+# of building the data (and of validating it) far below Python's stack limit.
+MAX_DEPTH = 64
+_TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
 
 
 # libyaml's composer when PyYAML was built with it (10x faster); same nodes and marks.
@@ -56,6 +61,17 @@ class Pos:
 
     line: int
     col: int
+
+
+class TaggedText(str):
+    """A scalar with a custom tag (Ansible's ``!vault``, ``!unsafe``), kept as its text."""
+
+    tag: str
+
+    def __new__(cls, text: str, tag: str) -> TaggedText:
+        obj = super().__new__(cls, text)
+        obj.tag = tag
+        return obj
 
 
 def key_str(path: KeyPath) -> str:
@@ -106,9 +122,7 @@ def load_yaml(
     """
     file = str(path)
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from None
+        text = read_input(path, error_cls).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise error_cls(file, 1, 1, "", f"not UTF-8 text ({exc.reason})") from None
     return parse_yaml(text, file, error_cls, unknown_tags=unknown_tags)
@@ -124,6 +138,9 @@ def parse_yaml(
     """Parse YAML text; see `load_yaml`."""
     try:
         root = yaml.compose(text, Loader=_Loader)
+    except RecursionError:  # the pure-Python composer, without libyaml
+        line, col = _first_too_deep(text)
+        raise error_cls(file, line, col, "", _TOO_DEEP) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         if exc.context_mark and mark and mark.index >= len(text):
@@ -148,6 +165,23 @@ def parse_yaml(
     return doc
 
 
+def _first_too_deep(text: str) -> tuple[int, int]:
+    """Line and column of the first collection nested deeper than MAX_DEPTH (no recursion)."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                mark = event.start_mark
+                if depth > MAX_DEPTH and mark is not None:
+                    return mark.line + 1, mark.column + 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    return 1, 1
+
+
 def _pos(node: Node) -> Pos:
     return Pos(node.start_mark.line + 1, node.start_mark.column + 1)
 
@@ -170,6 +204,9 @@ class _Builder:
                 self.doc.problems.append((path, _pos(node), "recursive or too large alias"))
             return None
         if isinstance(node, MappingNode | SequenceNode):
+            if len(self.open) >= MAX_DEPTH:
+                self.doc.problems.append((path, _pos(node), _TOO_DEEP))
+                return None
             self.open.add(id(node))
             try:
                 if isinstance(node, MappingNode):
@@ -182,27 +219,35 @@ class _Builder:
     def _scalar(self, node: Node, path: KeyPath) -> Any:
         if node.tag not in _STANDARD_TAGS:
             if self.raw_tags:
-                return str(node.value)
+                return TaggedText(str(node.value), str(node.tag))
             self.doc.problems.append((path, _pos(node), f"unsupported YAML tag {node.tag!r}"))
             return None
         try:
             return self.constructor.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:  # e.g. month 13 in a date
             self.doc.problems.append((path, _pos(node), f"invalid value: {exc}"))
             return None
 
     def _mapping(self, node: MappingNode, path: KeyPath) -> dict[str, Any]:
+        own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
         try:
             self.constructor.flatten_mapping(node)  # resolves `<<` merge keys
         except yaml.YAMLError as exc:
             self.doc.problems.append((path, _pos(node), f"invalid merge: {exc}"))
+        merged = len(node.value) - own  # merged pairs come first; own keys override them
         out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
+        from_merge: set[str] = set()
+        for index, (key_node, value_node) in enumerate(node.value):
             if not isinstance(key_node, ScalarNode):
                 self.doc.problems.append((path, _pos(key_node), "keys must be plain scalars"))
                 continue
             key = str(key_node.value)
             sub = (*path, key)
+            if key in from_merge or (index < merged and key in out):
+                del out[key]  # a merged value is overridden by a later one
+                from_merge.discard(key)
+            if index < merged:
+                from_merge.add(key)
             if key in out:
                 first = self.doc.keys[sub]
                 self.doc.problems.append(

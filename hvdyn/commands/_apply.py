@@ -12,22 +12,22 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from hvdyn.cli import Settings
-from hvdyn.commands._common import transport_factory
-from hvdyn.engine import Engine, PolicyLike, ProgressCallback, RunOptions
-from hvdyn.errors import EXIT_OK
-from hvdyn.journal import StoreJournal
-from hvdyn.model import HostResult, HostSpec
-from hvdyn.plan import PlanOptions
-from hvdyn.report import exit_code, printable
-from hvdyn.scripts import ApplyOptions
-from hvdyn.store import open_store
+from hvdyn.errors import EXIT_FAILED
+
+# The engine, the store, rich's progress display and the report are imported where
+# they are used: `converge` imports this module for its option decorators, and
+# `hvdyn validate` lives there too but needs none of them.
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from hvdyn.engine import Engine, PolicyLike, ProgressCallback, RunOptions
+    from hvdyn.model import HostResult, HostSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,6 +69,10 @@ def apply_options(func: F) -> F:
 
 
 def run_options(settings: Settings, kw: dict[str, Any]) -> RunOptions:
+    from hvdyn.engine import RunOptions
+    from hvdyn.plan import PlanOptions
+    from hvdyn.scripts import ApplyOptions
+
     return RunOptions(
         mode="apply",
         dry_run=kw["dry_run"],
@@ -91,6 +95,8 @@ def _wants_progress(settings: Settings) -> bool:
 
 
 def progress_bar(console: Console) -> Progress:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     # markup=False: VM names are data; "[/]" in one must not be read as rich markup.
     return Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
                     TimeElapsedColumn(), console=console, transient=True)
@@ -102,6 +108,11 @@ def progress_display(settings: Settings) -> Iterator[ProgressCallback]:
     if not _wants_progress(settings):
         yield lambda host, step: None
         return
+    from rich.console import Console
+    from rich.progress import TaskID
+
+    from hvdyn.report import printable
+
     progress = progress_bar(Console(stderr=True))
     tasks: dict[str, TaskID] = {}
     lock = threading.Lock()
@@ -119,28 +130,44 @@ def progress_display(settings: Settings) -> Iterator[ProgressCallback]:
         yield update
 
 
-# ---------------------------------------------------------------- Ctrl-C
+# ---------------------------------------------------------------- Ctrl-C, SIGTERM
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; systemd's stop, `timeout`, `kill`
 
 
 def run_engine(engine: Engine, hosts: Sequence[HostSpec]) -> tuple[list[HostResult], bool]:
-    """Run; the first Ctrl-C stops scheduling hosts (in-flight ones finish), a second aborts."""
+    """Run; the first Ctrl-C or SIGTERM stops scheduling (in-flight VMs finish), a second aborts.
+
+    Stopping never cuts a VM's script: the hosts and batches not started are
+    recorded as not sent, the in-flight ones finish and are journaled, and
+    the run is recorded `interrupted`. A second signal raises
+    KeyboardInterrupt (no report; the host pool still lets the scripts in
+    flight return); the run is still recorded `interrupted`.
+    """
     interrupted = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         return engine.run(hosts), False
-    previous = signal.getsignal(signal.SIGINT)
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
 
-    def on_sigint(signum: int, frame: object) -> None:
+    def on_signal(signum: int, frame: object) -> None:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
         interrupted.set()
         engine.stop()
-        click.echo("hvdyn: interrupted: starting no more hosts; hosts in flight finish or "
-                   "time out (Ctrl-C again to abort)", err=True)
-        signal.signal(signal.SIGINT, previous)
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        click.echo(f"hvdyn: interrupted ({name}): starting no more hosts or VMs; the VMs in "
+                   "flight finish and are journaled (signal again to abort)", err=True)
 
-    signal.signal(signal.SIGINT, on_sigint)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, on_signal)
     try:
         return engine.run(hosts), interrupted.is_set()
+    except KeyboardInterrupt:
+        interrupted.set()
+        raise
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def recorded_apply(
@@ -158,6 +185,12 @@ def recorded_apply(
 
     A dry run sends nothing that changes a host and records no run.
     """
+    from hvdyn.commands._common import transport_factory
+    from hvdyn.engine import Engine
+    from hvdyn.journal import StoreJournal
+    from hvdyn.report import exit_code
+    from hvdyn.store import open_store
+
     factory = transport_factory(settings.state_dir, ask_pass=settings.ask_pass)
     if options.dry_run:
         with progress_display(settings) as progress, open_store(settings.state_dir) as memory:
@@ -172,7 +205,7 @@ def recorded_apply(
                      "force_off": options.apply.force_off,
                      "force_shutdown": options.apply.force_shutdown},
         )
-        code = EXIT_OK
+        code = EXIT_FAILED
         outcome = "failed"
         try:
             with progress_display(settings) as progress:
@@ -180,12 +213,21 @@ def recorded_apply(
                                 journal=StoreJournal(store, run_id), guests=store)
                 results, interrupted = run_engine(engine, hosts)
             code = exit_code(results)
-            outcome = "interrupted" if interrupted else {0: "ok", 1: "failed", 2: "drift"}.get(
-                code, "failed")
+            outcome = {0: "ok", 1: "failed", 2: "drift"}.get(code, "failed")
+            if interrupted:  # not everything asked for was done: never 0, nor 2 (drift)
+                code, outcome = EXIT_FAILED, "interrupted"
+        except KeyboardInterrupt:
+            outcome = "interrupted"
+            raise
         finally:
             store.finish_run(run_id, outcome=outcome, exit_code=code)
     finally:
         store.close()
-    click.echo(f"{command}: run {run_id} ({outcome}); `hvdyn runs show {run_id}` for its "
-               "journal", err=True)
     return results, code, run_id
+
+
+def run_footer(command: str, run_id: int | None, code: int) -> None:
+    """The run id last, on stderr, where it does not scroll away above a long report."""
+    if run_id is not None:
+        click.echo(f"{command}: run {run_id} (exit {code}); `hvdyn runs show {run_id}` for its "
+                   f"journal, `hvdyn rollback {run_id}` to undo it", err=True)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hvdyn.credentials import make_password_resolver
-from hvdyn.errors import InputError
+from hvdyn.errors import InputError, LocatedError, PolicyError
+from hvdyn.fileio import check_output
 from hvdyn.inventory import load_inventory, select_hosts
 from hvdyn.model import HostSpec
 from hvdyn.policy import Policy, load_policy
@@ -27,19 +28,57 @@ def inventory_for(policy: Policy | None, override: Path | None) -> Path:
         return override
     if policy is not None and policy.inventory_path is not None:
         return policy.inventory_path
+    if policy is not None:  # located, like every other problem of a policy file
+        raise PolicyError(str(policy.path), 1, 1, "inventory",
+                          "no inventory: pass -i/--inventory or set `inventory:` in the policy")
     raise InputError("no inventory: pass -i/--inventory or set `inventory:` in the policy")
 
 
 def load_targets(policy_path: Path, inventory: Path | None, limit: str | None) -> Targets:
     policy = load_policy(policy_path)
     inventory_path = inventory_for(policy, inventory)
-    hosts = select_hosts(load_inventory(inventory_path), limit)
+    try:
+        loaded = load_inventory(inventory_path)
+    except LocatedError as exc:
+        if inventory is not None or exc.line > 0:
+            raise
+        # The policy's `inventory:` names a file hvdyn cannot read: point at that key.
+        line, col = policy.inventory_at
+        raise PolicyError(str(policy.path), line, col, "inventory",
+                          f"{exc.file}: {exc.message}") from None
+    hosts = check_fixtures(select_hosts(loaded, limit))
     return Targets(policy=policy, inventory_path=inventory_path, hosts=hosts)
 
 
 def load_hosts(inventory: Path | None, limit: str | None) -> list[HostSpec]:
     """Hosts for commands that take no policy (collect, ping, sim reset)."""
-    return select_hosts(load_inventory(inventory_for(None, inventory)), limit)
+    if inventory is None:
+        raise InputError("no inventory: pass -i/--inventory (this command takes no policy)")
+    return check_fixtures(select_hosts(load_inventory(inventory), limit))
+
+
+def check_fixtures(hosts: list[HostSpec]) -> list[HostSpec]:
+    """Load the fixture of every selected simulated host once; a bad one is exit 3.
+
+    A fixture is input like the policy and the inventory: its errors must stop
+    validate, plan and apply alike before any host is contacted, not show up
+    later as a failed host (exit 1).
+    """
+    fixtures = {str(h.mock_fixture): h.name for h in hosts if h.transport == "mock"
+                and h.mock_fixture}
+    if fixtures:
+        from hvdyn.sim import load_fixture  # the simulator only when simulated hosts are used
+
+        for fixture, name in fixtures.items():
+            load_fixture(fixture, default_name=name)
+    return hosts
+
+
+def checked_output(ctx: object, param: object, value: Path | None) -> Path | None:
+    """click callback of -o options: a path hvdyn will not write exits 3 before any work."""
+    if value is not None:
+        check_output(value)
+    return value
 
 
 def transport_factory(

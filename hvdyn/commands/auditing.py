@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -16,15 +17,24 @@ from hvdyn.commands.observe import duration, output_option, state_dir_of
 from hvdyn.errors import EXIT_OK, InputError
 from hvdyn.fileio import write_atomic
 from hvdyn.formats.audit_text import audit_json, print_audit
+from hvdyn.formats.chart_data import HostHistory, host_history
 from hvdyn.formats.html import audit_html
 from hvdyn.formats.junit import to_junit
 from hvdyn.formats.prometheus import to_prometheus
+from hvdyn.schedule_units import (
+    DRIFT_EXIT_COMMANDS,
+    check_cron,
+    check_on_calendar,
+    service_unit,
+    timer_unit,
+)
 from hvdyn.store import open_store
 
 AUDIT_FORMATS = ("table", "json", "junit", "prometheus", "html")
 
 
-def render_audit(report: AuditReport, fmt: str) -> str:
+def render_audit(report: AuditReport, fmt: str, since: str = "",
+                 histories: Sequence[HostHistory] = ()) -> str:
     if fmt == "json":
         return audit_json(report)
     if fmt == "junit":
@@ -32,7 +42,7 @@ def render_audit(report: AuditReport, fmt: str) -> str:
     if fmt == "prometheus":
         return to_prometheus(report)
     if fmt == "html":
-        return audit_html(report)
+        return audit_html(report, since or str(report.since), histories)
     raise ValueError(fmt)
 
 
@@ -58,11 +68,13 @@ def audit(policy: Path, inventory: Path | None, limit: str | None, forks: int,
                      "format": fmt})
         report = run_audit(targets.policy, targets.hosts,
                            transport_factory(state, ask_pass=ask_pass), store,
-                           since=window, forks=forks)
+                           since=window, forks=forks, keep_samples=fmt == "html")
         report = AuditReport(policy=report.policy, since=report.since, hosts=report.hosts,
                              findings=report.findings, run_id=run_id)
         store_audit(store, run_id, report)
         code = report.exit_code
+        histories = [host_history(store, h.host, window) for h in report.hosts
+                     if fmt == "html" and store.newest_ts(h.host) is not None]
         store.finish_run(run_id, outcome={0: "compliant", 1: "failed", 2: "drift"}[code],
                          exit_code=code)
     if fmt == "table":
@@ -70,7 +82,7 @@ def audit(policy: Path, inventory: Path | None, limit: str | None, forks: int,
         if output is not None:
             write_atomic(output, audit_json(report))
     else:
-        text = render_audit(report, fmt)
+        text = render_audit(report, fmt, since, histories)
         if output is None:
             sys.stdout.write(text)
         else:
@@ -118,54 +130,28 @@ def absolute_args(args: tuple[str, ...]) -> list[str]:
     return out
 
 
-def systemd_units(name: str, command: str, state_dir: Path, on_calendar: str) -> str:
-    return f"""# /etc/systemd/system/{name}.service
-[Unit]
-Description=hvdyn {name}
-Wants=network-online.target
-After=network-online.target
-
-[Service]
-Type=oneshot
-Environment=HVDYN_STATE_DIR={state_dir}
-ExecStart={command}
-# exit 2 = drift or an error finding: the report says so; the unit only fails on 1/3
-SuccessExitStatus=2
-
-# /etc/systemd/system/{name}.timer
-[Unit]
-Description=Run hvdyn {name} on a schedule
-
-[Timer]
-OnCalendar={on_calendar}
-Persistent=true
-RandomizedDelaySec=60
-
-[Install]
-WantedBy=timers.target
-
-# enable with: systemctl daemon-reload && systemctl enable --now {name}.timer
-"""
-
-
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.option("--systemd", "kind", flag_value="systemd", help="Print a service and timer.")
 @click.option("--cron", "kind", flag_value="cron", help="Print a crontab line.")
 @click.option("--on-calendar", default="hourly", show_default=True,
-              help="systemd OnCalendar expression.")
+              help="systemd OnCalendar expression (checked with systemd-analyze calendar).")
 @click.option("--cron-expr", default="0 * * * *", show_default=True,
-              help="cron schedule (five fields).")
+              help="cron schedule (five fields, checked against crontab(5) ranges).")
 @click.option("--name", default=None, help="Unit name (default: hvdyn-<command>).")
 @click.option("--state-dir", type=click.Path(path_type=Path), default=None,
               help="HVDYN_STATE_DIR for the job (default: this shell's).")
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=None,
+              help="With --systemd: write <name>.service and <name>.timer into this directory "
+                   "(ready for `systemctl link`) instead of printing them.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
 def schedule(kind: str | None, on_calendar: str, cron_expr: str, name: str | None,
-             state_dir: Path | None, command: tuple[str, ...]) -> int:
+             state_dir: Path | None, out_dir: Path | None, command: tuple[str, ...]) -> int:
     """Print a systemd timer or crontab line for an hvdyn command given after `--`.
 
     \b
     Example:
-      hvdyn schedule --systemd -- audit /etc/hvdyn/policy.yaml \\
+      hvdyn schedule --systemd -o /etc/hvdyn/units -- audit /etc/hvdyn/policy.yaml \\
           --format junit -o /var/lib/hvdyn/audit.xml
     """
     if kind is None:
@@ -173,16 +159,43 @@ def schedule(kind: str | None, on_calendar: str, cron_expr: str, name: str | Non
     args = list(command[1:]) if command and command[0] == "hvdyn" else list(command)
     if not args:
         raise InputError("give the hvdyn command to schedule after `--`")
-    if len(cron_expr.split()) != 5:
-        raise InputError(f"--cron-expr {cron_expr!r} needs five fields")
+    if out_dir is not None and kind != "systemd":
+        raise InputError("-o DIR writes systemd units: use it with --systemd")
     state = Path(state_dir_of(state_dir)).absolute()
     line = " ".join([hvdyn_executable(), *(shlex.quote(a) for a in absolute_args(tuple(args)))])
     unit = name or f"hvdyn-{args[0]}"
-    if kind == "systemd":
-        click.echo(systemd_units(unit, line, state, on_calendar), nl=False)
+    if args[0] == "exporter":  # runs continuously: a service, never a timer or cron job
+        from hvdyn.commands.exporting import exporter_unit
+
+        if kind != "systemd":
+            raise InputError("the exporter runs continuously: use --systemd (a service)")
+        units = {f"{unit}.service": exporter_unit(unit, line, state)}
+        enable = f"{unit}.service"
+    elif kind == "systemd":
+        calendar = check_on_calendar(on_calendar)
+        units = {f"{unit}.service": service_unit(unit, line, args[0], str(state)),
+                 f"{unit}.timer": timer_unit(unit, calendar)}
+        enable = f"{unit}.timer"
     else:
+        expr = check_cron(cron_expr)
         log = state / f"{unit}.log"
-        click.echo(f"# {unit}: crontab -e, then add (exit 2 = drift, reported in the output)")
-        click.echo(f"{cron_expr} HVDYN_STATE_DIR={shlex.quote(str(state))} {line} "
+        note = ", exit 2 = drift, reported in the output" if args[0] in DRIFT_EXIT_COMMANDS else ""
+        click.echo(f"# {unit}: crontab -e, then add{note}")
+        click.echo(f"{expr} HVDYN_STATE_DIR={shlex.quote(str(state))} {line} "
                    f">>{shlex.quote(str(log))} 2>&1")
+        return EXIT_OK
+    if out_dir is None:
+        for file_name, text in units.items():
+            click.echo(f"# /etc/systemd/system/{file_name}\n{text}")
+        click.echo(f"# enable with: systemctl daemon-reload && systemctl enable --now {enable}")
+        return EXIT_OK
+    if not out_dir.is_dir():
+        out_dir.mkdir()  # its parent must exist: hvdyn creates one directory, and says so
+        click.echo(f"created directory {out_dir}", err=True)
+    paths = [(out_dir / file_name).absolute() for file_name in units]
+    for path, text in zip(paths, units.values(), strict=True):
+        write_atomic(path, text)
+    click.echo(f"wrote {' and '.join(map(str, paths))}; enable with:\n"
+               f"  systemctl link {' '.join(map(str, paths))}\n"
+               f"  systemctl daemon-reload && systemctl enable --now {enable}")
     return EXIT_OK

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.text import Text
 
-from hvdyn.cli import cli, common_options, settings_from, stdout_console
+from hvdyn.cli import FORMATS, cli, host_options, settings_from, stdout_console
 from hvdyn.commands._common import load_hosts
 from hvdyn.credentials import make_password_resolver
 from hvdyn.engine import fan_out
@@ -20,7 +20,9 @@ from hvdyn.transport import TransportContext
 
 
 @cli.command()
-@common_options
+@host_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="Output format.")
 @click.option(
     "--timeout",
     "timeout_s",
@@ -34,7 +36,7 @@ def ping(timeout_s: float, **kwargs: Any) -> int:
 
     Exit 1 when any host fails; each failure comes with a hint.
     """
-    settings = settings_from(kwargs)
+    settings = settings_from({**kwargs, "verbose": False})  # ping has no -v: one line a host
     hosts = load_hosts(settings.inventory, settings.limit)
     context = TransportContext(
         state_dir=settings.state_dir, password_for=make_password_resolver(settings.ask_pass)
@@ -60,17 +62,19 @@ def _print(results: list[PingResult]) -> None:
         if r.ok:
             line.append("ok", style="green")
             virt = "answers" if r.virtualization else "does NOT answer"
-            line.append(
+            line.append(printable(
                 f"  PowerShell {r.ps_version or '?'}, {r.os or 'OS unknown'}, "
                 f"root\\virtualization {virt}, delivery {r.delivery or '-'} ({r.transport})"
-            )
+            ))
         else:
             line.append("failed", style="red")
-            line.append(f"  {r.error_kind or 'error'}: {r.error}")
+            # Error texts carry what the host or anyone on the path sent (a 401's header):
+            # control characters are shown as escapes, never passed to the terminal.
+            line.append(printable(f"  {r.error_kind or 'error'}: {r.error}"))
         console.print(line)
         if r.security:
-            console.print(Text(f"  security: {r.security}"))
+            console.print(Text(printable(f"  security: {r.security}")))
         if r.hint:
-            console.print(Text(f"  hint: {r.hint}", style="yellow"))
+            console.print(Text(printable(f"  hint: {r.hint}"), style="yellow"))
         for note in r.notes:
-            console.print(Text(f"  note: {note}", style="dim"))
+            console.print(Text(printable(f"  note: {note}"), style="dim"))

@@ -4,29 +4,39 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from hvdyn.cli import Settings, cli, common_options, settings_from, stdout_console
-from hvdyn.commands._apply import apply_options, progress_display, recorded_apply, run_options
-from hvdyn.commands._common import load_targets, transport_factory
-from hvdyn.engine import Engine, RunOptions
-from hvdyn.errors import EXIT_OK
-from hvdyn.model import HostResult
-from hvdyn.plan import PlanOptions
-from hvdyn.report import exit_code, write_json, write_table
-from hvdyn.snapshot import save_snapshot as save_snapshot_file
-from hvdyn.store import open_store
+from hvdyn.commands._apply import (
+    apply_options,
+    progress_display,
+    recorded_apply,
+    run_footer,
+    run_options,
+)
+from hvdyn.commands._common import checked_output, load_targets, transport_factory
+from hvdyn.errors import EXIT_OK, MultipleInputErrors
+from hvdyn.inventory import last_loaded, load_inventory, users_missing
+
+# The engine, the store and the report are imported by the commands that run them:
+# `hvdyn validate` needs the policy and the inventory only.
+if TYPE_CHECKING:
+    from hvdyn.engine import RunOptions
+    from hvdyn.model import HostResult
 
 POLICY = click.argument("policy", type=click.Path(path_type=Path, dir_okay=False))
 
 
-def _print(results: list[HostResult], settings: Settings, *, scripts: bool = False) -> None:
+def _print(results: list[HostResult], settings: Settings, *, scripts: bool = False,
+           run_id: int | None = None) -> None:
+    from hvdyn.report import write_json, write_table
+
     if settings.fmt == "json":
-        write_json(results, sys.stdout, include_scripts=scripts)
+        write_json(results, sys.stdout, include_scripts=scripts, run_id=run_id)
     else:
-        write_table(results, stdout_console(), verbose=settings.verbose)
+        write_table(results, stdout_console(), verbose=settings.verbose, run_id=run_id)
 
 
 @cli.command()
@@ -35,16 +45,16 @@ def _print(results: list[HostResult], settings: Settings, *, scripts: bool = Fal
 def validate(policy: Path, **kwargs: Any) -> int:
     """Check a policy and its inventory without contacting any host.
 
-    The fixtures of simulated hosts are checked too (their state is not touched).
+    The fixtures of simulated hosts are checked too (their state is not touched),
+    as plan and apply check them before contacting any host.
     """
     settings = settings_from(kwargs)
     targets = load_targets(policy, settings.inventory, settings.limit)
+    inventory = last_loaded(targets.inventory_path) or load_inventory(targets.inventory_path)
+    no_user = users_missing(inventory, [h.name for h in targets.hosts])
+    if no_user:  # would fail at run time as an auth error that hides the real cause
+        raise no_user[0] if len(no_user) == 1 else MultipleInputErrors(list(no_user))
     simulated = [h for h in targets.hosts if h.transport == "mock" and h.mock_fixture]
-    if simulated:
-        from hvdyn.sim import load_fixture
-
-        for spec in simulated:
-            load_fixture(str(spec.mock_fixture), default_name=spec.name)
     click.echo(
         f"{policy}: valid ({len(targets.policy.rules)} rules); "
         f"inventory {targets.inventory_path}: {len(targets.hosts)} hosts selected"
@@ -54,6 +64,9 @@ def validate(policy: Path, **kwargs: Any) -> int:
 
 
 def _run(policy: Path, settings: Settings, options: RunOptions) -> list[HostResult]:
+    from hvdyn.engine import Engine
+    from hvdyn.store import open_store
+
     targets = load_targets(policy, settings.inventory, settings.limit)
     with progress_display(settings) as progress, open_store(settings.state_dir) as store:
         engine = Engine(
@@ -80,6 +93,7 @@ def _run(policy: Path, settings: Settings, options: RunOptions) -> list[HostResu
     "--save-snapshot",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
+    callback=checked_output,
     help="Save what discovery saw, for `render --snapshot` later.",
 )
 def plan(
@@ -91,6 +105,10 @@ def plan(
     **kwargs: Any,
 ) -> int:
     """Discover hosts and show what would change and why (exit 2 when something would)."""
+    from hvdyn.engine import RunOptions
+    from hvdyn.plan import PlanOptions
+    from hvdyn.report import exit_code
+
     settings = settings_from(kwargs)
     plan_options = PlanOptions(
         allow_restart=allow_restart, include_saved=include_saved, include_paused=include_paused
@@ -99,6 +117,8 @@ def plan(
     results = _run(policy, settings, options)
     _print(results, settings)
     if save_snapshot is not None:
+        from hvdyn.snapshot import save_snapshot as save_snapshot_file
+
         count = save_snapshot_file(save_snapshot, results)
         click.echo(f"saved the facts of {count} hosts to {save_snapshot}", err=True)
     return exit_code(results)
@@ -113,7 +133,7 @@ def apply(policy: Path, **kwargs: Any) -> int:
     settings = settings_from(kwargs)
     options = run_options(settings, kwargs)
     targets = load_targets(policy, settings.inventory, settings.limit)
-    results, code, _ = recorded_apply(
+    results, code, run_id = recorded_apply(
         command="apply",
         policy=targets.policy,
         hosts=targets.hosts,
@@ -123,13 +143,15 @@ def apply(policy: Path, **kwargs: Any) -> int:
         policy_digest=targets.policy.digest,
         extra={"inventory": str(targets.inventory_path.resolve())},
     )
-    print_results(results, settings, scripts=options.dry_run)
+    print_results(results, settings, scripts=options.dry_run, run_id=run_id)
+    run_footer("apply", run_id, code)
     return code
 
 
-def print_results(results: list[HostResult], settings: Settings, *, scripts: bool) -> None:
+def print_results(results: list[HostResult], settings: Settings, *, scripts: bool,
+                  run_id: int | None = None) -> None:
     """Results, and for a dry run in table form the scripts that would be sent."""
-    _print(results, settings, scripts=scripts)
+    _print(results, settings, scripts=scripts, run_id=run_id)
     if scripts and settings.fmt == "table":
         for result in results:
             for script in result.scripts:

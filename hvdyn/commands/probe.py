@@ -71,7 +71,7 @@ def _print(results: list[ProbeResult]) -> None:
             head.append(f"  {r.error_kind or 'error'}: {printable(r.error or '')}")
             console.print(head)
             if r.hint:
-                console.print(Text(f"  hint: {r.hint}", style="yellow"))
+                console.print(Text(printable(f"  hint: {r.hint}"), style="yellow"))
             for mode, outcome in r.deliveries.items():
                 console.print(Text(f"  delivery {mode}: {printable(outcome)}", style="dim"))
             continue

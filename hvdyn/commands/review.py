@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 import re
 import sys
@@ -15,11 +16,12 @@ from rich.text import Text
 from hvdyn.cli import Settings, cli, common_options, settings_from, stdout_console
 from hvdyn.commands._common import load_targets, transport_factory
 from hvdyn.engine import Engine, RunOptions
-from hvdyn.errors import EXIT_FAILED, EXIT_OK, InputError, RenderError
+from hvdyn.errors import EXIT_FAILED, EXIT_OK, InputError, RenderError, without_host
 from hvdyn.fileio import write_atomic
 from hvdyn.model import HostResult, HostSpec, HostStatus
 from hvdyn.plan import PlanOptions
 from hvdyn.policy import Policy
+from hvdyn.render_dir import FILES_LINE, PLAN, README, create, prepare, remove_stale
 from hvdyn.report import exit_code, format_value, printable, results_json
 from hvdyn.scripts import ApplyOptions
 from hvdyn.snapshot import load_snapshot
@@ -62,11 +64,42 @@ format: hosts, VMs, changes with current/desired/status, summary).
 
 Rendered from policy {policy} (sha256 {digest}).
 Hosts: {hosts}
+
+The files this render wrote; the next render into this directory removes
+those of them it does not write again, and nothing else:
+{files}
 """
 
 
 def safe_filename(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "_"
+
+
+_NAME_MAX = 80  # characters of the host name kept in a review file name
+_DOS_DEVICES = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{p}{n}" for p in ("COM", "LPT") for n in range(1, 10)]
+)
+
+
+def script_file_names(hosts: list[str]) -> dict[str, str]:
+    """One review file name per host, unique on Windows, where the scripts are copied to.
+
+    Windows ignores case and refuses DOS device names (con.ps1), and Linux refuses names
+    over 255 bytes; hosts that differ only in unsafe characters would share a name. Such
+    names get a digest of the host name, so every host keeps its own file.
+    """
+    base = {host: safe_filename(host) for host in hosts}
+    seen: dict[str, int] = {}
+    for name in base.values():
+        seen[name.lower()] = seen.get(name.lower(), 0) + 1
+    names: dict[str, str] = {}
+    for host, name in base.items():
+        if (seen[name.lower()] > 1 or len(name) > _NAME_MAX
+                or name.split(".")[0].upper() in _DOS_DEVICES):
+            digest = hashlib.sha256(host.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+            name = f"{name[:_NAME_MAX]}-{digest}"
+        names[host] = f"{name}.ps1"
+    return names
 
 
 def ascii_text(text: str) -> str:
@@ -140,6 +173,11 @@ def _run(
     show_default=True,
     help="Seconds the script waits for a guest to shut down.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Write into a directory that holds files hvdyn did not write (they are left alone).",
+)
 @common_options
 def render(
     policy: Path,
@@ -149,11 +187,19 @@ def render(
     force_off: bool,
     force_shutdown: bool,
     shutdown_timeout: int,
+    force: bool,
     **kwargs: Any,
 ) -> int:
-    """Write the exact apply script per host for review; change nothing."""
+    """Write the exact apply script per host for review; change nothing.
+
+    Rendering again into the same directory removes the scripts of the earlier
+    render that are not written again; files hvdyn did not write are never
+    touched (a directory holding any needs --force).
+    """
     settings = settings_from(kwargs)
     targets = load_targets(policy, settings.inventory, settings.limit)
+    will_write = {f"{safe_filename(h.name)}.ps1" for h in targets.hosts} | {README, PLAN}
+    rdir = prepare(out_dir, will_write, force=force)
     options = RunOptions(
         mode="apply",
         dry_run=True,
@@ -167,32 +213,41 @@ def render(
         ),
     )
     results = _run(targets.policy, targets.hosts, settings, options, snapshot)
+    if create(rdir):
+        click.echo(f"created directory {out_dir}", err=True)
     written = _write_render(out_dir, targets.policy, results)
+    removed = remove_stale(rdir, [*written, PLAN, README])
     for result in results:
         if result.error:
-            click.echo(f"hvdyn: {result.host}: {result.error}", err=True)
+            click.echo(f"hvdyn: {result.host}: {without_host(result.host, result.error)}",
+                       err=True)
     click.echo(f"wrote {len(written)} scripts, plan.json and README.txt to {out_dir}")
+    if removed:
+        click.echo(f"removed {len(removed)} files of an earlier render: {', '.join(removed)}")
+    if rdir.foreign:
+        click.echo(f"left alone {len(rdir.foreign)} files hvdyn did not write", err=True)
     failed = any(r.status in (HostStatus.FAILED, HostStatus.UNREACHABLE) for r in results)
     return EXIT_FAILED if failed else EXIT_OK
 
 
 def _write_render(out_dir: Path, policy: Policy, results: list[HostResult]) -> list[str]:
-    out_dir.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
+    file_names = script_file_names([result.host for result in results])
     for result in results:
         vms = [(v.vm.id, v.vm.name) for v in result.plan.vms if v.has_work]
         for script in result.scripts:
-            name = f"{safe_filename(result.host)}.ps1"
+            name = file_names[result.host]
             write_atomic(out_dir / name, review_file_text(script.text, result.host, vms))
             written.append(name)
     plan_text = json.dumps(results_json(results), indent=2, ensure_ascii=True) + "\n"
-    write_atomic(out_dir / "plan.json", plan_text.replace("\n", "\r\n"))
+    write_atomic(out_dir / PLAN, plan_text.replace("\n", "\r\n"))
     readme = README_TEXT.format(
         policy=ascii_text(policy.path.name),
         digest=policy.digest,
         hosts=", ".join(written) or "none",
+        files=FILES_LINE + ", ".join([*written, PLAN, README]),
     )
-    write_atomic(out_dir / "README.txt", readme.replace("\n", "\r\n"))
+    write_atomic(out_dir / README, readme.replace("\n", "\r\n"))
     return written
 
 
@@ -218,7 +273,8 @@ def explain(policy: Path, vm_glob: str, snapshot: Path | None, **kwargs: Any) ->
     found: list[dict[str, Any]] = []
     for result in results:
         if result.error:
-            click.echo(f"hvdyn: {result.host}: {result.error}", err=True)
+            click.echo(f"hvdyn: {result.host}: {without_host(result.host, result.error)}",
+                       err=True)
         for vm_plan in result.plan.vms:
             vm = vm_plan.vm
             if not (pattern.match(vm.name) or pattern.match(vm.id)):
@@ -236,7 +292,9 @@ def explain(policy: Path, vm_glob: str, snapshot: Path | None, **kwargs: Any) ->
                     "excluded_by": None
                     if resolution.excluded_by is None
                     else str(resolution.excluded_by),
-                    "rules": list(desired.rules) if desired else [],
+                    "rules": list(desired.rules) if desired else list(resolution.matched),
+                    "undecided": list(resolution.undecided),
+                    "left_alone": resolution.note,
                     "values": {}
                     if desired is None
                     else {
@@ -275,6 +333,10 @@ def _print_explain(found: list[dict[str, Any]]) -> None:
         console.print(head)
         if vm["excluded_by"]:
             console.print(f"  excluded by {vm['excluded_by']}: hvdyn leaves it alone")
+        elif vm["left_alone"]:
+            console.print(f"  rules matched: {', '.join(vm['rules']) or 'none'}")
+            console.print(f"  cannot be decided without the guest OS: {', '.join(vm['undecided'])}")
+            console.print(f"  {vm['left_alone']}")
         else:
             console.print(f"  rules matched: {', '.join(vm['rules']) or 'none (defaults only)'}")
             for name, entry in vm["values"].items():

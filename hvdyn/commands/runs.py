@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hvdyn.cli import Settings, cli, common_options, settings_from, stdout_console
-from hvdyn.commands._apply import apply_options, recorded_apply, run_options
+from hvdyn.commands._apply import apply_options, recorded_apply, run_footer, run_options
 from hvdyn.commands._common import load_targets
 from hvdyn.commands.converge import print_results
 from hvdyn.errors import EXIT_OK, InputError
@@ -20,11 +20,13 @@ from hvdyn.inventory import load_inventory, select_hosts
 from hvdyn.journal import RollbackPolicy
 from hvdyn.model import VmState
 from hvdyn.policy import load_policy
-from hvdyn.report import printable
+from hvdyn.report import format_value, printable
 from hvdyn.store import Store, open_store
 from hvdyn.store_rows import JournalRow, RunRow
 
 OFF = int(VmState.OFF)
+CHANGING = ("apply", "rollback")  # the runs that journal changes
+RUN_KINDS = ("apply", "rollback", "audit", "collect")  # every command that records a run
 
 
 def _run_json(run: RunRow) -> dict[str, Any]:
@@ -39,20 +41,34 @@ def _run_json(run: RunRow) -> dict[str, Any]:
 @common_options
 @click.option("--last", type=click.IntRange(1, 10000), default=50, show_default=True,
               help="How many runs to list, newest first.")
+@click.option("--command", "commands", default=None, metavar="KINDS",
+              help="Only runs of these commands (comma-separated: apply, rollback, audit, "
+                   "collect).")
 @click.pass_context
-def runs(ctx: click.Context, /, last: int, **kwargs: Any) -> int:
-    """List journaled runs (apply, rollback); `runs show RUN` for one run's journal."""
+def runs(ctx: click.Context, /, last: int, commands: str | None, **kwargs: Any) -> int:
+    """List runs (apply, rollback, audit, collect); `runs show RUN` for one run's journal.
+
+    Every command that records a run takes the next id, whatever its kind.
+    """
     settings = settings_from(kwargs)
     if ctx.invoked_subcommand is not None:
         return EXIT_OK
+    kinds = None if commands is None else {c.strip() for c in commands.split(",") if c.strip()}
+    if kinds is not None and not kinds <= set(RUN_KINDS):
+        raise InputError(f"--command {commands}: unknown kind "
+                         f"{', '.join(sorted(kinds - set(RUN_KINDS)))} "
+                         f"(allowed: {', '.join(RUN_KINDS)})")
     with open_store(settings.state_dir) as store:
-        rows = [r for r in store.runs(limit=last) if r.command in ("apply", "rollback")]
+        rows = [r for r in store.runs(limit=last if kinds is None else 1_000_000)
+                if kinds is None or r.command in kinds][:last]
     if settings.fmt == "json":
         json.dump({"runs": [_run_json(r) for r in rows]}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
-    table = Table("run", "command", "started", "finished", "outcome", "exit", "policy",
-                  box=None, pad_edge=False)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("run", "command", "started", "finished", "outcome", "exit"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("policy", overflow="fold")
     for r in rows:
         table.add_row(str(r.id), r.command, r.started, r.finished or "-", r.outcome or "running?",
                       "-" if r.exit_code is None else str(r.exit_code), r.policy_path or "-")
@@ -99,25 +115,38 @@ def runs_show(run_id: int, **kwargs: Any) -> int:
         json.dump(doc, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return EXIT_OK
+    _print_run(run, vms, left_off, unknown)
+    return EXIT_OK
+
+
+def _print_run(run: RunRow, vms: list[dict[str, Any]], left_off: list[dict[str, Any]],
+               unknown: list[dict[str, Any]]) -> None:
+    """The run's head line, then per host its VMs with `field before -> after` as plan shows."""
     console = stdout_console()
     console.print(Text(f"run {run.id}: {run.command} {run.policy_path or ''}  started "
                        f"{run.started}, outcome {run.outcome or 'unfinished'}", style="bold"))
-    for vm in vms:
-        line = Text(f"  {vm['host']}  {printable(vm['name'])}  ")
-        line.append(vm["outcome"], style="green" if vm["outcome"] == "applied" else "yellow")
-        if vm["message"]:
-            line.append(f"  {vm['message']}", style="dim")
-        console.print(line)
-        for f in vm["fields"]:
-            console.print(f"      {f['field']:<11} {f['before']} -> {f['desired']}"
-                          f" (host now: {'?' if f['after'] is None else f['after']})")
+    if run.command not in CHANGING:
+        console.print(f"  {run.command} runs change nothing: no journal")
+    for host in sorted({vm["host"] for vm in vms}):
+        console.print(Text(host, style="bold"))
+        for vm in (v for v in vms if v["host"] == host):
+            line = Text(f"  {printable(vm['name'])}  ")
+            line.append(vm["outcome"], style="green" if vm["outcome"] == "applied" else "yellow")
+            message = (vm["message"] or "").removeprefix(vm["outcome"]).strip()
+            if message:  # "applied (VM restarted)": the outcome is already printed
+                line.append(f" {message}", style="dim")
+            console.print(line)
+            for f in vm["fields"]:
+                arrow = (f"{format_value(f['field'], f['before'])} -> "
+                         f"{format_value(f['field'], f['desired'])}")
+                now = "?" if f["after"] is None else format_value(f["field"], f["after"])
+                console.print(f"      {f['field']:<11}{arrow:<20} host now: {now}")
     for vm in left_off:
         console.print(Text(f"  left off by hvdyn: {vm['host']} {printable(vm['name'])}",
                            style="red"))
     for vm in unknown:
         console.print(Text(f"  outcome unknown (rerun to converge): {vm['host']} "
                            f"{printable(vm['name'])}", style="yellow"))
-    return EXIT_OK
 
 
 @cli.command()
@@ -131,6 +160,10 @@ def rollback(run_id: int, **kwargs: Any) -> int:
     with open_store(settings.state_dir) as store:
         run = _load_run(store, run_id)
         journal = store.journal(run_id)
+    if run.command not in CHANGING:
+        article = "an" if run.command[:1] in "aeiou" else "a"
+        raise InputError(f"run {run_id} is {article} {run.command}: nothing to roll back "
+                         "(only apply and rollback runs change hosts)")
     recorded = json.loads(run.options or "{}")
     policy, inventory = _original_policy(run, recorded, settings)
     rollback_policy = RollbackPolicy.from_journal(
@@ -140,13 +173,14 @@ def rollback(run_id: int, **kwargs: Any) -> int:
     )
     hosts = [h for h in select_hosts(load_inventory(inventory), settings.limit)
              if h.name in rollback_policy.hosts]
-    results, code, _ = recorded_apply(
+    results, code, new_run = recorded_apply(
         command="rollback", policy=rollback_policy, hosts=hosts, settings=settings,
         options=options, policy_path=None if run.policy_path is None else Path(run.policy_path),
         policy_digest=run.policy_digest,
         extra={"inventory": str(inventory), "rollback_of": run_id},
     )
-    print_results(results, settings, scripts=options.dry_run)
+    print_results(results, settings, scripts=options.dry_run, run_id=new_run)
+    run_footer("rollback", new_run, code)
     return code
 
 

@@ -13,7 +13,7 @@ from hvdyn.commands._common import load_targets
 from hvdyn.commands.observe import duration, output_option, state_dir_of
 from hvdyn.errors import InputError
 from hvdyn.fileio import write_atomic
-from hvdyn.store import open_store
+from hvdyn.history import open_store
 
 WHATIF_FORMATS = ("table", "json", "html")
 
@@ -31,11 +31,15 @@ WHATIF_FORMATS = ("table", "json", "html")
               show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="List every VM, not only those that "
               "change or are at risk.")
+@click.option("--prometheus-url", default=None, metavar="URL",
+              help="Read the history from this Prometheus server (fed by `hvdyn exporter`) "
+                   "instead of the state dir's store.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None,
               help="Processes replaying hosts in parallel (default: the number of CPUs).")
 @output_option("table, json or html; html needs -o")
 def whatif(policy: Path, inventory: Path | None, limit: str | None, state_dir: Path | None,
-           since: str, fmt: str, verbose: bool, jobs: int | None, output: Path | None) -> int:
+           since: str, fmt: str, verbose: bool, prometheus_url: str | None, jobs: int | None,
+           output: Path | None) -> int:
     """Replay a policy against recorded demand (exit 0 fits, 2 at risk or does not fit)."""
     from hvdyn.whatif.output import report_html, report_json, summary_line, text_report
     from hvdyn.whatif.run import run_whatif
@@ -47,7 +51,8 @@ def whatif(policy: Path, inventory: Path | None, limit: str | None, state_dir: P
     state = state_dir_of(state_dir)
     open_store(state).close()  # create or migrate once, before any worker reads it
     report = run_whatif(state, targets.policy, targets.hosts, window, since,
-                        keep_series=fmt == "html", jobs=jobs or os.cpu_count() or 1)
+                        keep_series=fmt == "html", jobs=jobs or os.cpu_count() or 1,
+                        prometheus_url=prometheus_url)
     if not report.hosts:
         raise InputError(
             f"no samples stored yet for {', '.join(report.without_history)}: run "

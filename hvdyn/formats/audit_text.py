@@ -43,7 +43,8 @@ def print_audit(report: AuditReport, console: Console) -> None:
     for host in report.hosts:
         mine = [f for f in report.findings if f.host == host.host]
         window = " .. ".join(host.window) if host.window else "no samples"
-        console.print(Text(f"{host.host}: {host.result.status} ({len(mine)} findings; "
+        noun = "finding" if len(mine) == 1 else "findings"
+        console.print(Text(f"{host.host}: {host.result.status} ({len(mine)} {noun}; "
                            f"window {window})", style="bold"))
         if not mine:
             continue

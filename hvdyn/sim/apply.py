@@ -56,7 +56,7 @@ def _wait_job(host: HostState, job: Job, timeout_s: int) -> bool:
     while job.job_state in JOB_IN_PROGRESS:
         if host.clock_s >= deadline:
             return False
-        wmi.advance(host, POLL_S)
+        wmi.advance(host, POLL_S, lazy=True)
     return True
 
 
@@ -65,7 +65,7 @@ def _wait_state(host: HostState, vm: SimVm, wanted: int, timeout_s: int) -> bool
     while vm.state != wanted:
         if host.clock_s >= deadline:
             return False
-        wmi.advance(host, POLL_S)
+        wmi.advance(host, POLL_S, lazy=True)
     return True
 
 
@@ -74,7 +74,7 @@ def _wait_heartbeat(host: HostState, vm: SimVm, timeout_s: int) -> bool:
     while not (vm.state == RUNNING and vm.guest.ic_version and vm.guest.heartbeat == "ok"):
         if host.clock_s >= deadline:
             return False
-        wmi.advance(host, POLL_S)
+        wmi.advance(host, POLL_S, lazy=True)
     return True
 
 
@@ -104,7 +104,7 @@ def _retry(host: HostState, params: Mapping[str, Any],
         failure = call()
         if failure is None or failure[0] != IN_USE or attempt >= retries:
             return failure
-        wmi.advance(host, delay)
+        wmi.advance(host, delay, lazy=True)
         delay *= 2
         attempt += 1
 
@@ -229,6 +229,11 @@ def _join(*parts: str | None) -> str | None:
     return text or None
 
 
+UNKNOWN_CLUSTER_WRITE = (
+    "written; whether this VM is clustered is unknown, so its cluster copy was not refreshed "
+    "(if it is clustered, refresh its configuration in Failover Cluster Manager, or a failover "
+    "brings the old settings back): "
+)
 CLUSTERED_MESSAGE = (
     "clustered VM: needs the VM Off, and hvdyn never stops or starts it outside the cluster; "
     "take it offline in Failover Cluster Manager"
@@ -317,11 +322,14 @@ def apply_vm(host: HostState, item: Mapping[str, Any], params: Mapping[str, Any]
         code, message = failure
     elif clustered:
         vm.cluster_refreshes += 1  # Update-ClusterVirtualMachineConfiguration
+    elif host.cluster == "fails":
+        message = UNKNOWN_CLUSTER_WRITE + CLUSTER_FAILURE
     if outcome is None and wmi.take_fault(host, "drop", vm) is not None:
         raise StreamDropped(printed)
     restarted = False
     if stopped:  # 6. admission re-check, start, heartbeat, back to the original state
         if outcome is None:
+            wmi.settle(host)  # free memory as the balancer has it now
             outcome, message = admission(host, vm, params, expect, target, clustered=clustered)
         start = _to_running(host, vm, params)
         if start is None:
@@ -344,12 +352,17 @@ def apply(host: HostState, params: Mapping[str, Any]) -> list[Record]:
     optional_int(params, "retry_delay_s", 1)
     need(params, "force_off", bool)
     records: list[Record] = []
-    for item in need(params, "vms", list):
-        item_id = item.get("id") if isinstance(item, dict) else None
-        try:
-            if not isinstance(item, dict):
-                raise ParamError("a vms entry is not an object")
-            records.append(apply_vm(host, item, params, records))
-        except ParamError as exc:
-            records.append(error_record(item_id if isinstance(item_id, str) else None, str(exc)))
+    try:
+        for item in need(params, "vms", list):
+            item_id = item.get("id") if isinstance(item, dict) else None
+            try:
+                if not isinstance(item, dict):
+                    raise ParamError("a vms entry is not an object")
+                records.append(apply_vm(host, item, params, records))
+            except ParamError as exc:
+                records.append(
+                    error_record(item_id if isinstance(item_id, str) else None, str(exc))
+                )
+    finally:
+        wmi.settle(host)  # the state is saved with the balancer up to the clock
     return records

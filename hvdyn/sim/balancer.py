@@ -2,8 +2,9 @@
 
 How memory is shared (targets, floors, weights) is `hvdyn.balancer`, the
 model `hvdyn whatif` replays too; this module supplies the simulated guests'
-demand and keeps the counters. Everything is a pure function of the VM id,
-the simulated clock and the current state, so runs are repeatable.
+demand, runs the passes and keeps the counters. Everything is a pure function
+of the VM id, the simulated clock and the current state, so runs are
+repeatable.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import hashlib
 import math
 from datetime import datetime
 
-from hvdyn.balancer import Claim, allocate, claim, pressure
-from hvdyn.sim.guest import supports_dm
+from hvdyn.balancer import Claim, allocate_lists, target_mb
+from hvdyn.sim.guest import ic_supports_dm, os_supports_dm, supports_dm
 from hvdyn.sim.state import HOLDS_MEMORY, PAUSED, RUNNING, HostState, SimVm
 
 PRESSURE_WINDOW = 12  # ticks kept for Average/Minimum/Maximum pressure
@@ -27,6 +28,9 @@ BALANCER_INSTANCE = "System Balancer"
 # ---------------------------------------------------------------- demand
 
 
+# A VM's noise for a one-minute slot is asked by every pass in that minute (12 at 5 s
+# ticks) and by the next minute's passes; the cache holds a few slots of a big host.
+@functools.lru_cache(maxsize=1 << 16)
 def _unit_noise(vm_id: str, slot: int) -> float:
     """Deterministic value in [-1, 1] for one VM and one time slot."""
     digest = hashlib.blake2b(f"{vm_id}:{slot}".encode(), digest_size=8).digest()
@@ -39,21 +43,29 @@ def _epoch_second_of_day(epoch: str) -> int:
     return start.hour * 3600 + start.minute * 60 + start.second
 
 
+def _daily_and_slot(epoch: str, clock_s: int) -> tuple[float, int, float]:
+    """The parts of the demand curve every VM shares at a clock second."""
+    seconds = _epoch_second_of_day(epoch) + clock_s
+    hours = (seconds / 3600.0) % 24.0
+    daily = 0.5 - 0.5 * math.cos(2.0 * math.pi * (hours - 3.0) / 24.0)
+    slot, within = divmod(seconds, NOISE_PERIOD_S)
+    return daily, slot, within / NOISE_PERIOD_S
+
+
+def _demand(vm: SimVm, daily: float, slot: int, frac: float) -> int:
+    noise = (1 - frac) * _unit_noise(vm.id, slot) + frac * _unit_noise(vm.id, slot + 1)
+    base, peak = vm.demand.base_mb, vm.demand.peak_mb
+    value = base + (peak - base) * daily + NOISE_SHARE * peak * noise
+    return max(32, round(value))
+
+
 def demand_mb(vm: SimVm, epoch: str, clock_s: int) -> int:
     """Guest committed memory at a clock second: a daily cycle plus noise.
 
     Lowest at 03:00 UTC, highest at 15:00; noise is interpolated between
     per-minute values seeded by the VM id, so curves differ per VM.
     """
-    seconds = _epoch_second_of_day(epoch) + clock_s
-    hours = (seconds / 3600.0) % 24.0
-    daily = 0.5 - 0.5 * math.cos(2.0 * math.pi * (hours - 3.0) / 24.0)
-    slot, within = divmod(seconds, NOISE_PERIOD_S)
-    frac = within / NOISE_PERIOD_S
-    noise = (1 - frac) * _unit_noise(vm.id, slot) + frac * _unit_noise(vm.id, slot + 1)
-    base, peak = vm.demand.base_mb, vm.demand.peak_mb
-    value = base + (peak - base) * daily + NOISE_SHARE * peak * noise
-    return max(32, round(value))
+    return _demand(vm, *_daily_and_slot(epoch, clock_s))
 
 
 # ---------------------------------------------------------------- allocation
@@ -65,23 +77,73 @@ def dm_active(vm: SimVm) -> bool:
 
 
 def claim_for(vm: SimVm, demand: int) -> Claim:
-    startup = vm.memory.virtual_quantity
+    floor, target, weight = _claim(vm, demand, dm_active(vm))
+    return Claim(floor=floor, target=target, weight=weight)
+
+
+def _claim(vm: SimVm, demand: int, active: bool) -> tuple[int, int, int]:
+    """(floor, target, weight) of `claim_for`, without building the object."""
+    mem = vm.memory
+    startup = mem.virtual_quantity
     if vm.state == PAUSED:  # a paused guest neither grows nor gives back
         held = max(vm.dm.assigned_mb, startup)
-        return Claim(floor=held, target=held, weight=vm.memory.weight)
-    return claim(
-        demand_mb=demand, startup_mb=startup, maximum_mb=vm.memory.limit,
-        buffer=vm.memory.buffer, weight=vm.memory.weight,
-        balloons=vm.state == RUNNING and dm_active(vm),
+        return held, held, mem.weight
+    if vm.state != RUNNING or not active:
+        return startup, startup, mem.weight
+    return startup, target_mb(demand, startup, mem.limit, mem.buffer), mem.weight
+
+
+def rebalance(host: HostState, clock_s: int | None = None) -> None:
+    """One balancer pass at `clock_s` (default: the host's clock); updates every VM's counters.
+
+    Runs for every VM at every simulated tick (a week of 5-minute samples is
+    120,000 passes), so it is one loop with `demand_mb`, `claim_for` and
+    `dm_active` written out (tests/sim/test_scale.py checks it against them):
+    the shared part of the demand curve is worked out once per pass, and no Claim
+    objects are built.
+    """
+    at = host.clock_s if clock_s is None else clock_s
+    daily, slot, frac = _daily_and_slot(host.epoch, at)
+    keep = 1 - frac
+    noise_of = _unit_noise
+    os_ok, ic_ok = os_supports_dm, ic_supports_dm
+    ceil = math.ceil
+    active: list[tuple[SimVm, int, bool]] = []
+    floors: list[int] = []
+    targets: list[int] = []
+    weights: list[int] = []
+    wanted_mb = 0
+    for vm in host.vms:
+        state = vm.state
+        if state not in HOLDS_MEMORY:
+            vm.dm.assigned_mb = 0
+            continue
+        vm_id = vm.id
+        noise = keep * noise_of(vm_id, slot) + frac * noise_of(vm_id, slot + 1)
+        base, peak = vm.demand.base_mb, vm.demand.peak_mb
+        demand = max(32, round(base + (peak - base) * daily + NOISE_SHARE * peak * noise))
+        mem = vm.memory
+        guest = vm.guest
+        on = mem.dynamic and os_ok(guest.os) and ic_ok(guest.ic_version)
+        startup = mem.virtual_quantity
+        if state == PAUSED:  # a paused guest neither grows nor gives back
+            floor = target = max(vm.dm.assigned_mb, startup)
+        elif state != RUNNING or not on:
+            floor = target = startup
+        else:
+            floor = startup
+            wanted = ceil(demand * (1 + mem.buffer / 100))
+            target = min(max(wanted, startup), max(mem.limit, startup))
+        active.append((vm, demand, on))
+        floors.append(floor)
+        targets.append(target)
+        weights.append(mem.weight)
+        wanted_mb += target
+    # allocate's first case inline; Claim objects are never built.
+    granted = targets if wanted_mb <= host.pool_mb else allocate_lists(
+        floors, targets, weights, host.pool_mb
     )
-
-
-def rebalance(host: HostState) -> None:
-    """One balancer pass at the host's current clock; updates every VM's counters."""
-    active = [vm for vm in host.vms if vm.state in HOLDS_MEMORY]
-    demands = [demand_mb(vm, host.epoch, host.clock_s) for vm in active]
-    claims = [claim_for(vm, d) for vm, d in zip(active, demands, strict=True)]
-    for vm, d, new in zip(active, demands, allocate(claims, host.pool_mb), strict=True):
+    for (vm, d, on), new in zip(active, granted, strict=True):
         dm = vm.dm
         old = dm.assigned_mb
         if old and new > old:
@@ -91,14 +153,14 @@ def rebalance(host: HostState) -> None:
             dm.removed_mb += old - new
             dm.remove_ops += 1
         dm.assigned_mb = new
-        dm.visible_mb = max(dm.visible_mb, new)
+        if new > dm.visible_mb:
+            dm.visible_mb = new
         if vm.state == RUNNING:
             dm.demand_mb = d
-        dm.pressures.append(pressure(dm.demand_mb, new) if dm_active(vm) else 0)
-        del dm.pressures[:-PRESSURE_WINDOW]
-    for vm in host.vms:
-        if vm.state not in HOLDS_MEMORY:
-            vm.dm.assigned_mb = 0
+        window = dm.pressures
+        window.append((round(dm.demand_mb * 100 / new) if new > 0 else 0) if on else 0)
+        if len(window) > PRESSURE_WINDOW:
+            del window[:-PRESSURE_WINDOW]
 
 
 # ---------------------------------------------------------------- counters

@@ -19,6 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic_core import ErrorDetails
 
 from hvdyn.errors import FixtureError
+from hvdyn.fileio import read_input
 from hvdyn.model import BUFFER_RANGE, MAX_VM_MEMORY_MB, WEIGHT_RANGE, parse_size_mb
 from hvdyn.quoting import is_guid
 from hvdyn.sim import balancer
@@ -339,10 +340,7 @@ def build_state(
 def load_fixture(path: str | Path, *, default_name: str | None = None) -> HostState:
     """Read, validate and build a fixture file into fresh host state."""
     file = str(Path(path).absolute())
-    try:
-        raw = Path(file).read_bytes()
-    except OSError as exc:
-        raise FixtureError(file, 1, 1, "", f"cannot read fixture: {exc.strerror}") from None
+    raw = read_input(file, FixtureError)
     text = raw.decode("utf-8-sig", errors="replace")
     model, doc = _parse(text, file)
     state = build_state(model, file=file, default_name=default_name or Path(file).stem, doc=doc)

@@ -7,6 +7,7 @@ at least the SP1 build; everything else never balloons.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from hvdyn.sim.state import Guest
@@ -43,10 +44,13 @@ def version_tuple(text: str) -> tuple[int, ...] | None:
     return tuple(int(p) for p in parts)
 
 
+# Both are asked for every VM at every balancer pass, with a handful of distinct names.
+@functools.lru_cache(maxsize=1024)
 def os_supports_dm(os_name: str | None) -> bool:
     return os_name is not None and any(p.search(os_name) for p in _SUPPORTED)
 
 
+@functools.lru_cache(maxsize=1024)
 def ic_supports_dm(ic_version: str | None) -> bool:
     if ic_version is None:
         return False

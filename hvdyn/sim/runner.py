@@ -114,15 +114,19 @@ def collect(host: HostState, params: Mapping[str, Any]) -> list[Record]:
     if not 1 <= samples <= MAX_SAMPLES or interval < 1:
         raise ParamError(f"samples must be 1..{MAX_SAMPLES} and interval_s at least 1")
     records: list[Record] = []
+    # Counter instances are named by display name: every GUID that shares the name, in a
+    # case-insensitive map (a PowerShell @{}). Names do not change while the script runs:
+    # worked out once, not per VM per sample.
+    ids_by_name: dict[str, list[str]] = {}
+    for vm in listed_vms(host):
+        ids_by_name.setdefault(vm.name.casefold(), []).append(vm.id)
     for _ in range(samples):
         wmi.advance(host, interval)
         ts = wmi.now_iso(host)
-        listed = listed_vms(host)
         for vm in host.vms:
             if vm.state not in HOLDS_MEMORY:
                 continue
-            # The name -> GUID map is case-insensitive (a PowerShell @{}).
-            ids = [other.id for other in listed if other.name.casefold() == vm.name.casefold()]
+            ids = list(ids_by_name.get(vm.name.casefold(), ()))
             records.append(
                 {
                     "t": "sample",
@@ -230,7 +234,7 @@ def probe(host: HostState, params: Mapping[str, Any]) -> list[Record]:
         records.append(rec("cluster", "error", CLUSTER_FAILURE.split(": ", 1)[1], 2147749889))
     else:
         records.append(rec("cluster", "no", "not a cluster node (root\\MSCluster is absent)",
-                           2147749902))
+                           None))
     return records
 
 

@@ -7,7 +7,7 @@ pickling: state files stay readable and diffable).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from hvdyn.model import MemorySettings
@@ -29,6 +29,9 @@ JOB_RUNNING = 4
 JOB_COMPLETED = 7
 JOB_EXCEPTION = 10
 JOB_IN_PROGRESS = frozenset({2, 3, 4, 5, 6})
+
+# HostState fields kept in memory only.
+TRANSIENT = frozenset({"balanced_s", "by_id", "shutting_down", "open_jobs"})
 
 HEARTBEAT_CODES = {"ok": 2, "error": 6, "no_contact": 12, "lost": 13}
 STATE_VERSION = 1
@@ -169,11 +172,32 @@ class HostState:
     cluster: str = "none"  # none (not a cluster node) | ok | fails (root\MSCluster errors)
     balancer_counters: bool = True  # the DM Balancer perf class answers
     parent_used_mb: int = 0  # memory the parent partition uses now (FreePhysicalMemory)
+    # In memory only, never saved (see `TRANSIENT`): the clock second up to which the
+    # balancer has run when a script let time pass without it (`wmi.advance(lazy=True)`),
+    # and the position of each VM in `vms` by upper-case GUID, for `vm()`.
+    balanced_s: int | None = field(default=None, compare=False, repr=False)
+    by_id: dict[str, int] | None = field(default=None, compare=False, repr=False)
+    # GUIDs of VMs with a guest shutdown under way and ids of jobs in progress (each in
+    # the order they began), kept by `wmi`: the clock's next event without a look at
+    # every VM and job for each simulated second.
+    shutting_down: dict[str, None] | None = field(default=None, compare=False, repr=False)
+    open_jobs: dict[str, None] | None = field(default=None, compare=False, repr=False)
 
     def vm(self, vm_id: str) -> SimVm | None:
         """The VM with this GUID (case-insensitive, as WMI compares it)."""
         wanted = vm_id.upper()
-        for vm in self.vms:
+        vms = self.vms
+        index = self.by_id
+        if index is None or len(index) > len(vms):
+            index = self.by_id = {}
+            for pos in range(len(vms) - 1, -1, -1):  # the first VM wins, as a scan finds it
+                index[vms[pos].id.upper()] = pos
+        at = index.get(wanted)
+        if at is not None and at < len(vms) and vms[at].id.upper() == wanted:
+            return vms[at]
+        # Not there, or the list changed since the index was built: scan, and rebuild next time.
+        self.by_id = None
+        for vm in vms:
             if vm.id.upper() == wanted:
                 return vm
         return None
@@ -197,7 +221,12 @@ class HostState:
     # ------------------------------------------------------------ JSON
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data: dict[str, Any] = {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name not in TRANSIENT
+        }
+        data["vms"] = [_plain(vm) for vm in self.vms]
+        data["jobs"] = {key: _plain(job) for key, job in self.jobs.items()}
+        data["faults"] = [_plain(fault) for fault in self.faults]
         data["version"] = STATE_VERSION
         return data
 
@@ -210,6 +239,28 @@ class HostState:
         raw["jobs"] = {k: Job(**v) for k, v in raw["jobs"].items()}
         raw["faults"] = [Fault(**f) for f in raw["faults"]]
         return cls(**raw)
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _plain(value: Any) -> Any:
+    """`dataclasses.asdict` for state records: JSON values are shared, not deep-copied.
+
+    Runs for every VM whenever a session ends; asdict passes every value through
+    copy.deepcopy, which costs more than the rest of a read-only script.
+    """
+    kind = type(value)
+    names = _FIELD_NAMES.get(kind)
+    if names is None and hasattr(kind, "__dataclass_fields__"):
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    if kind is list:
+        return [_plain(item) for item in value]
+    if kind is dict:
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 def _vm_from_json(data: dict[str, Any]) -> SimVm:

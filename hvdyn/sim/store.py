@@ -18,10 +18,12 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from hvdyn.errors import StoreError
+from hvdyn.errors import LocatedError, StoreError
+from hvdyn.fileio import read_input
 from hvdyn.model import HostSpec
 from hvdyn.sim.fixture import load_fixture
 from hvdyn.sim.state import HostState
+from hvdyn.sim.validate import parse_state
 
 try:  # POSIX advisory locks; on Windows the in-process lock is all we have
     import fcntl
@@ -43,8 +45,8 @@ def state_path(state_dir: Path, host: str, fixture: str | Path) -> Path:
 
 def _fixture_sha(fixture: str | Path) -> str | None:
     try:
-        return hashlib.sha256(Path(fixture).read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_input(fixture)).hexdigest()
+    except LocatedError:
         return None
 
 
@@ -62,10 +64,14 @@ def _load(state_dir: Path, host: str, fixture: str | Path) -> tuple[HostState, s
     path = state_path(state_dir, host, fixture)
     if path.exists():
         try:
-            text = path.read_text("utf-8")
-            state = HostState.from_json(json.loads(text))
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            raise StoreError(f"simulated host state {path} is unreadable: {exc}") from None
+            text = read_input(path).decode("utf-8")
+            state = parse_state(text)
+        except (LocatedError, ValueError) as exc:
+            reason = exc.message if isinstance(exc, LocatedError) else str(exc)
+            raise StoreError(
+                f"simulated host state {path} is unusable: {reason} "
+                "(`hvdyn sim reset` rebuilds it from the fixture)"
+            ) from None
         if state.fixture_sha256 == _fixture_sha(fixture):
             return state, text
     return load_fixture(fixture, default_name=host), None
@@ -86,8 +92,9 @@ def _write(path: Path, text: str) -> Path:
         fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
+        # No fsync: os.replace keeps the file whole if hvdyn dies; a simulated host's state
+        # need not survive a power cut, and an fsync per script cost more than the script
+        # on first contact with many hosts (bench.fanout, cold).
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(Exception):
@@ -108,10 +115,14 @@ def session(state_dir: Path, host: str, fixture: str | Path) -> Iterator[HostSta
             if fcntl is not None:
                 fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
             state, saved = _load(state_dir, host, fixture)
+            # A read-only script (discover, ping) writes nothing, also on first contact:
+            # state built from the fixture is built the same way next time (a file
+            # written per host cost more than the script on first contact with many).
+            # Compared as data: json's C parser is cheap, its indenting encoder is not.
+            before = state.to_json() if saved is None else json.loads(saved)
             yield state
-            text = _dump(state)
-            if text != saved:  # a read-only script (discover, ping) writes nothing
-                _write(path, text)
+            if state.to_json() != before:
+                _write(path, _dump(state))
 
 
 Target = HostSpec | tuple[str, str | Path]

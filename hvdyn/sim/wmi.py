@@ -58,44 +58,124 @@ def now_iso(host: HostState) -> str:
     return (start + timedelta(seconds=host.clock_s)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _next_event(host: HostState) -> int | None:
-    times = [j.done_at for j in host.jobs.values() if j.job_state in JOB_IN_PROGRESS]
-    times += [vm.shutdown_at for vm in host.vms if vm.shutdown_at is not None]
-    return min(times) if times else None
+def _watched(host: HostState) -> tuple[dict[str, None], dict[str, None]]:
+    """(VMs shutting down, jobs in progress), worked out from the state when not known yet."""
+    if host.shutting_down is None or host.open_jobs is None:
+        host.shutting_down = {vm.id: None for vm in host.vms if vm.shutdown_at is not None}
+        host.open_jobs = {
+            key: None for key, job in host.jobs.items() if job.job_state in JOB_IN_PROGRESS
+        }
+    return host.shutting_down, host.open_jobs
 
 
-def advance(host: HostState, seconds: int) -> None:
-    """Let `seconds` of simulated time pass: events fire in order, the balancer ticks."""
+def _set_shutdown(host: HostState, vm: SimVm, at: int | None) -> None:
+    vm.shutdown_at = at
+    shutting_down, _ = _watched(host)
+    if at is None:
+        shutting_down.pop(vm.id, None)
+    else:
+        shutting_down[vm.id] = None
+
+
+def _next_event(host: HostState) -> tuple[int, bool] | None:
+    """When the next job or guest shutdown completes, and whether the balancer would see it.
+
+    A modify job completes on a VM that is Off (the only state in which a
+    modify starts a job), which the balancer does not look at.
+    """
+    due: int | None = None
+    seen = False
+    shutting_down, open_jobs = _watched(host)
+    for key in open_jobs:
+        job = host.jobs.get(key)
+        if job is None or job.job_state not in JOB_IN_PROGRESS:
+            continue
+        if due is None or job.done_at < due:
+            due = job.done_at
+        seen = seen or job.kind != "modify"
+    for vm_id in shutting_down:
+        vm = host.vm(vm_id)
+        if vm is not None and vm.shutdown_at is not None:
+            if due is None or vm.shutdown_at < due:
+                due = vm.shutdown_at
+            seen = True
+    return None if due is None else (due, seen)
+
+
+def advance(host: HostState, seconds: int, *, lazy: bool = False) -> None:
+    """Let `seconds` of simulated time pass: events fire in order, the balancer ticks.
+
+    `lazy` (the apply script's polling waits): the balancer does not run at every
+    step; `settle` runs the passes that were left out when something is about to
+    read or change what the balancer works on. Each of those passes sees the VMs
+    as they are when it runs, so passes left out across an online buffer/weight
+    change use the new values; free memory at the time it is read is the same.
+    Without it, a host with N VMs paid a pass over every VM for each second of
+    every VM's job: apply time grew with N squared.
+    """
+    if not lazy:
+        settle(host)
     end = host.clock_s + max(0, seconds)
     tick = max(MAX_TICK_S, seconds // 60)  # long waits: at most ~60 balancer passes each
     while host.clock_s < end:
         step = min(end - host.clock_s, tick)
         event = _next_event(host)
-        if event is not None and event > host.clock_s:
-            step = min(step, event - host.clock_s)
-        host.clock_s += step
-        _fire_due(host)
-        balancer.rebalance(host)
+        if event is not None and event[0] > host.clock_s:
+            step = min(step, event[0] - host.clock_s)
+        if lazy:
+            if event is not None and event[1] and event[0] <= host.clock_s + step:
+                settle(host)  # the passes before a VM starts, stops or saves
+            if host.balanced_s is None:
+                host.balanced_s = host.clock_s
+            host.clock_s += step
+            _fire_due(host)
+        else:
+            host.clock_s += step
+            _fire_due(host)
+            balancer.rebalance(host)
+
+
+def settle(host: HostState) -> None:
+    """Run the balancer passes `advance(lazy=True)` left out, up to the host's clock.
+
+    Spaced as one long wait of that length would be (every MAX_TICK_S seconds,
+    at most ~60 passes), the last one at the current clock.
+    """
+    start = host.balanced_s
+    if start is None:
+        return
+    host.balanced_s = None
+    now = host.clock_s
+    tick = max(MAX_TICK_S, (now - start) // 60)
+    at = start
+    while at < now:
+        at = min(now, at + tick)
+        balancer.rebalance(host, at)
 
 
 def _fire_due(host: HostState) -> None:
-    for vm in host.vms:
-        if vm.shutdown_at is not None and vm.shutdown_at <= host.clock_s:
-            vm.shutdown_at = None
-            _power_off(vm)
-    for job in host.jobs.values():
-        if job.job_state in JOB_IN_PROGRESS and job.done_at <= host.clock_s:
+    shutting_down, open_jobs = _watched(host)
+    for vm_id in list(shutting_down):
+        vm = host.vm(vm_id)
+        if vm is not None and vm.shutdown_at is not None and vm.shutdown_at <= host.clock_s:
+            _power_off(host, vm)
+    for key in list(open_jobs):
+        job = host.jobs.get(key)
+        if job is None or job.job_state not in JOB_IN_PROGRESS:
+            open_jobs.pop(key, None)
+        elif job.done_at <= host.clock_s:
             _complete(host, job)
 
 
-def _power_off(vm: SimVm) -> None:
+def _power_off(host: HostState, vm: SimVm) -> None:
     vm.state = OFF
-    vm.shutdown_at = None
+    _set_shutdown(host, vm, None)
     vm.dm = DmCounters()
 
 
 def _complete(host: HostState, job: Job) -> None:
     job.job_state = job.final_state
+    _watched(host)[1].pop(job.id, None)
     vm = host.vm(job.vm_id)
     if vm is None or job.final_state != JOB_COMPLETED:
         return
@@ -104,9 +184,9 @@ def _complete(host: HostState, job: Job) -> None:
     elif job.kind == "start":
         vm.state = RUNNING
     elif job.kind == "stop":
-        _power_off(vm)
+        _power_off(host, vm)
     elif job.kind == "save":
-        _power_off(vm)
+        _power_off(host, vm)
         vm.state = SAVED
 
 
@@ -114,6 +194,7 @@ def _new_job(host: HostState, vm: SimVm, kind: str, seconds: int) -> Job:
     job_id = f"{host.next_job:08d}-0000-0000-0000-{vm.id[-12:]}"
     host.next_job += 1
     job = Job(id=job_id, vm_id=vm.id, kind=kind, done_at=host.clock_s + seconds)
+    _watched(host)[1][job_id] = None
     host.jobs[job_id] = job
     # Keep the table small: completed jobs older than an hour are gone, as on a host.
     for old_id in [
@@ -236,7 +317,7 @@ def initiate_shutdown(host: HostState, vm: SimVm, *, force: bool) -> int:
     if vm.locked and not force:
         return LOCKED
     if not vm.ignores_shutdown:
-        vm.shutdown_at = host.clock_s + max(1, vm.shutdown_seconds)
+        _set_shutdown(host, vm, host.clock_s + max(1, vm.shutdown_seconds))
     return JOB_STARTED if vm.shutdown_job else OK
 
 
@@ -245,6 +326,7 @@ def request_state_change(host: HostState, vm: SimVm, requested: int) -> tuple[in
 
     A `start` fault applies to starting and resuming alike.
     """
+    settle(host)  # the balancer's passes so far saw the VM in its old state
     if requested == RUNNING:
         if vm.state not in (OFF, SAVED, PAUSED):
             return INVALID_STATE, None
@@ -263,9 +345,9 @@ def request_state_change(host: HostState, vm: SimVm, requested: int) -> tuple[in
     if requested == OFF:
         if vm.state == OFF:
             return INVALID_STATE, None
-        vm.shutdown_at = None
+        _set_shutdown(host, vm, None)
         if vm.state == SAVED:  # discards the saved state
-            _power_off(vm)
+            _power_off(host, vm)
             return OK, None
         vm.state = STOPPING
         return JOB_STARTED, _new_job(host, vm, "stop", STOP_JOB_S)

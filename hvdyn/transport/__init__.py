@@ -65,4 +65,17 @@ def transport_class(name: str) -> Callable[..., Transport]:
     module_name, _, attr = target.partition(":")
     module = importlib.import_module(module_name)
     cls: Callable[..., Transport] = getattr(module, attr)
-    return cls
+    return _with_fallback(cls)
+
+
+def _with_fallback(cls: Callable[..., Transport]) -> Callable[..., Transport]:
+    """`cls`, or for a host with several auth methods a wrapper that tries them in order."""
+
+    def build(spec: HostSpec, context: TransportContext) -> Transport:
+        if len(spec.auth_order) > 1:
+            from hvdyn.transport.fallback import AuthFallback
+
+            return AuthFallback(cls, spec, context)
+        return cls(spec, context)
+
+    return build

@@ -161,9 +161,15 @@ def _offers(offered: str | None, auth: str) -> bool | None:
     return bool(names & set(_SCHEMES[auth]))
 
 
+# An HTTP auth scheme is a token (RFC 7235); anything else in a 401 is shown escaped.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
 def _not_offered(opts: ConnOptions, offered: str) -> AuthError:
     names = sorted({p.strip().split(" ")[0] for p in offered.split(",") if p.strip()})
-    listing = ", ".join(n for n in names if "=" not in n) or "nothing"
+    # The 401 comes before any authentication: never pass its text on unescaped.
+    listing = ", ".join(n if _TOKEN.fullmatch(n) else ascii(n)
+                        for n in names if "=" not in n) or "nothing"
     key = _SERVICE_AUTH.get(opts.auth, opts.auth)
     return AuthError(
         opts.host,

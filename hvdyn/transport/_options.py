@@ -30,7 +30,7 @@ from typing import Any
 from hvdyn.errors import CredentialError, InputError
 from hvdyn.model import HostSpec
 
-AUTHS = ("ntlm", "kerberos", "credssp", "basic", "certificate")
+AUTHS = ("ntlm", "kerberos", "credssp", "basic", "certificate", "negotiate")  # negotiate: psrp
 NEEDS_PASSWORD = frozenset({"ntlm", "credssp", "basic"})
 DELIVERIES = ("stdin", "file")
 TLS_VERSIONS = ("1.0", "1.1", "1.2")
@@ -139,7 +139,13 @@ def parse_options(spec: HostSpec) -> ConnOptions:
     tls_min = None if tls_raw is None else _choice(spec, tls_raw, "hvdyn_tls_min", TLS_VERSIONS)
     validation = _choice(
         spec,
-        _var(spec, "hvdyn_cert_validation", "ansible_winrm_server_cert_validation") or "validate",
+        _var(
+            spec,
+            "hvdyn_cert_validation",
+            "ansible_winrm_server_cert_validation",
+            "ansible_psrp_cert_validation",
+        )
+        or "validate",
         "hvdyn_cert_validation",
         ("validate", "ignore"),
     )
@@ -152,8 +158,12 @@ def parse_options(spec: HostSpec) -> ConnOptions:
         )
     if auth == "certificate" and scheme != "https":
         raise InputError(f"{spec.name}: certificate auth needs scheme https (port 5986)")
-    cert_pem = _var(spec, "hvdyn_cert_pem", "ansible_winrm_cert_pem")
-    cert_key_pem = _var(spec, "hvdyn_cert_key_pem", "ansible_winrm_cert_key_pem")
+    cert_pem = _var(
+        spec, "hvdyn_cert_pem", "ansible_winrm_cert_pem", "ansible_psrp_certificate_pem"
+    )
+    cert_key_pem = _var(
+        spec, "hvdyn_cert_key_pem", "ansible_winrm_cert_key_pem", "ansible_psrp_certificate_key_pem"
+    )
     if auth == "certificate" and not (cert_pem and cert_key_pem):
         raise InputError(
             f"{spec.name}: certificate auth needs hvdyn_cert_pem and hvdyn_cert_key_pem"
@@ -161,7 +171,13 @@ def parse_options(spec: HostSpec) -> ConnOptions:
     delivery = _choice(
         spec, _var(spec, "hvdyn_script_delivery") or "stdin", "hvdyn_script_delivery", DELIVERIES
     )
-    ca_bundle = _var(spec, "hvdyn_ca_bundle", "ansible_winrm_ca_trust_path")
+    ca_bundle = _var(
+        spec,
+        "hvdyn_ca_bundle",
+        "ansible_winrm_ca_trust_path",
+        "ansible_psrp_ca_cert",
+        "ansible_psrp_cert_trust_path",
+    )
     return ConnOptions(
         host=spec.name,
         address=spec.address,
@@ -194,8 +210,9 @@ def _text(spec: HostSpec, *names: str) -> str | None:
         return None
     text = str(value).strip()
     if not _NAME_RE.fullmatch(text):
+        name = next(n for n in names if spec.vars.get(n) is not None)  # the one the user set
         raise InputError(
-            f"{spec.name}: host var {names[0]} is {value!r}: one DNS name or service name"
+            f"{spec.name}: host var {name} is {value!r}: one DNS name or service name"
             " (letters, digits, '.', '-', '_')"
         )
     return text

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hvdyn.history import Store
+from hvdyn.history.rows import epoch, format_ts, from_epoch, parse_ts
+from hvdyn.history_source import HistorySource
 from hvdyn.model import GuestInfo, MemorySettings
-from hvdyn.store_rows import format_ts, parse_ts
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    from hvdyn.store import Store
 
 GAP_FACTOR = 2.5  # a step longer than this many median intervals is a gap
 
@@ -92,24 +93,19 @@ def _grid(ticks: list[str]) -> tuple[float, list[Gap]]:
 
 
 def _settings(store: Store, host: str, start: str) -> dict[str, list[SettingsChange]]:
-    """Each VM's settings rows in the window, plus the last one before it (as of `start`)."""
-    rows = store.rows(
-        "SELECT vm_id, ts, dynamic, startup_mb, minimum_mb, maximum_mb, buffer, weight"
-        " FROM vm_settings WHERE host = ? AND (ts >= ? OR id IN (SELECT max(id) FROM"
-        " vm_settings WHERE host = ? AND ts < ? GROUP BY vm_id)) ORDER BY ts, id",
-        (host, start, host, start),
-    )
+    """Each VM's settings changes in the window, the one in force at `start` first."""
     out: dict[str, list[SettingsChange]] = {}
-    for vm_id, ts, dynamic, startup, minimum, maximum, buffer, weight in rows:
-        settings = MemorySettings(dynamic=bool(dynamic), startup_mb=startup, minimum_mb=minimum,
-                                  maximum_mb=maximum, buffer=buffer, weight=weight)
-        changes = out.setdefault(str(vm_id).upper(), [])
+    for row in store.settings_history(host, since=start):
+        settings = MemorySettings(dynamic=bool(row.dynamic), startup_mb=row.startup_mb,
+                                  minimum_mb=row.minimum_mb, maximum_mb=row.maximum_mb,
+                                  buffer=row.buffer, weight=row.weight)
+        changes = out.setdefault(row.vm_id.upper(), [])
         if not changes or changes[-1].settings != settings:
-            changes.append(SettingsChange(ts=str(ts), settings=settings))
+            changes.append(SettingsChange(ts=row.start, settings=settings))
     return out
 
 
-def _pool(store: Store, host: str, start: str, index: Mapping[str, int],
+def _pool(source: HistorySource, host: str, start: str, index: Mapping[str, int],
           assigned: NDArray[np.int64], total_mb: int, reserve_mb: int) -> tuple[
               NDArray[np.int64], bool]:
     """Memory for VMs at each tick: what they held plus the balancer's Available Memory.
@@ -118,12 +114,10 @@ def _pool(store: Store, host: str, start: str, index: Mapping[str, int],
     with none at all falls back to total RAM less the reserve.
     """
     available = np.full(len(index), -1, dtype=np.int64)
-    for ts, value in store.rows(
-        "SELECT ts, available_mb FROM balancer_samples WHERE host = ? AND ts >= ?"
-        " AND available_mb IS NOT NULL ORDER BY ts", (host, start)):
-        column = index.get(str(ts))
-        if column is not None:
-            available[column] = int(value)
+    for row in source.balancer_samples(host=host, since=start):
+        column = index.get(row.ts)
+        if column is not None and row.available_mb is not None:
+            available[column] = row.available_mb
     held = assigned.sum(axis=0)
     measured = available >= 0
     if not measured.any():
@@ -133,31 +127,48 @@ def _pool(store: Store, host: str, start: str, index: Mapping[str, int],
     return pool, True
 
 
-def load_history(store: Store, host: str, since: timedelta, reserve_mb: int) -> HostHistory | None:
+Columns = list[tuple[str, str, int, int | None, int | None]]  # vm_id, name, epoch, MB, %
+
+
+def _columns(source: HistorySource, host: str, start: str) -> Columns:
+    """The counters whatif reads: the store's columnar query, or any source's rows."""
+    if isinstance(source, Store):
+        return source.counter_columns(host, since=start)
+    return [(s.vm_id, s.vm_name, epoch(s.ts), s.physical_mb, s.current_pressure)
+            for s in source.samples(host=host, since=start, include_ambiguous=False)
+            if s.vm_id is not None]
+
+
+def _settings_of(source: HistorySource, host: str, start: str
+                 ) -> dict[str, list[SettingsChange]]:
+    """Settings as they changed (the store); a source without settings history (Prometheus)
+    gives each VM's newest settings, held over the whole window."""
+    if isinstance(source, Store):
+        return _settings(source, host, start)
+    return {row.vm_id.upper(): [SettingsChange(ts=start, settings=MemorySettings(
+        dynamic=bool(row.dynamic), startup_mb=row.startup_mb, minimum_mb=row.minimum_mb,
+        maximum_mb=row.maximum_mb, buffer=row.buffer, weight=row.weight))]
+        for row in source.latest_vm_settings(host=host)}
+
+
+def load_history(source: HistorySource, host: str, since: timedelta, reserve_mb: int
+                 ) -> HostHistory | None:
     """The last `since` of a host's history (back from its newest sample); None without any."""
-    newest = store.newest_ts(host)
+    newest = source.newest_ts(host)
     if newest is None:
         return None
     start = format_ts(parse_ts(newest) - since)
-    rows = store.rows(
-        "SELECT ts, vm_id, vm_name, physical_mb, current_pressure FROM samples"
-        " WHERE host = ? AND ts >= ? AND ambiguous = 0 AND vm_id IS NOT NULL ORDER BY ts",
-        (host, start),
-    )
+    rows = _columns(source, host, start)
     if not rows:
         return None
-    stamps, ids, _, physical, current = zip(*rows, strict=True)
-    ticks = sorted(set(stamps))
-    tick_index = {t: i for i, t in enumerate(ticks)}
-    vm_keys = {v: str(v).upper() for v in set(ids)}
-    vm_ids = sorted(set(vm_keys.values()))
-    vm_index = {v: vm_ids.index(key) for v, key in vm_keys.items()}
-    names: dict[str, str] = {}
-    for row in reversed(rows):  # the name each VM had last
-        names.setdefault(vm_keys[row[1]], str(row[2]))
-        if len(names) == len(vm_ids):
-            break
-    tick_of = np.array([tick_index[t] for t in stamps], dtype=np.int64)
+    ids, names_seen, stamps, physical, current = zip(*rows, strict=True)
+    seconds = sorted(set(stamps))
+    tick_of_second = {t: i for i, t in enumerate(seconds)}
+    ticks = [from_epoch(t) for t in seconds]
+    vm_ids = sorted({str(v).upper() for v in ids})
+    vm_index = {v: vm_ids.index(str(v).upper()) for v in set(ids)}
+    names = {str(v).upper(): str(n) for v, n in zip(ids, names_seen, strict=True)}
+    tick_of = np.array([tick_of_second[t] for t in stamps], dtype=np.int64)
     vm_of = np.array([vm_index[v] for v in ids], dtype=np.int64)
     held = np.nan_to_num(np.array(physical, dtype=np.float64), nan=-1.0).astype(np.int64)
     level = np.nan_to_num(np.array(current, dtype=np.float64), nan=0.0)  # None -> nan -> 0
@@ -167,16 +178,16 @@ def load_history(store: Store, host: str, since: timedelta, reserve_mb: int) -> 
     pressure = np.full(shape, np.nan)
     assigned[vm_of[live], tick_of[live]] = held[live]
     pressure[vm_of[live], tick_of[live]] = level[live]
-    running = assigned > 0
-    memory = store.rows("SELECT total_mb, reserve_mb FROM host_memory WHERE host = ?"
-                        " ORDER BY ts DESC, id DESC LIMIT 1", (host,))
-    total_mb = int(memory[0][0]) if memory else 0
-    pool, measured = _pool(store, host, start, tick_index, assigned, total_mb, reserve_mb)
+    memory = source.host_memory(host=host)
+    total_mb = memory[-1].total_mb if memory else 0
+    tick_index = {t: i for i, t in enumerate(ticks)}
+    pool, measured = _pool(source, host, start, tick_index, assigned, total_mb, reserve_mb)
     interval, gaps = _grid(ticks)
+    guests = source.recall_guests(host) if isinstance(source, Store) else {}
     return HostHistory(
         host=host, ticks=ticks, vm_ids=vm_ids, vm_names=[names[v] for v in vm_ids],
-        assigned=assigned, pressure=pressure, running=running, pool_mb=pool,
+        assigned=assigned, pressure=pressure, running=assigned > 0, pool_mb=pool,
         pool_measured=measured, total_mb=total_mb, interval_s=interval, gaps=gaps,
-        settings=_settings(store, host, start),
-        guests={vm_id: guest for vm_id, (guest, _) in store.recall_guests(host).items()},
+        settings=_settings_of(source, host, start),
+        guests={vm_id: guest for vm_id, (guest, _) in guests.items()},
     )

@@ -8,11 +8,11 @@ from html import escape
 from typing import Any
 
 from hvdyn.audit import AVAILABLE_MIN_MB
-from hvdyn.formats.html import charts_html, page, table
-from hvdyn.formats.svg import Chart, Series
+from hvdyn.formats.report_page import page, table
+from hvdyn.formats.svg import Chart, Series, render
+from hvdyn.history.rows import parse_ts
 from hvdyn.model import MemorySettings, format_mb
 from hvdyn.report import printable
-from hvdyn.store_rows import parse_ts
 from hvdyn.whatif.run import WhatifReport
 from hvdyn.whatif.verdict import (
     AT_RISK,
@@ -25,6 +25,10 @@ from hvdyn.whatif.verdict import (
 )
 
 SCHEMA_VERSION = 1
+def charts_html(items: list[Chart]) -> str:
+    return "\n".join(f"<figure>{render(c)}</figure>" for c in items)
+
+
 _GRID_CSS = ("<style>.grid{display:flex;flex-wrap:wrap}.grid figure{margin:0 12px 12px 0}"
              "</style>")
 _CURRENT_COLOR, _PROPOSED_COLOR = "#7f7f7f", "#1f77b4"

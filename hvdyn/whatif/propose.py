@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hvdyn.history.rows import VmSettingsRow
 from hvdyn.model import GuestInfo, HostSpec, MemorySettings, VmFacts, VmState
 from hvdyn.plan import target_settings
 from hvdyn.policy import Policy
-from hvdyn.store_rows import VmSettingsRow
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

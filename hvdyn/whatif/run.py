@@ -11,9 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from hvdyn.errors import EXIT_OK, EXIT_PENDING
+from hvdyn.history import Store, open_store
+from hvdyn.history_source import HistorySource, open_history
 from hvdyn.model import GuestInfo, HostSpec, VmState
 from hvdyn.policy import Policy, load_policy
-from hvdyn.store import Store, open_store
 from hvdyn.whatif.history import load_history
 from hvdyn.whatif.propose import propose
 from hvdyn.whatif.replay import balloon_capable, proposed_grid, recorded_grid, replay
@@ -33,7 +34,7 @@ class WhatifReport:
         return EXIT_OK if all(h.proposed.verdict == FITS for h in self.hosts) else EXIT_PENDING
 
 
-def whatif_host(store: Store, policy: Policy, spec: HostSpec, since: timedelta, *,
+def whatif_host(store: HistorySource, policy: Policy, spec: HostSpec, since: timedelta, *,
                 keep_series: bool = False) -> HostAnswer | None:
     history = load_history(store, spec.name, since, policy.host_reserve_mb)
     if history is None:
@@ -61,16 +62,21 @@ def whatif_host(store: Store, policy: Policy, spec: HostSpec, since: timedelta, 
 
 
 def run_whatif(state_dir: Path, policy: Policy, hosts: Sequence[HostSpec], since: timedelta,
-               since_text: str, *, keep_series: bool = False, jobs: int = 1) -> WhatifReport:
+               since_text: str, *, keep_series: bool = False, jobs: int = 1,
+               prometheus_url: str | None = None) -> WhatifReport:
     """Replay every host; with `jobs` > 1, hosts are spread over that many processes.
 
     Each host is independent and the work is CPU-bound (reading SQLite rows,
     array maths), so processes rather than threads: a 2-core machine halves
-    the time for a fleet.
+    the time for a fleet. History read from Prometheus is read host by host.
     """
     specs = sorted(hosts, key=lambda h: h.name)
     work = [(spec, since, keep_series) for spec in specs]
-    if jobs > 1 and len(specs) >= MIN_HOSTS_PER_PROCESS * 2:
+    if prometheus_url is not None:
+        with open_history(state_dir, prometheus_url, since) as source:
+            results = [whatif_host(source, policy, spec, since, keep_series=keep)
+                       for spec, since, keep in work]
+    elif jobs > 1 and len(specs) >= MIN_HOSTS_PER_PROCESS * 2:
         context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_worker_init,
                                  initargs=(state_dir, policy.path)) as pool:

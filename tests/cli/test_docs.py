@@ -37,3 +37,16 @@ def test_every_example_validates_and_plans(hvdyn: Hvdyn, policy: Path) -> None:
     run = hvdyn("plan", policy, "--format", "json")
     assert run.exit_code in (0, 2), run.stderr
     assert run.json()["summary"]["failed"] == 0
+
+
+def test_doc_examples_write_to_scratch_paths() -> None:
+    """An example's -o/--output/--save-snapshot never lands in the clone (they are run there)."""
+    docs = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    relative = []
+    for doc in docs:
+        for block in re.findall(r"```[a-z]*\n(.*?)```", doc.read_text(encoding="utf-8"), re.S):
+            for line in block.splitlines():
+                for target in re.findall(r"(?:-o|--output|--save-snapshot)[ =](\S+)", line):
+                    if not target.startswith(("/", "$", "~")) and not target.isupper():
+                        relative.append(f"{doc.name}: {line.strip()}")
+    assert relative == []

@@ -101,3 +101,21 @@ def test_remembered_guest_keeps_the_live_heartbeat() -> None:
     assert got.vms[0].guest == GuestInfo(os_name="Windows 7 Ultimate", arch="x86")
     assert got.vms[0].guest_seen == "t1"
     assert got.vms[1] == running  # a VM reporting live is never overridden
+
+
+def test_explain_lists_the_rules_that_match_and_the_undecided(
+    hvdyn: Hvdyn, tmp_path: Path
+) -> None:
+    inventory, policy, state = world(tmp_path)
+    policy.write_text(POLICY + "  - name: by-name\n    match: {vm: desk-*}\n"
+                      "    set: {buffer: 10}\n", encoding="utf-8")
+    switch_off(state, tmp_path / "f.yaml")
+    run = hvdyn("explain", policy, "-i", inventory, "--vm", "desk-01", state_dir=state)
+    assert run.exit_code == 0
+    lines = run.stdout.splitlines()
+    assert "  rules matched: by-name" in lines  # not "none (defaults only)"
+    assert "  cannot be decided without the guest OS: desktops" in lines
+    assert any(ln.startswith("  left alone: its guest OS is unknown") for ln in lines)
+    doc = hvdyn("explain", policy, "-i", inventory, "--vm", "desk-01", "--format", "json",
+                state_dir=state).json()["vms"][0]
+    assert doc["rules"] == ["by-name"] and doc["undecided"] == ["desktops"]

@@ -92,3 +92,35 @@ def test_render_output_is_ascii_with_bom_and_crlf(hvdyn: Hvdyn, tmp_path: Path) 
     assert out["hv-_.ps1"].startswith(b"\xef\xbb\xbf")
     assert b"[char]0x0422" in out["hv-_.ps1"] and b"\\u202E" in out["hv-_.ps1"]
     assert b"p\\u00F6licy.yaml" in out["README.txt"]
+
+
+def test_render_gives_every_host_its_own_file(hvdyn: Hvdyn, tmp_path: Path) -> None:
+    """Names that differ only in case or in unsafe characters, and very long ones, never share
+    (or fail to make) a file: the scripts go to Windows, whose file names ignore case."""
+    (tmp_path / "hv.yaml").write_text(
+        "host: {memory: 16GB}\nvms:\n"
+        "  - {name: a, os: Windows Server 2008 R2 Enterprise,"
+        " memory: {dynamic: true, startup: 1GB, maximum: 2GB}}\n",
+        encoding="utf-8",
+    )
+    hosts = ["HV1", "hv1", "hv-\u00e4", "hv-\u00f6", "h" * 300, "con"]
+    (tmp_path / "inv.yaml").write_text(
+        "all:\n  vars: {hvdyn_transport: mock}\n  hosts:\n"
+        + "".join(f"    \"{h}\": {{hvdyn_mock_fixture: hv.yaml}}\n" for h in hosts),
+        encoding="utf-8",
+    )
+    (tmp_path / "policy.yaml").write_text(
+        "version: 1\ninventory: inv.yaml\ndefaults: {dynamic: true, startup: 1GB, maximum: 4GB}\n",
+        encoding="utf-8",
+    )
+    run = hvdyn("render", tmp_path / "policy.yaml", "-o", tmp_path / "out")
+    assert run.exit_code == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    scripts = [p.name for p in (tmp_path / "out").iterdir() if p.suffix == ".ps1"]
+    assert len({s.lower() for s in scripts}) == len(hosts), scripts
+    assert all(len(s.encode()) <= 120 for s in scripts), scripts
+    assert "con.ps1" not in {s.lower() for s in scripts}  # a DOS device name on Windows
+    headers = {(tmp_path / "out" / s).read_bytes().split(b"\r\n", 1)[0] for s in scripts}
+    assert len(headers) == len(hosts)  # each file holds its own host's script
+    readme = (tmp_path / "out" / "README.txt").read_text(encoding="ascii")
+    assert all(s in readme for s in scripts)

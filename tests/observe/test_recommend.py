@@ -104,3 +104,23 @@ def test_percentile_and_rounding() -> None:
     assert percentile([10, 20], 95) == 19.5
     assert (round_up(500), round_up(2049), round_up(8200), round_up(40000)) == (
         512, 2304, 8704, 40960)
+
+
+def test_one_line_per_vm_evidence_with_v_and_table_to_a_file(hv: Hv, tmp_path: Path) -> None:
+    assert hv("collect", "-i", INVENTORY, "--samples", "96", "--interval", "300").code == 0
+    lines = hv("recommend").out.splitlines()
+    rows = [ln.split() for ln in lines if ln.startswith("hv-obs-")]
+    assert [r[1] for r in rows if r[0] == "hv-obs-01"] == [
+        "busy", "dup", "dup", "lowmin", "ok", "starved", "w7pro"]
+    busy = next(r for r in rows if r[1] == "busy")
+    assert busy[2] == "undersized" and busy[3] == "512MB->1920MB" and busy[-1] == "low"
+    assert lines[-1] == "evidence per VM: -v, or --format json|yaml"
+    verbose = hv("recommend", "-v").out
+    assert "\nevidence:\n" in verbose
+    assert "  hv-obs-01/busy: maximum 2048MB leaves less than buffer + headroom; 96 samples" \
+        in verbose
+    assert json.loads(hv("recommend", "--format", "json").out)["vms"][0]["confidence"] in (
+        "low", "none")
+    out = tmp_path / "advice.txt"
+    assert hv("recommend", "-o", out).code == 0
+    assert out.read_text().splitlines()[0].split()[:3] == ["host", "VM", "verdict"]

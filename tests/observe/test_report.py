@@ -12,20 +12,23 @@ from .conftest import INVENTORY, POLICY, Hv
 NS = "{http://www.w3.org/2000/svg}"
 
 
+def _charts(root: ET.Element) -> dict[str, ET.Element]:
+    """Each chart (a nested <svg>) by its own title."""
+    return {svg.findtext(f"{NS}title") or "": svg for svg in root.iter(f"{NS}svg")
+            if svg is not root}
+
+
 def test_svg_report_for_one_vm(collected: Hv, tmp_path: Path) -> None:
     out = tmp_path / "r.svg"
-    run = collected("report", "--host", "hv-obs-01", "--vm", "busy", "-o", out)
+    run = collected("report", "--limit", "hv-obs-01", "--vm", "busy", "-o", out)
     assert run.code == 0
-    root = ET.parse(out).getroot()
-    titles = [t.text for t in root.iter(f"{NS}title")]
-    assert "hv-obs-01: balancer available memory" in titles
-    assert "hv-obs-01/busy: memory pressure" in titles
-    assert "hv-obs-01/busy: assigned memory" in titles
-    assert not any("starved" in (t or "") for t in titles)
-    memory = next(g for g in root.iter(f"{NS}svg")
-                  if g.findtext(f"{NS}title") == "hv-obs-01/busy: assigned memory")
+    charts = _charts(ET.parse(out).getroot())
+    assert set(charts) == {"hv-obs-01: balancer available memory",
+                           "hv-obs-01: average pressure per VM",
+                           "hv-obs-01/busy: memory pressure", "hv-obs-01/busy: assigned memory"}
+    memory = charts["hv-obs-01/busy: assigned memory"]
     names = [g.get("data-name") for g in memory.iter(f"{NS}g") if g.get("data-name")]
-    assert names == ["assigned", "startup 512MB", "maximum 2048MB"]
+    assert names == ["assigned", "startup", "maximum"]
     line = memory.find(f".//{NS}polyline")
     assert line is not None and len(line.get("points", "").split()) == 48
 
@@ -40,10 +43,13 @@ def test_html_report_and_bad_suffix(collected: Hv, tmp_path: Path) -> None:
             tags.append(tag)
 
     P().feed(out.read_text())
-    # per host one available chart, per attributable VM two charts
-    assert tags.count("svg") == (1 + 2 * 5) + (1 + 2 * 1)
+    # per host: an overview sparkline, pressure and available memory; per attributable VM
+    # a pressure and a memory chart (all of these VMs have Dynamic Memory on)
+    assert tags.count("svg") == (3 + 2 * 5) + (3 + 2 * 1)
     assert collected("report", "-o", tmp_path / "r.png").code == 3
     assert collected("report", "--host", "nope").code == 3
+    nothing = collected("report", "--vm", "nosuch-*", "-o", tmp_path / "n.html")
+    assert nothing.code == 3 and "--vm nosuch-*: no VM with samples matches" in nothing.err
 
 
 def test_schedule_systemd_uses_absolute_paths(hv: Hv, state: Path) -> None:

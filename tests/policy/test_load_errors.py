@@ -46,8 +46,10 @@ def test_all_errors_reported_sorted(tmp_path: Path) -> None:
 
 
 def test_missing_file_is_an_input_error(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match="cannot read") as caught:
         load_policy(tmp_path / "nope.yaml")
+    # nothing was read: no FILE:1:1 and no <root> key to blame
+    assert str(caught.value) == f"{tmp_path / 'nope.yaml'}: cannot read: No such file or directory"
 
 
 @pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n"])

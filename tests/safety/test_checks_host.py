@@ -117,3 +117,23 @@ def test_progress_shows_vm_names_as_text_not_markup() -> None:
     bar.add_task(printable("hv01: restart [/bold] evil [red]\x1b]0;x"), total=1)
     console.print(bar.make_tasks_table(bar.tasks))
     assert "[/bold] evil [red]" in out.getvalue() and "\x1b]0;x" not in out.getvalue()
+
+
+def test_vm_findings_are_printed_with_their_vm_and_duplicates_once() -> None:
+    from hvdyn.model import Finding, HostPlan, HostResult, HostStatus
+    from hvdyn.report import write_table
+
+    twins = [_plan(_vm(1, name="same")), _plan(_vm(2, name="same")), _plan(_vm(3))]
+    ctx = HostContext(host=HOST, plans=tuple(twins), reserve_mb=2048, max_overcommit=None)
+    found = check_host(ctx)
+    assert [f.check for f in found] == ["HVD008"]  # once per shared name, not once per VM
+    assert twins[0].vm.id in found[0].message and twins[1].vm.id in found[0].message
+    note = Finding(check="HVD012", severity=Severity.WARNING, message="heartbeat is lost",
+                   vm_id=twins[2].vm.id)
+    result = HostResult(host=HOST.name, status=HostStatus.OK,
+                        plan=HostPlan(host=HOST.name, facts=None, vms=tuple(twins)),
+                        findings=(*found, note))
+    out = io.StringIO()
+    write_table([result], Console(file=out, width=200, color_system=None))
+    assert "  warning HVD012 vm3: heartbeat is lost" in out.getvalue()
+    assert out.getvalue().count("HVD008") == 1

@@ -210,14 +210,36 @@ def test_failing_cluster_provider_is_a_warning_and_blocks_restarts(write_fixture
     assert vm.state == 2
 
 
+def test_online_write_while_the_cluster_check_failed_says_the_cluster_copy_may_be_stale(
+    write_fixture: Write,
+) -> None:
+    """Written, but hvdyn cannot know whether to refresh the cluster's copy: the result says
+    so (a failover would otherwise bring the old settings back without a word)."""
+    host = fixture(write_fixture, ", cluster: fails", CLUSTERED)
+    vm = host.vms[0]
+    params = apply_params(vm, {"weight": 9000})
+    params["vms"][0]["offline"] = False
+    result = only_result(run_script(host, "apply", params))
+    assert result["outcome"] == "applied" and vm.memory.weight == 9000
+    assert result["message"] and "Failover Cluster Manager" in result["message"]
+    assert "unknown" in result["message"] and vm.cluster_refreshes == 0
+    apply = render_script("apply", _apply_template_params()).text
+    step5 = apply[apply.index("$msg = Update-HvCluster $clu.map[$id]"):]
+    assert step5.splitlines()[1].lstrip().startswith("} elseif ($clu.err) {")
+
+
 def test_cluster_check_uses_packet_privacy_and_tells_absent_from_failed() -> None:
     text = render_script("discover", {"host": "h"}).text
     cluster = _function(text, "Get-HvClusterMap")
     query = next(line for line in cluster.splitlines() if "root\\MSCluster" in line)
     assert "-Authentication PacketPrivacy" in query and "-Impersonation Impersonate" in query
-    # 0x8004100E (WBEM_E_INVALID_NAMESPACE) = 2147749902: only that means "not a cluster node".
-    assert "2147749902" in cluster
-    assert "} catch {\n$e = Get-HvErr $_" in cluster.split("ErrorAction Stop")[1]
+    # "Not a cluster node" is read from root's __NAMESPACE instances before the query, never
+    # from the query's error: Get-WmiObject reports an absent namespace as a new
+    # ManagementException without WBEM_E_INVALID_NAMESPACE (PowerShell's GetWmiObjectCommand),
+    # so an error-code test would call every standalone host's cluster check failed.
+    _assert_namespace_checked_first(cluster, query)
+    assert "2147749902" not in cluster
+    assert "} catch {\n$e = Get-HvErr $_" in cluster.split("ErrorAction Stop")[-1]
     assert "Out-Hv 'warning'" in text
     apply = render_script("apply", _apply_template_params()).text
     step4 = apply[apply.index("# 4.") if "# 4." in apply else 0:]
@@ -318,6 +340,25 @@ def _apply_template_params() -> dict[str, Any]:
                  "expect": current, "target": settings(maximum_mb=8192), "offline": True,
                  "restart": True}],
     }
+
+
+def _assert_namespace_checked_first(code: str, query: str) -> None:
+    lines = code.splitlines()
+    ns = [i for i, line in enumerate(lines)
+          if "-Namespace root -Class __NAMESPACE" in line and "Name='MSCluster'" in line]
+    assert ns, "no __NAMESPACE check for root\\MSCluster"
+    assert ns[0] < lines.index(query)
+
+
+def test_probe_cluster_check_reads_namespace_presence_not_error_code() -> None:
+    text = render_script("probe", {"host": "h", "delivery": "stdin", "exit_code": 3}).text
+    start = text.index("root\\MSCluster") - 400
+    section = text[max(start, 0):]
+    query = next(line for line in section.splitlines()
+                 if "-Namespace root\\MSCluster" in line)
+    _assert_namespace_checked_first(section, query)
+    assert "2147749902" not in section
+    assert "not a cluster node" in section
 
 
 def _function(text: str, name: str) -> str:

@@ -88,3 +88,20 @@ def test_ping_prints_the_negotiated_security(
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines.count("  security: ntlm, messages encrypted (ntlm session keys)") == 2
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+def test_ping_table_never_passes_a_hosts_control_characters_to_the_terminal(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 401 comes before any authentication (anyone on the path can send one): its
+    WWW-Authenticate text reaches the error, and must not reach the terminal as escapes."""
+    hostile = "Basic\x1b]0;owned\x07\x1b[2J\x9b31m"  # HTTP headers are Latin-1
+    server = ServerAuth(offers=(hostile,))
+    with simulated_lab(TRANSPORTS[name], name, tmp_path, monkeypatch, auth="ntlm",
+                       server_auth=server) as (_sim, _fake, inventory):
+        result = CliRunner().invoke(cli, ["ping", "-i", str(inventory), "--state-dir",
+                                          str(tmp_path / "state")], catch_exceptions=False)
+    assert result.exit_code == 1, result.stdout
+    assert "does not offer ntlm" in result.stdout
+    assert not any(c in result.stdout for c in "\x1b\x07\x9b"), repr(result.stdout)

@@ -24,7 +24,7 @@ def _answer(rc: int = PROBE_EXIT_CODE):  # type: ignore[no-untyped-def]
              "value": "2 VMs; Caption / Description: Virtueller Computer / x",
              "data": {"vms_by_guid_name": 2, "vms_by_english_caption": 0}},
             {"t": "probe", "check": "cluster", "status": "no",
-             "value": "not a cluster node (root\\MSCluster is absent)", "data": 2147749902},
+             "value": "not a cluster node (root\\MSCluster is absent)", "data": None},
         ]
         return Reply(stdout=encode_stream("probe", records), rc=rc)
 

@@ -48,6 +48,10 @@ class Lab:
         path.write_text(f"version: 1\ninventory: {LAB_INVENTORY}\n" + textwrap.dedent(body))
         return path
 
+    def rows(self, statement: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(self.state / DB_NAME) as conn:
+            return conn.execute(statement, args).fetchall()
+
     def sql(self, statement: str, args: tuple[Any, ...] = ()) -> int:
         with sqlite3.connect(self.state / DB_NAME) as conn:
             return conn.execute(statement, args).rowcount

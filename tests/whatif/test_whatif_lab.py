@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+from hvdyn.history.rows import from_epoch
+
 from .conftest import LAB_POLICY, Lab
 
 SHRINK_VDI = """
@@ -81,10 +83,10 @@ def test_trust_check_is_tight_on_history_the_simulators_balancer_produced(lab: L
 
 def test_trust_check_flags_history_the_model_does_not_explain(lab: Lab) -> None:
     rng = random.Random(7)
-    with_pressure = [row for row in range(1, 20000)]
-    for row in with_pressure[::3]:  # a third of the samples get pressures off by up to 40%
+    keys = lab.rows("SELECT series, ts FROM samples WHERE current_pressure > 0 ORDER BY 1, 2")
+    for series, ts in keys[::3]:  # a third of the samples get pressures off by up to 40%
         lab.sql("UPDATE samples SET current_pressure = CAST(current_pressure * ? AS INTEGER)"
-                " WHERE id = ? AND current_pressure > 0", (rng.uniform(0.6, 1.4), row))
+                " WHERE series = ? AND ts = ?", (rng.uniform(0.6, 1.4), series, ts))
     run = lab.hvdyn("whatif", LAB_POLICY, "--limit", "hv-vdi-01", "--format", "json")
     trust = _host(run.json(), "hv-vdi-01")["trust"]
     assert not trust["fits"] and trust["p95_error_pct"] > 10.0
@@ -94,15 +96,17 @@ def test_trust_check_flags_history_the_model_does_not_explain(lab: Lab) -> None:
 
 
 def test_gaps_and_restarts_are_found_and_said(lab: Lab) -> None:
-    ticks = [r[0] for r in _ticks(lab)]
+    srv = "series IN (SELECT id FROM series WHERE host = 'hv-srv-01')"
+    seconds = [r[0] for r in lab.rows(f"SELECT DISTINCT ts FROM samples WHERE {srv} ORDER BY 1")]
+    ticks = [from_epoch(t) for t in seconds]
     # Nothing stored for 4 hours in the middle of the day: a gap.
-    lab.sql("DELETE FROM samples WHERE host = 'hv-srv-01' AND ts > ? AND ts < ?",
-            (ticks[10], ticks[19]))
+    lab.sql(f"DELETE FROM samples WHERE {srv} AND ts > ? AND ts < ?", (seconds[10], seconds[19]))
     lab.sql("DELETE FROM balancer_samples WHERE host = 'hv-srv-01' AND ts > ? AND ts < ?",
             (ticks[10], ticks[19]))
     # app-01 was off for two hours later on, then ran again.
-    lab.sql("DELETE FROM samples WHERE host = 'hv-srv-01' AND vm_name = 'app-01'"
-            " AND ts > ? AND ts < ?", (ticks[25], ticks[30]))
+    lab.sql("DELETE FROM samples WHERE series IN (SELECT id FROM series WHERE"
+            " host = 'hv-srv-01' AND vm_name = 'app-01') AND ts > ? AND ts < ?",
+            (seconds[25], seconds[30]))
     host = _host(lab.hvdyn("whatif", LAB_POLICY, "--limit", "hv-srv-01", "--format",
                            "json").json(), "hv-srv-01")
     gaps = host["window"]["gaps"]
@@ -112,14 +116,6 @@ def test_gaps_and_restarts_are_found_and_said(lab: Lab) -> None:
     assert app["restarts"] == 1 and app["running_samples"] == 48 - 8 - 4
     text = lab.hvdyn("whatif", LAB_POLICY, "--limit", "hv-srv-01").out
     assert "1 gaps" in text
-
-
-def _ticks(lab: Lab) -> list[tuple[str]]:
-    import sqlite3
-
-    with sqlite3.connect(lab.state / "hvdyn.sqlite3") as conn:
-        return conn.execute("SELECT DISTINCT ts FROM samples WHERE host = 'hv-srv-01'"
-                            " ORDER BY ts").fetchall()
 
 
 def test_no_history_is_an_input_error_that_says_what_to_do(tmp_path) -> None:  # type: ignore[no-untyped-def]

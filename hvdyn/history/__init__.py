@@ -1,0 +1,26 @@
+"""History of a fleet's Dynamic Memory: the SQLite store in the state dir.
+
+Parts: `db` (opening, permissions, transactions), `schema` (migrations),
+`rows` (what queries return), `runs` (runs, journal, guests, audits),
+`write` (collect's write path), `rollups` (hourly/daily aggregates),
+`queries` (reading), `retention` (ageing out), `resolution` (which of raw,
+hourly or daily a window is read from), `store` (the `Store` class).
+"""
+
+from __future__ import annotations
+
+from hvdyn.history.retention import Retention
+from hvdyn.history.store import (
+    BALANCER_COUNTER_COLUMNS,
+    DB_NAME,
+    JOURNAL_OUTCOMES,
+    VM_COUNTER_COLUMNS,
+    Store,
+    open_store,
+    parse_duration,
+    store_path,
+    window_start,
+)
+
+__all__ = ["BALANCER_COUNTER_COLUMNS", "DB_NAME", "JOURNAL_OUTCOMES", "VM_COUNTER_COLUMNS",
+           "Retention", "Store", "open_store", "parse_duration", "store_path", "window_start"]

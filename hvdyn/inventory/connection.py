@@ -1,0 +1,376 @@
+"""Host vars -> where and how hvdyn connects, with the meaning Ansible's plugins give them.
+
+Three cases, decided per host:
+
+- ``ansible_connection: winrm`` (ansible-core 2.19 winrm plugin, pywinrm):
+  address ``ansible_winrm_host`` > ``ansible_host`` > the name; port
+  ``ansible_winrm_port`` > ``ansible_port`` > 5986; scheme
+  ``ansible_winrm_scheme``, else http only for port 5985; auth
+  ``ansible_winrm_transport`` (a list or ``a,b``), else ``kerberos`` for a
+  UPN user (``user@REALM``), else basic (pywinrm's ``ssl``/``plaintext``).
+- ``ansible_connection: psrp`` (ansible-core 2.19 psrp plugin, pypsrp):
+  ``ansible_psrp_host``/``_port``/``_protocol``/``_auth`` (default
+  ``negotiate``)/``_cert_validation``; no port and no protocol is https 5986,
+  a port other than 5985 is https.
+- a host that says nothing about its connection keeps hvdyn's defaults
+  (right for an untouched 2008 R2 host): http 5985, NTLM with message
+  encryption, https when ``ansible_port`` is 5986.
+
+``hvdyn_*`` variables override in every case. A host whose
+``ansible_connection`` is anything else (ssh, local, ...) is not a target.
+Settings that would fail every connection (a TLS version that does not
+exist, basic auth over plain HTTP without the opt-in, ...) are errors at
+load, with FILE:LINE:COL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hvdyn.inventory.base import Problems, RawHost, Var, Where, has_jinja, is_password_key, log
+from hvdyn.yamlpos import TaggedText
+
+TRANSPORTS = ("winrm", "psrp", "mock")
+SCHEMES = ("http", "https")
+AUTHS = ("ntlm", "kerberos", "credssp", "basic", "certificate", "negotiate")
+PYWINRM_AUTHS = {"plaintext": "basic", "ssl": "basic"}  # pywinrm names for basic auth
+NEEDS_USER = frozenset({"ntlm", "credssp", "basic"})
+CERT_VALIDATION = ("validate", "ignore")
+TLS_VERSIONS = ("1.0", "1.1", "1.2")
+DELIVERIES = ("stdin", "file")
+HVDYN_VARS = (
+    "hvdyn_transport",
+    "hvdyn_scheme",
+    "hvdyn_user",
+    "hvdyn_auth",
+    "hvdyn_password_env",
+    "hvdyn_mock_fixture",
+    "hvdyn_tls_min",
+    "hvdyn_cert_validation",
+    "hvdyn_ca_bundle",
+    "hvdyn_allow_unencrypted",
+    "hvdyn_script_delivery",
+    "hvdyn_operation_timeout_s",
+    "hvdyn_max_envelope_kb",
+    "hvdyn_psrp_recycle_after",
+    "hvdyn_cert_pem",
+    "hvdyn_cert_key_pem",
+    "hvdyn_credssp_disable_tlsv1_2",
+)
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_INTS = {
+    "hvdyn_operation_timeout_s": (1, 3600),
+    "hvdyn_max_envelope_kb": (32, 8192),
+    "hvdyn_psrp_recycle_after": (1, 100000),
+}
+_FLAGS = ("hvdyn_allow_unencrypted", "hvdyn_credssp_disable_tlsv1_2")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+_STRINGS = ("ansible_host", "ansible_user", "hvdyn_user", "hvdyn_mock_fixture",
+            "ansible_winrm_host", "ansible_winrm_user", "ansible_psrp_host", "ansible_psrp_user")
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """Where and how hvdyn reaches one host; `skipped` says why it does not."""
+
+    transport: str  # winrm | psrp | mock
+    address: str
+    port: int
+    scheme: str
+    auth: tuple[str, ...]  # in the order tried
+    user: str | None
+    cert_validation: str  # validate | ignore
+    semantics: str  # "winrm" / "psrp" (Ansible's plugin) or "hvdyn" (hvdyn's defaults)
+    skipped: str | None = None
+
+
+_READ = frozenset({"ansible_connection", "ansible_host", "ansible_port", "ansible_user"})
+
+
+def reads(name: str) -> bool:
+    """Variables whose value hvdyn uses (others, such as ansible_python_interpreter, never)."""
+    return name in _READ or name.startswith(("ansible_winrm_", "ansible_psrp_", "hvdyn_"))
+
+
+def is_target(host_vars: dict[str, Var]) -> bool:
+    """False for a host Ansible reaches another way (ssh, local, ...): only its passwords matter."""
+    raw = host_vars.get("ansible_connection")
+    if "hvdyn_transport" in host_vars or raw is None or has_jinja(raw.value):
+        return True
+    return plugin_of({"ansible_connection": raw.value}) in ("winrm", "psrp")
+
+
+def check_vars(
+    host: RawHost, problems: Problems, *, builtin: bool, group: bool = False
+) -> dict[str, Var]:
+    """The host's vars hvdyn may use; every refusal goes to `problems` at its position.
+
+    Plain-text passwords are refused on every host. Other checks apply to target
+    hosts; for vars as written in a group (`group`), Jinja/vault is left to the
+    hosts that inherit them.
+    """
+    kept: dict[str, Var] = {}
+    target = group or is_target(host.vars)
+    for name, var in host.vars.items():
+        tag = var.value.tag if isinstance(var.value, TaggedText) else None
+        vault = tag == "!vault"
+        if is_password_key(name):
+            if vault and not target:
+                continue  # encrypted, and for a host hvdyn does not reach: no concern of ours
+            what = "a vaulted password" if vault else "a password"
+            problems.add(
+                var.name_at,
+                f"{what} does not belong in this inventory: set hvdyn_password_env to the name of "
+                "an environment variable that holds it"
+                + (", or read the inventory with --inventory-reader ansible and a vault password"
+                   if builtin else ", or encrypt it with ansible-vault"),
+                "hvdyn_password_env",
+            )
+            continue
+        if not target:  # kept only to say what it is and why it is skipped
+            if name in ("ansible_connection", "ansible_host") and not has_jinja(var.value):
+                kept[name] = var
+            continue
+        jinja = tag != "!unsafe" and has_jinja(var.value)
+        if builtin and (vault or jinja):
+            if reads(name) and not group:
+                feature = "an Ansible Vault value (!vault)" if vault else "a Jinja expression"
+                problems.add(
+                    var.where,
+                    f"{feature} needs Ansible to resolve; the built-in reader never uses its "
+                    "literal text: read the inventory with --inventory-reader ansible",
+                    "a plain value",
+                )
+            continue  # a var hvdyn never reads: left out rather than used as literal text
+        if name.startswith("hvdyn_") and name not in HVDYN_VARS:
+            problems.add(var.name_at, f"unknown hvdyn variable {name!r}", ", ".join(HVDYN_VARS))
+            continue
+        problem = value_problem(name, var.value)
+        if problem:
+            problems.add(var.where, *problem)
+            continue
+        kept[name] = var
+    return kept
+
+
+def value_problem(name: str, value: Any) -> tuple[str, str] | None:
+    """(message, allowed) when a var hvdyn reads has a value that cannot work."""
+    text = str(value).strip().lower() if isinstance(value, str | int | float) else None
+    if name == "hvdyn_transport" and value not in TRANSPORTS:
+        return f"unsupported value {value!r}", ", ".join(TRANSPORTS)
+    if name in ("hvdyn_scheme", "ansible_winrm_scheme", "ansible_psrp_protocol") and (
+        value not in SCHEMES
+    ):
+        return f"unsupported value {value!r}", ", ".join(SCHEMES)
+    if name in ("hvdyn_auth", "ansible_winrm_transport", "ansible_psrp_auth"):
+        items = auth_list(value)
+        bad = [a for a in items or [value] if _auth_name(a) not in AUTHS]
+        if bad or not items:
+            return f"unsupported value {value!r}", ", ".join(AUTHS)
+    ports = ("ansible_port", "ansible_winrm_port", "ansible_psrp_port")
+    if name in ports and port_of(value) is None:
+        return f"not a TCP port: {value!r}", "1..65535"
+    if name == "hvdyn_password_env" and not (
+        isinstance(value, str) and _ENV_NAME_RE.match(value)
+    ):
+        return f"not an environment variable name: {value!r}", "e.g. HVDYN_PASSWORD"
+    if name in _STRINGS and (not isinstance(value, str) or not value.strip()):
+        return f"expected a non-empty string, got {value!r}", "a string"
+    if name == "hvdyn_tls_min" and (text is None or text not in TLS_VERSIONS):
+        return f"not a TLS version hvdyn can use: {value!r}", ", ".join(TLS_VERSIONS)
+    if name in ("hvdyn_cert_validation", "ansible_winrm_server_cert_validation",
+                "ansible_psrp_cert_validation") and text not in CERT_VALIDATION:
+        return f"unsupported value {value!r}", ", ".join(CERT_VALIDATION)
+    if name == "hvdyn_script_delivery" and text not in DELIVERIES:
+        return f"unsupported value {value!r}", ", ".join(DELIVERIES)
+    if name in _FLAGS and flag(value) is None:
+        return f"not true or false: {value!r}", "true, false"
+    if name in _INTS:
+        low, high = _INTS[name]
+        number = port_of(value, low, high)
+        if number is None:
+            return f"not an integer in {low}..{high}: {value!r}", f"{low}..{high}"
+    return None
+
+
+def flag(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    return True if text in _TRUE else False if text in _FALSE else None
+
+
+def port_of(value: Any, low: int = 1, high: int = 65535) -> int | None:
+    """An integer as Ansible's `integer` option type reads it (1, "1", 1.0), within bounds."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(value) if isinstance(value, int) else int(str(value).strip())
+    except ValueError:
+        try:
+            as_float = float(str(value))
+        except ValueError:
+            return None
+        if not as_float.is_integer():
+            return None
+        number = int(as_float)
+    return number if low <= number <= high else None
+
+
+def auth_list(value: Any) -> list[str]:
+    """Ansible's `list` option type: a list as is, a string split on commas."""
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def _auth_name(name: str) -> str:
+    return PYWINRM_AUTHS.get(name.lower(), name.lower())
+
+
+def _last(values: dict[str, Any], *names: str) -> Any:
+    """Ansible's rule for an option read from several vars: the last one set wins."""
+    found = None
+    for name in names:
+        if values.get(name) is not None:
+            found = values[name]
+    return found
+
+
+def _first(values: dict[str, Any], *names: str) -> Any:
+    return next((values[n] for n in names if values.get(n) is not None), None)
+
+
+def plugin_of(values: dict[str, Any]) -> str | None:
+    """'winrm' / 'psrp' for those Ansible connections, the connection's name for others."""
+    raw = values.get("ansible_connection")
+    if raw is None:
+        return None
+    name = str(raw).strip()
+    return name.removeprefix("ansible.builtin.") if name.startswith("ansible.builtin.") else name
+
+
+def resolve(name: str, host_vars: dict[str, Var]) -> Connection:
+    """The connection settings of one host whose vars passed `check_vars`."""
+    values = {k: v.value for k, v in host_vars.items()}
+    plugin = plugin_of(values)
+    hvdyn_transport = values.get("hvdyn_transport")
+    if plugin not in (None, "winrm", "psrp") and hvdyn_transport is None:
+        return Connection(
+            transport="", address=str(values.get("ansible_host") or name), port=0, scheme="",
+            auth=(), user=None, cert_validation="validate", semantics="none",
+            skipped=f"ansible_connection is {plugin!r}, not winrm or psrp",
+        )
+    user = _first(values, "hvdyn_user") or (
+        _last(values, "ansible_user", f"ansible_{plugin}_user") if plugin else
+        values.get("ansible_user")
+    )
+    if plugin == "winrm":
+        address = _last(values, "ansible_host", "ansible_winrm_host") or name
+        port = port_of(_last(values, "ansible_port", "ansible_winrm_port") or 5986) or 5986
+        scheme = _first(values, "hvdyn_scheme", "ansible_winrm_scheme") or (
+            "http" if port == 5985 else "https"
+        )
+        raw_auth = _first(values, "hvdyn_auth", "ansible_winrm_transport")
+        if raw_auth is None:
+            raw_auth = "kerberos" if user and "@" in str(user) else "basic"
+        validation = _first(values, "hvdyn_cert_validation", "ansible_winrm_server_cert_validation")
+    elif plugin == "psrp":
+        address = _last(values, "ansible_host", "ansible_psrp_host") or name
+        port_raw = _last(values, "ansible_port", "ansible_psrp_port")
+        scheme = _first(values, "hvdyn_scheme", "ansible_psrp_protocol")
+        if scheme is None:
+            scheme = "https" if port_raw is None or port_of(port_raw) != 5985 else "http"
+        port = port_of(port_raw) or (5986 if scheme == "https" else 5985)
+        raw_auth = _first(values, "hvdyn_auth", "ansible_psrp_auth") or "negotiate"
+        validation = _first(values, "hvdyn_cert_validation", "ansible_psrp_cert_validation")
+    else:
+        address = values.get("ansible_host") or name
+        port_given = port_of(values["ansible_port"]) if "ansible_port" in values else None
+        scheme = _first(values, "hvdyn_scheme", "ansible_winrm_scheme") or (
+            "https" if port_given == 5986 else "http"
+        )
+        port = port_given or (5986 if scheme == "https" else 5985)
+        raw_auth = _first(values, "hvdyn_auth", "ansible_winrm_transport") or "ntlm"
+        validation = _first(values, "hvdyn_cert_validation", "ansible_winrm_server_cert_validation")
+    transport = str(hvdyn_transport or plugin or "winrm")
+    auths = [_auth_name(a) for a in auth_list(raw_auth)]
+    if _first(values, "ansible_winrm_cert_pem", "ansible_winrm_cert_key_pem", "hvdyn_cert_pem",
+              "hvdyn_cert_key_pem") is not None:
+        # pywinrm 0.5: 'ssl' with a client certificate is certificate auth, else basic
+        auths = ["certificate" if a.lower() == "ssl" else _auth_name(a)
+                 for a in auth_list(raw_auth)]
+    return Connection(
+        transport=transport,
+        address=str(address),
+        port=int(port or 0),
+        scheme=str(scheme),
+        auth=tuple(dict.fromkeys(auths)),
+        user=None if user is None else str(user),
+        cert_validation=str(validation or "validate").strip().lower(),
+        semantics=plugin or "hvdyn",
+    )
+
+
+def check_connection(
+    name: str, conn: Connection, host_vars: dict[str, Var], problems: Problems, host_at: Where
+) -> None:
+    """Errors for settings that fail every connection; a warning when validation is off."""
+    if conn.skipped or conn.transport == "mock":
+        return
+
+    def at(*names: str) -> Where:
+        found = [host_vars[n].where for n in names if n in host_vars]
+        return found[0] if found else host_at
+
+    auth_at = at("hvdyn_auth", "ansible_winrm_transport", "ansible_psrp_auth", "ansible_user",
+                 "ansible_connection")
+    values: Callable[[str], Any] = lambda n: host_vars[n].value if n in host_vars else None  # noqa: E731
+    if "negotiate" in conn.auth and conn.transport != "psrp":
+        problems.add(auth_at, "negotiate auth needs the psrp transport",
+                     "ntlm, kerberos, credssp, basic, certificate")
+    if "basic" in conn.auth and conn.scheme == "http" and not flag(
+        values("hvdyn_allow_unencrypted") or False
+    ):
+        problems.add(
+            at("hvdyn_auth", "ansible_winrm_transport", "ansible_psrp_auth", "hvdyn_scheme",
+               "ansible_winrm_scheme", "ansible_psrp_protocol", "ansible_winrm_port",
+               "ansible_psrp_port", "ansible_port", "ansible_connection"),
+            f"{name}: basic auth over plain HTTP sends the password readable on the wire; use "
+            "ntlm (encrypted over HTTP 5985), https (port 5986), or set "
+            "hvdyn_allow_unencrypted: true for a lab host",
+            "ntlm, kerberos, https",
+        )
+    if "certificate" in conn.auth:
+        if conn.scheme != "https":
+            problems.add(auth_at, f"{name}: certificate auth needs https (port 5986)", "https")
+        pem = values("hvdyn_cert_pem") or values("ansible_winrm_cert_pem") or values(
+            "ansible_psrp_certificate_pem")
+        key = values("hvdyn_cert_key_pem") or values("ansible_winrm_cert_key_pem") or values(
+            "ansible_psrp_certificate_key_pem")
+        if not (pem and key):
+            problems.add(auth_at, f"{name}: certificate auth needs hvdyn_cert_pem and "
+                         "hvdyn_cert_key_pem", "paths to PEM files")
+    if conn.cert_validation == "ignore" and conn.scheme == "https":
+        var = next(n for n in ("hvdyn_cert_validation", "ansible_winrm_server_cert_validation",
+                               "ansible_psrp_cert_validation") if n in host_vars)
+        log.warning(
+            "%s: certificate validation is off (%s: ignore): anyone on the path can pose as "
+            "this host; set hvdyn_ca_bundle to the CA that signed its certificate instead",
+            name, var,
+        )
+
+
+def missing_user(conn: Connection) -> bool:
+    """A host that will be asked for a user name and has none (Kerberos/certificate need none)."""
+    return (
+        not conn.skipped
+        and conn.transport != "mock"
+        and conn.user is None
+        and bool(conn.auth)
+        and conn.auth[0] in NEEDS_USER
+    )
