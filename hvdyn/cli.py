@@ -89,6 +89,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "sim": ("simulate", "The simulated 2008 R2 SP1 hosts behind `hvdyn_transport: mock`."),
     "validate": ("converge", "Check a policy and its inventory without contacting any host."),
+    "whatif": (
+        "whatif",
+        "Replay a policy against recorded demand (exit 0 fits, 2 at risk or does not fit).",
+    ),
 }
 
 

@@ -12,7 +12,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
-from hvdyn.store_rows import BalancerRow, SampleRow, VmSettingsRow, format_ts, parse_ts
+from hvdyn.store_rows import (
+    BalancerRow,
+    HostMemoryRow,
+    SampleRow,
+    VmSettingsRow,
+    format_ts,
+    parse_ts,
+)
 
 # Prometheus is asked for the window plus this much: the window counts back from
 # each host's newest sample, which may be a little older than the server's "now".
@@ -32,6 +39,8 @@ class HistorySource(Protocol):
     def balancer_samples(self, *, host: str, since: str | None = None) -> list[BalancerRow]: ...
 
     def latest_vm_settings(self, *, host: str) -> list[VmSettingsRow]: ...
+
+    def host_memory(self, *, host: str, since: str | None = None) -> list[HostMemoryRow]: ...
 
 
 @contextmanager

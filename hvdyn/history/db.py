@@ -195,6 +195,14 @@ class StoreBase:
         finally:
             reader.close()
 
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Plain tuples for readers that need columns, not row objects, by the million."""
+        with self._lock:
+            try:
+                return self._conn.execute(sql, tuple(args)).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"store {self.path}: {exc}") from None
+
     def scalar(self, sql: str, args: Sequence[Any] = ()) -> Any:
         with self._lock:
             row = self._conn.execute(sql, tuple(args)).fetchone()

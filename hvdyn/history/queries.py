@@ -94,6 +94,19 @@ class QueryMixin(WriteMixin):
                                 "s.host, x.ts, s.vm_name, x.dup", _BRIEF_SELECT)
         return self._query(SampleRow, sql, args)
 
+    def counter_columns(self, host: str, since: str | None = None
+                        ) -> list[tuple[str, str, int, int | None, int | None]]:
+        """(vm_id, vm_name, epoch ts, physical_mb, current_pressure) of a host's attributable
+        samples, per VM oldest first: plain tuples for readers of millions of samples
+        (what-if), a range read per series."""
+        return self.rows(
+            "SELECT s.vm_id, s.vm_name, x.ts, x.physical_mb, x.current_pressure"
+            " FROM series s JOIN samples x ON x.series = s.id"
+            " WHERE s.host = ? AND s.ambiguous = 0 AND s.vm_id IS NOT NULL AND x.ts >= ?"
+            " ORDER BY s.id, x.ts",
+            (host, 0 if since is None else epoch(since)),
+        )
+
     def iter_samples(
         self,
         *,

@@ -31,7 +31,7 @@ from typing import Any
 
 from hvdyn.errors import HvdynError, InputError
 from hvdyn.prometheus import metrics as m
-from hvdyn.store_rows import BalancerRow, SampleRow, VmSettingsRow, format_ts
+from hvdyn.store_rows import BalancerRow, HostMemoryRow, SampleRow, VmSettingsRow, format_ts
 
 # Labels hvdyn sets; every other label (job, instance, external labels) names the target.
 _OWN_LABELS = frozenset({"__name__", "host", "vm", "vm_id", "balancer", "os", "arch"})
@@ -214,6 +214,16 @@ class PrometheusSource:
             row.pop("_labels")
             out.append(BalancerRow(host=host, name=name, ts=ts, **row))
         return sorted(out, key=lambda r: (r.ts, r.name))
+
+    def host_memory(self, *, host: str, since: str | None = None) -> list[HostMemoryRow]:
+        """The host's total/free memory (and reserve, when set) at each sample time."""
+        series = [(s.exposed, s.field, s.scale) for s in m.HOST_MEMORY_SERIES]
+        out = []
+        for (ts, _), row in self._rows(series, host, "host", since).items():
+            row.pop("_labels")
+            if "total_mb" in row and "free_mb" in row:
+                out.append(HostMemoryRow(host=host, ts=ts, **row))
+        return sorted(out, key=lambda r: r.ts)
 
     def latest_vm_settings(self, *, host: str) -> list[VmSettingsRow]:
         """The newest complete settings of every VM seen in the look-back."""

@@ -1,9 +1,10 @@
-"""The Dynamic Memory balancer model: demand curves, allocation, counters.
+"""The simulated host's balancer: demand curves, passes over live state, counters.
 
-Reference §5.1: target = demand x (1 + buffer%), clipped to [startup,
-maximum]; when the host cannot meet every target, each VM keeps its startup
-RAM and the rest is shared by Weight. Everything is a pure function of the
-VM id, the simulated clock and the current state, so runs are repeatable.
+How memory is shared (targets, floors, weights) is `hvdyn.balancer`, the
+model `hvdyn whatif` replays too; this module supplies the simulated guests'
+demand, runs the passes and keeps the counters. Everything is a pure function
+of the VM id, the simulated clock and the current state, so runs are
+repeatable.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
+from hvdyn.balancer import Claim, allocate_lists, target_mb
 from hvdyn.sim.guest import ic_supports_dm, os_supports_dm, supports_dm
 from hvdyn.sim.state import HOLDS_MEMORY, PAUSED, RUNNING, HostState, SimVm
 
@@ -71,60 +71,6 @@ def demand_mb(vm: SimVm, epoch: str, clock_s: int) -> int:
 # ---------------------------------------------------------------- allocation
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """One VM's wish for this tick: never below floor, never above target."""
-
-    floor: int
-    target: int
-    weight: int
-
-
-def allocate(claims: Sequence[Claim], pool_mb: int) -> list[int]:
-    """Share `pool_mb` among claims: targets if they fit, else floors + weight.
-
-    Weighted water-filling: the memory above the floors is split in
-    proportion to Weight, no VM past its target; what a satisfied VM leaves
-    goes round again. Weight 0 VMs get memory only when no weighted VM wants
-    more. Results are whole MB and never sum above max(pool, sum of floors).
-    """
-    return _allocate(
-        [c.floor for c in claims], [c.target for c in claims], [c.weight for c in claims], pool_mb
-    )
-
-
-def _allocate(floors: list[int], targets: list[int], weights: list[int], pool_mb: int
-              ) -> list[int]:
-    """`allocate` on parallel lists (a host short of memory runs it at every pass)."""
-    if sum(targets) <= pool_mb:
-        return list(targets)
-    alloc = list(floors)
-    spare = pool_mb - sum(alloc)
-    needy = [i for i, (t, f) in enumerate(zip(targets, floors, strict=True)) if t > f]
-    while spare > 0 and needy:
-        weighted = [i for i in needy if weights[i] > 0]
-        group = weighted or needy
-        total_w = sum(weights[i] for i in group) if weighted else len(group)
-        given = 0
-        for i in group:
-            w = weights[i] if weighted else 1
-            share = spare * w // total_w
-            take = min(share, targets[i] - alloc[i])
-            alloc[i] += take
-            given += take
-        spare -= given
-        needy = [i for i in needy if alloc[i] < targets[i]]
-        if given == 0:  # shares rounded to 0 MB: hand out the rest by weight order
-            for i in sorted(group, key=lambda j: (-weights[j], j)):
-                if spare == 0:
-                    break
-                take = min(spare, targets[i] - alloc[i])
-                alloc[i] += take
-                spare -= take
-            needy = [i for i in needy if alloc[i] < targets[i]]
-    return alloc
-
-
 def dm_active(vm: SimVm) -> bool:
     """DM is enabled for the VM and its guest has the DM driver."""
     return vm.memory.dynamic and supports_dm(vm.guest)
@@ -144,14 +90,7 @@ def _claim(vm: SimVm, demand: int, active: bool) -> tuple[int, int, int]:
         return held, held, mem.weight
     if vm.state != RUNNING or not active:
         return startup, startup, mem.weight
-    wanted = math.ceil(demand * (1 + mem.buffer / 100))
-    target = min(max(wanted, startup), max(mem.limit, startup))
-    return startup, target, mem.weight
-
-
-def pressure(demand: int, assigned: int) -> int:
-    """Current Pressure: demand / assigned x 100, rounded."""
-    return round(demand * 100 / assigned) if assigned > 0 else 0
+    return startup, target_mb(demand, startup, mem.limit, mem.buffer), mem.weight
 
 
 def rebalance(host: HostState, clock_s: int | None = None) -> None:
@@ -201,7 +140,7 @@ def rebalance(host: HostState, clock_s: int | None = None) -> None:
         weights.append(mem.weight)
         wanted_mb += target
     # allocate's first case inline; Claim objects are never built.
-    granted = targets if wanted_mb <= host.pool_mb else _allocate(
+    granted = targets if wanted_mb <= host.pool_mb else allocate_lists(
         floors, targets, weights, host.pool_mb
     )
     for (vm, d, on), new in zip(active, granted, strict=True):

@@ -153,6 +153,20 @@ def test_recommend_and_report_from_prometheus_equal_the_store(tmp_path: Path) ->
         _hvdyn("report", "--prometheus-url", url, "--since", since, "-o", tmp_path / "prom.svg")
         assert (tmp_path / "prom.svg").read_text() == (tmp_path / "store.svg").read_text()
 
+        def whatif(*source: str | Path) -> Any:
+            # the lab's own inventory: the copy's fixtures were rewritten to take hosts down
+            run = CliRunner().invoke(cli, ["whatif", str(REPO / "examples" / "lab.yaml"), "-i",
+                                           str(REPO / "inventories" / "lab.yaml"), "--since",
+                                           since, "--format", "json", *map(str, source)],
+                                     catch_exceptions=False)
+            assert run.exit_code in (0, 2), run.output  # the lab has hosts at risk: 2
+            return json.loads(run.stdout)
+
+        # whatif replays the same recorded demand from either source
+        from_store_whatif = whatif("--state-dir", state)
+        assert from_store_whatif["summary"]["hosts"] == 3
+        assert whatif("--prometheus-url", url, "--state-dir", state) == from_store_whatif
+
     finally:
         for proc in (exporter, prometheus):
             if proc is not None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from hvdyn.balancer import allocate
 from hvdyn.sim import balancer, load_fixture, run_script, session, state_path, wmi
 from hvdyn.sim.state import HOLDS_MEMORY, JOB_IN_PROGRESS, OFF, HostState, SimVm
 
@@ -104,7 +105,7 @@ def _reference_pass(host: HostState) -> list[int]:
     active = [vm for vm in host.vms if vm.state in HOLDS_MEMORY]
     claims = [balancer.claim_for(vm, balancer.demand_mb(vm, host.epoch, host.clock_s))
               for vm in active]
-    return balancer.allocate(claims, host.pool_mb)
+    return allocate(claims, host.pool_mb)
 
 
 @pytest.mark.parametrize("memory", ["512GB", "26GB"])  # plenty, then short of memory
