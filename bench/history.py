@@ -45,8 +45,9 @@ from pathlib import Path
 
 from bench._util import machine, peak_rss_mb, result_line
 from hvdyn.audit import balancer_findings, pressure_findings, rollup_health, vm_health
-from hvdyn.commands.history import gather_advice, report_charts
-from hvdyn.formats.html import charts_html, page
+from hvdyn.commands.history import gather_advice
+from hvdyn.formats.chart_data import host_history
+from hvdyn.formats.report_page import report_html
 from hvdyn.history import Retention, Store, open_store, window_start
 from hvdyn.history.resolution import RAW, resolution_for
 from hvdyn.history.rollups import _INSERT, DAY, HOUR, STAT_COLUMNS, merge_stats, stats_of
@@ -280,11 +281,11 @@ def main() -> None:
         for host in hosts[:5]:
             def one(h: str = host) -> None:
                 nonlocal page_bytes
-                charts = report_charts(store, h, timedelta(days=7), None)
-                page_bytes = len(page("report", [charts_html(charts)]))
+                page_bytes = len(report_html([host_history(store, h, timedelta(days=7))],
+                                             "report", ""))
             report_times.append(timed(one))
-        report_90 = timed(lambda: page("r", [charts_html(
-            report_charts(store, hosts[0], timedelta(days=90), None))]))
+        report_90 = timed(lambda: report_html(
+            [host_history(store, hosts[0], timedelta(days=90))], "r", ""))
         print(f"report one host (7d): {statistics.median(t for t, _ in report_times):.2f} s "
               f"median, {page_bytes / 1024:.0f} KB page; 90d: {report_90[0]:.2f} s", flush=True)
         audit = timed(lambda: audit_health(store, hosts))

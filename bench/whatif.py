@@ -4,13 +4,13 @@
                            [--db DIR] [--policy examples/lab.yaml]
 
 Builds (or reuses, with --db DIR) a store holding `days` of samples every
-`interval` seconds for `hosts` x `vms` running desktops and servers: demand
-follows a daily cycle with per-VM noise, assigned memory is what the
-balancer model gives (as the simulator would record it). Rows go in with
-bulk INSERTs on the store's own schema (the fast way to fill it; the bench
-times whatif, not collect). Then `run_whatif` runs in-process for every host
-exactly as `hvdyn whatif` does (reading SQLite, two replays, trust check,
-verdicts, JSON rendering) and prints
+`interval` seconds for `hosts` x `vms` running desktops: demand follows a
+daily cycle with per-VM noise, assigned memory is what the balancer model
+gives (as the simulator would record it). Rows go in with bulk INSERTs into
+the store's own tables (schema made by its migrations; the fast way to fill
+it: this bench times whatif, not collect, which bench.history measures).
+Then `run_whatif` runs in-process for every host exactly as `hvdyn whatif`
+does (reading SQLite, two replays, trust check, verdicts, JSON) and prints
 
     RESULT hosts=... vms=... samples=... whatif_s=... cpu_s=... per_host_ms=...
            peak_rss_mb=... build_s=... db_mb=...
@@ -32,10 +32,10 @@ import numpy as np
 
 from bench._util import machine, peak_rss_mb, result_line
 from hvdyn.balancer import target_mb
+from hvdyn.history import open_store, store_path
+from hvdyn.history.rows import format_ts
 from hvdyn.model import HostSpec
 from hvdyn.policy import load_policy
-from hvdyn.store import open_store, store_path
-from hvdyn.store_rows import format_ts
 from hvdyn.whatif.output import report_json
 from hvdyn.whatif.run import run_whatif
 
@@ -51,9 +51,11 @@ def _vm_id(host: int, vm: int) -> str:
 
 
 def build(state: Path, hosts: int, vms: int, days: int, interval: int) -> None:
-    """Fill a store with synthetic but balancer-consistent history."""
+    """Fill a store with synthetic but balancer-consistent history (schema v3 rows)."""
     open_store(state).close()  # creates the schema through the store's migrations
     ticks = days * 86400 // interval
+    start = int(EPOCH.timestamp())
+    seconds = [start + interval * (t + 1) for t in range(ticks)]
     stamps = [format_ts(EPOCH + timedelta(seconds=interval * (t + 1))) for t in range(ticks)]
     hours = (np.arange(1, ticks + 1) * interval / 3600.0) % 24.0
     daily = 0.5 - 0.5 * np.cos(2.0 * math.pi * (hours - 3.0) / 24.0)
@@ -62,10 +64,12 @@ def build(state: Path, hosts: int, vms: int, days: int, interval: int) -> None:
     conn.execute("PRAGMA synchronous=OFF")
     for h in range(hosts):
         host = f"hv-{h:04d}"
-        settings, samples, balancer = [], [], []
+        settings, samples = [], []
         assigned_total = np.zeros(ticks, dtype=np.int64)
         for v in range(vms):
-            vm_id = _vm_id(h, v)
+            vm_id, name = _vm_id(h, v), f"desk-{v:03d}"
+            series = conn.execute("INSERT INTO series (host, vm_id, vm_name) VALUES (?, ?, ?)",
+                                  (host, vm_id, name)).lastrowid
             base, peak = float(rng.integers(300, 900)), float(rng.integers(900, 3000))
             startup, maximum, buffer = 512, 4096, 20
             demand = base + (peak - base) * daily + 0.05 * peak * rng.uniform(-1, 1, ticks)
@@ -73,10 +77,10 @@ def build(state: Path, hosts: int, vms: int, days: int, interval: int) -> None:
             assigned = np.array([target_mb(d, startup, maximum, buffer) for d in demand])
             pressure = np.round(demand * 100 / assigned).astype(np.int64)
             assigned_total += assigned
-            settings.append((host, vm_id, f"desk-{v:03d}", stamps[0], 2, 1, startup, startup,
+            settings.append((host, vm_id, name, stamps[0], 2, 1, startup, startup,
                              maximum, buffer, 5000, DESKTOP_OS, "x64"))
-            samples += [(host, vm_id, f"desk-{v:03d}", stamps[t], int(assigned[t]),
-                         int(pressure[t])) for t in range(ticks)]
+            samples += [(series, seconds[t], int(assigned[t]), int(pressure[t]))
+                        for t in range(ticks)]
         pool = HOST_MB - RESERVE_MB
         balancer = [(host, "System Balancer", stamps[t], int(pool - assigned_total[t]))
                     for t in range(ticks)]
@@ -86,8 +90,8 @@ def build(state: Path, hosts: int, vms: int, days: int, interval: int) -> None:
                 " minimum_mb, maximum_mb, buffer, weight, os, arch)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", settings)
             conn.executemany(
-                "INSERT INTO samples (host, vm_id, vm_name, ts, physical_mb, current_pressure)"
-                " VALUES (?, ?, ?, ?, ?, ?)", samples)
+                "INSERT INTO samples (series, ts, physical_mb, current_pressure)"
+                " VALUES (?, ?, ?, ?)", samples)
             conn.executemany(
                 "INSERT INTO balancer_samples (host, name, ts, available_mb) VALUES (?, ?, ?, ?)",
                 balancer)
