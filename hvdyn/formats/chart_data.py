@@ -2,9 +2,8 @@
 
 Why here and not in the store: these are the charts' questions ("what were
 a VM's startup and maximum on that day", "where on this host's time axis
-did apply run 7 happen"), answered from today's tables. `settings_timeline`
-is the one place that reads settings history; when the store grows a
-query for it, only its body changes.
+did apply run 7 happen"), answered from the store's settings history
+(`Store.settings_history`) and its journal.
 
 Times: samples and settings carry the *host's* clock; runs and the journal
 this machine's wall clock (see `hvdyn.store`). An apply is placed on the
@@ -27,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from hvdyn.history.resolution import chart_balancer, chart_samples
 from hvdyn.history_source import HistorySource, window_start
 from hvdyn.store import Store
-from hvdyn.store_rows import BalancerRow, SampleRow, VmSettingsRow, parse_ts
+from hvdyn.store_rows import BalancerRow, SampleRow, parse_ts
 
 CHANGING_COMMANDS = ("apply", "rollback")
 
@@ -70,40 +69,19 @@ def by_vm(samples: Sequence[SampleRow]) -> dict[str, list[SampleRow]]:
     return dict(sorted(groups.items(), key=lambda kv: kv[1][-1].vm_name.lower()))
 
 
-def _settings_rows(store: Store, host: str, since: str | None, until: str | None
-                   ) -> list[VmSettingsRow]:
-    """The host's settings rows in [since, until], plus each VM's last row before `since`
-    (its settings when the window opens), oldest first. One row per VM per collect.
-
-    The store has no public settings-history query yet; this is the one place to switch
-    to it."""
-    where, args = ["host = ?"], [host]
-    if since is not None:
-        where.append("ts >= ?")
-        args.append(since)
-    if until is not None:
-        where.append("ts <= ?")
-        args.append(until)
-    sql = f"SELECT * FROM vm_settings WHERE {' AND '.join(where)}"
-    if since is not None:
-        sql += (" UNION ALL SELECT * FROM vm_settings WHERE id IN (SELECT max(id) FROM"
-                " vm_settings WHERE host = ? AND ts < ? GROUP BY vm_id)")
-        args += [host, since]
-    return store._query(VmSettingsRow, f"{sql} ORDER BY ts, id", args)
-
-
 def settings_timeline(store: Store, host: str, since: str | None, until: str | None
                       ) -> list[SettingsInterval]:
     """One interval per VM per distinct run of settings, overlapping [since, until].
 
-    Consecutive collects that saw the same settings merge into one interval;
-    an interval ends where the next different one starts.
+    The store keeps a row per change of any setting (state and guest OS
+    included): changes the charts do not draw merge into one interval; an
+    interval ends where the next different one starts.
     """
     by_vm: dict[str, list[SettingsInterval]] = {}
-    for row in _settings_rows(store, host, since, until):
+    for row in store.settings_history(host, since, until):
         vm_id = row.vm_id.upper()
         spans = by_vm.setdefault(vm_id, [])
-        start = parse_ts(row.ts)
+        start = parse_ts(row.start)
         key = (bool(row.dynamic), row.startup_mb, row.maximum_mb, row.buffer)
         if spans:
             last = spans[-1]
