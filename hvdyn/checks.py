@@ -2,7 +2,8 @@
 
 Each check has an id, a severity and a one-line summary; the README's table
 is generated from `VM_CHECKS` and `checks_host.HOST_CHECKS` (see
-`checks_table`). Errors block the VM's changes (capacity errors the host's);
+`checks_host.checks_table`; `checks_host` imports this module, never the
+other way round). Errors block the VM's changes (capacity errors the host's);
 warnings and infos are shown and do not block.
 """
 
@@ -267,16 +268,3 @@ def check_vm(ctx: VmContext) -> list[Finding]:
                 )
             )
     return findings
-
-
-def checks_table() -> str:
-    """Markdown table of the VM and host checks, for the README."""
-    from hvdyn.checks_host import HOST_CHECKS  # imports this module
-
-    rows = sorted(
-        [(c.id, c.severity, c.summary) for c in VM_CHECKS]
-        + [(c.id, c.severity, c.summary) for c in HOST_CHECKS]
-    )
-    lines = ["| id | severity | check |", "|---|---|---|"]
-    lines += [f"| {i} | {sev} | {summary} |" for i, sev, summary in rows]
-    return "\n".join(lines)

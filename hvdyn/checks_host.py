@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hvdyn.checks import Check
+from hvdyn.checks import VM_CHECKS, Check
 from hvdyn.model import Finding, Heartbeat, HostFacts, MemorySettings, Severity, VmPlan, VmState
 
 CAPACITY = frozenset({"HVD006", "HVD007"})
@@ -228,3 +228,14 @@ def check_host(ctx: HostContext) -> list[Finding]:
             seen.add(check.run)
             findings.extend(check.run(ctx))
     return findings
+
+
+def checks_table() -> str:
+    """Markdown table of the VM and host checks, for the README."""
+    rows = sorted(
+        [(c.id, c.severity, c.summary) for c in VM_CHECKS]
+        + [(c.id, c.severity, c.summary) for c in HOST_CHECKS]
+    )
+    lines = ["| id | severity | check |", "|---|---|---|"]
+    lines += [f"| {i} | {sev} | {summary} |" for i, sev, summary in rows]
+    return "\n".join(lines)

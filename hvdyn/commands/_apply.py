@@ -111,7 +111,7 @@ def progress_display(settings: Settings) -> Iterator[ProgressCallback]:
     from rich.console import Console
     from rich.progress import TaskID
 
-    from hvdyn.report import printable
+    from hvdyn.formats.results import printable
 
     progress = progress_bar(Console(stderr=True))
     tasks: dict[str, TaskID] = {}
@@ -187,8 +187,8 @@ def recorded_apply(
     """
     from hvdyn.commands._common import transport_factory
     from hvdyn.engine import Engine
+    from hvdyn.formats.results import exit_code
     from hvdyn.journal import StoreJournal
-    from hvdyn.report import exit_code
     from hvdyn.store import open_store
 
     factory = transport_factory(settings.state_dir, ask_pass=settings.ask_pass)

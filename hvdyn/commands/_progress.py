@@ -19,7 +19,7 @@ from rich.progress import (
 )
 
 from hvdyn.collect import Progress as ProgressCallback
-from hvdyn.report import printable
+from hvdyn.formats.results import printable
 
 
 def _quiet(host: str, done: int, total: int) -> None:

@@ -14,8 +14,8 @@ from hvdyn.commands._common import load_hosts
 from hvdyn.credentials import make_password_resolver
 from hvdyn.engine import fan_out
 from hvdyn.errors import EXIT_FAILED, EXIT_OK
+from hvdyn.formats.results import printable
 from hvdyn.ping import PingResult, ping_host
-from hvdyn.report import printable
 from hvdyn.transport import TransportContext
 
 

@@ -31,7 +31,7 @@ POLICY = click.argument("policy", type=click.Path(path_type=Path, dir_okay=False
 
 def _print(results: list[HostResult], settings: Settings, *, scripts: bool = False,
            run_id: int | None = None) -> None:
-    from hvdyn.report import write_json, write_table
+    from hvdyn.formats.results import write_json, write_table
 
     if settings.fmt == "json":
         write_json(results, sys.stdout, include_scripts=scripts, run_id=run_id)
@@ -106,8 +106,8 @@ def plan(
 ) -> int:
     """Discover hosts and show what would change and why (exit 2 when something would)."""
     from hvdyn.engine import RunOptions
+    from hvdyn.formats.results import exit_code
     from hvdyn.plan import PlanOptions
-    from hvdyn.report import exit_code
 
     settings = settings_from(kwargs)
     plan_options = PlanOptions(

@@ -16,11 +16,11 @@ from hvdyn.commands._apply import apply_options, recorded_apply, run_footer, run
 from hvdyn.commands._common import load_targets
 from hvdyn.commands.converge import print_results
 from hvdyn.errors import EXIT_OK, InputError
+from hvdyn.formats.results import format_value, printable
 from hvdyn.inventory import load_inventory, select_hosts
 from hvdyn.journal import RollbackPolicy
 from hvdyn.model import VmState
 from hvdyn.policy import load_policy
-from hvdyn.report import format_value, printable
 from hvdyn.store import Store, open_store
 from hvdyn.store_rows import JournalRow, RunRow
 

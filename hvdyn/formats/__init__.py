@@ -1,1 +1,2 @@
-"""Output writers for audit and report: JUnit, Prometheus textfile, HTML, SVG charts."""
+"""Output writers: plan/apply results, audit (table, JUnit, Prometheus textfile, HTML),
+the report page and its SVG charts, recommend's advice."""

@@ -19,8 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from hvdyn.advise import Advice
+from hvdyn.formats.results import printable
 from hvdyn.model import format_mb
-from hvdyn.report import printable
 
 VERDICT_STYLE = {"undersized": "red", "oversized": "yellow", "refused": "dim",
                  "unknown": "dim"}

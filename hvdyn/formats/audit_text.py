@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hvdyn.audit import AuditReport
-from hvdyn.report import printable
+from hvdyn.formats.results import printable
 
 _STYLE = {"error": "red", "warning": "yellow", "info": "dim"}
 

@@ -140,7 +140,7 @@ class _Reader:
             return
         try:
             group.priority = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: .inf
             self.problems.add(self.where(path), f"not an integer: {value!r}", "e.g. 10")
 
     def hosts(self, group: _Group, key: str, body: Any, path: KeyPath) -> None:

@@ -1,8 +1,8 @@
-"""Printing results: table and JSON for plan/apply, and the exit code.
+"""Plan and apply results on the terminal (table) and as JSON, and their exit code.
 
-Exit codes (contract, DESIGN §5): 0 compliant / success; 1 a host failed or
-was unreachable (or a VM failed); 2 drift or changes remain pending; 3
-invalid input. Failures win over drift.
+Exit codes (contract, README): 0 compliant / success; 1 a host failed or was
+unreachable (or a VM failed); 2 drift or changes remain pending; 3 invalid
+input. Failures win over drift. (`hvdyn report`'s charts are `report_page`.)
 """
 
 from __future__ import annotations
