@@ -165,9 +165,11 @@ def load_history(source: HistorySource, host: str, since: timedelta, reserve_mb:
     seconds = sorted(set(stamps))
     tick_of_second = {t: i for i, t in enumerate(seconds)}
     ticks = [from_epoch(t) for t in seconds]
-    vm_ids = sorted({str(v).upper() for v in ids})
-    vm_index = {v: vm_ids.index(str(v).upper()) for v in set(ids)}
-    names = {str(v).upper(): str(n) for v, n in zip(ids, names_seen, strict=True)}
+    key_of = {v: str(v).upper() for v in set(ids)}  # a few dozen VMs, not a row each
+    vm_ids = sorted(set(key_of.values()))
+    vm_index = {v: vm_ids.index(key) for v, key in key_of.items()}
+    newest_name = dict(zip(ids, names_seen, strict=True))  # the name each VM had last
+    names = {key_of[v]: str(n) for v, n in newest_name.items()}
     tick_of = np.array([tick_of_second[t] for t in stamps], dtype=np.int64)
     vm_of = np.array([vm_index[v] for v in ids], dtype=np.int64)
     held = np.nan_to_num(np.array(physical, dtype=np.float64), nan=-1.0).astype(np.int64)
