@@ -30,7 +30,7 @@ class Proposal:
 
 
 def vm_facts(row: VmSettingsRow, guest: GuestInfo | None) -> VmFacts:
-    settings = MemorySettings(dynamic=row.dynamic, startup_mb=row.startup_mb,
+    settings = MemorySettings(dynamic=bool(row.dynamic), startup_mb=row.startup_mb,
                               minimum_mb=row.minimum_mb, maximum_mb=row.maximum_mb,
                               buffer=row.buffer, weight=row.weight)
     if guest is None and row.os:

@@ -154,6 +154,7 @@ def test_lab_policy_shows_sql_made_static_below_its_peak(lab: Lab) -> None:
                                            "buffer": 20, "weight": 8000}
     assert sql["proposed"]["mean_assigned_mb"] == 8192
     assert sql["proposed"]["at_risk"] and not sql["current"]["at_risk"]
+    assert sql["current"]["settings"]["dynamic"] is True  # a JSON boolean, not the store's 1
 
 
 def test_recommend_then_whatif_workflow_from_the_readme(lab: Lab) -> None:
