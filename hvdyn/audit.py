@@ -20,12 +20,11 @@ from functools import partial
 from hvdyn.checks import guest_dm_support
 from hvdyn.engine import Engine, RunOptions
 from hvdyn.errors import EXIT_FAILED, EXIT_OK, EXIT_PENDING
+from hvdyn.history import Store, window_start
 from hvdyn.history.resolution import NAMES, RAW, resolution_for
-from hvdyn.history.rows import BalancerRollupRow, RollupRow
+from hvdyn.history.rows import AuditRow, BalancerRollupRow, BalancerRow, RollupRow, SampleRow
 from hvdyn.model import HostFacts, HostResult, HostSpec, HostStatus, format_mb
 from hvdyn.policy import Policy
-from hvdyn.store import Store, window_start
-from hvdyn.store_rows import AuditRow, BalancerRow, SampleRow
 from hvdyn.transport import Transport
 
 PRESSURE_WARN = 85  # % average pressure, sustained (PFE alert threshold)

@@ -19,12 +19,8 @@ from dataclasses import dataclass
 
 from hvdyn.engine import discover, fan_out, run_script
 from hvdyn.errors import HvdynError, TransportError
-from hvdyn.model import HostFacts, HostSpec
-from hvdyn.protocol import BalancerRecord, HostRecord, ParsedOutput, SampleRecord
-from hvdyn.render import render_script
-from hvdyn.scripts import collect_params
-from hvdyn.store import BALANCER_COUNTER_COLUMNS, VM_COUNTER_COLUMNS, Store
-from hvdyn.store_rows import (
+from hvdyn.history import BALANCER_COUNTER_COLUMNS, VM_COUNTER_COLUMNS, Store
+from hvdyn.history.rows import (
     BalancerRow,
     HostMemoryRow,
     SampleRow,
@@ -32,6 +28,10 @@ from hvdyn.store_rows import (
     normalise_ts,
     now_ts,
 )
+from hvdyn.model import HostFacts, HostSpec
+from hvdyn.protocol import BalancerRecord, HostRecord, ParsedOutput, SampleRecord
+from hvdyn.render import render_script
+from hvdyn.scripts import collect_params
 from hvdyn.transport import Transport
 
 COLLECT_SLACK_S = 300.0

@@ -45,7 +45,7 @@ DISCOVER_TIMEOUT_S = 300.0
 
 
 class GuestMemory(Protocol):
-    """Where the guest facts VMs reported are kept (the store, `hvdyn.store.Store`)."""
+    """Where the guest facts VMs reported are kept (the store, `hvdyn.history.Store`)."""
 
     def remember_guests(self, host: str, vms: Sequence[VmFacts]) -> None: ...
 

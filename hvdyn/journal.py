@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from hvdyn.history import Store
+from hvdyn.history.rows import JournalRow
 from hvdyn.model import (
     ChangeStatus,
     Desired,
@@ -24,8 +26,6 @@ from hvdyn.model import (
 )
 from hvdyn.policy import Resolution
 from hvdyn.policy_schema import DEFAULT_HOST_RESERVE_MB
-from hvdyn.store import Store
-from hvdyn.store_rows import JournalRow
 
 # Journal outcomes after which the host may hold the run's values.
 MAY_HAVE_WRITTEN = frozenset({"applied", "failed", "unknown", "sent"})

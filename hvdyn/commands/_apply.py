@@ -188,8 +188,8 @@ def recorded_apply(
     from hvdyn.commands._common import transport_factory
     from hvdyn.engine import Engine
     from hvdyn.formats.results import exit_code
+    from hvdyn.history import open_store
     from hvdyn.journal import StoreJournal
-    from hvdyn.store import open_store
 
     factory = transport_factory(settings.state_dir, ask_pass=settings.ask_pass)
     if options.dry_run:

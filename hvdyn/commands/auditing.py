@@ -21,6 +21,7 @@ from hvdyn.formats.chart_data import HostHistory, host_history
 from hvdyn.formats.html import audit_html
 from hvdyn.formats.junit import to_junit
 from hvdyn.formats.prometheus import to_prometheus
+from hvdyn.history import open_store
 from hvdyn.schedule_units import (
     DRIFT_EXIT_COMMANDS,
     check_cron,
@@ -31,7 +32,6 @@ from hvdyn.schedule_units import (
     systemd_exec,
     timer_unit,
 )
-from hvdyn.store import open_store
 
 AUDIT_FORMATS = ("table", "json", "junit", "prometheus", "html")
 

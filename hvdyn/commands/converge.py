@@ -65,7 +65,7 @@ def validate(policy: Path, **kwargs: Any) -> int:
 
 def _run(policy: Path, settings: Settings, options: RunOptions) -> list[HostResult]:
     from hvdyn.engine import Engine
-    from hvdyn.store import open_store
+    from hvdyn.history import open_store
 
     targets = load_targets(policy, settings.inventory, settings.limit)
     with progress_display(settings) as progress, open_store(settings.state_dir) as store:

@@ -20,9 +20,9 @@ from hvdyn.formats.advice_text import advice_json, advice_yaml, print_advice
 from hvdyn.formats.chart_data import host_history
 from hvdyn.formats.report_page import report_html, selected_vms, svg_charts
 from hvdyn.formats.svg import document
+from hvdyn.history import Store, store_path
 from hvdyn.history.resolution import RAW, resolution_for
-from hvdyn.history_source import HistorySource, open_history, window_start
-from hvdyn.store import Store, store_path
+from hvdyn.history.source import HistorySource, open_history, window_start
 
 PROMETHEUS_URL_OPTION = click.option(
     "--prometheus-url", default=None, metavar="URL",

@@ -20,10 +20,9 @@ from hvdyn.commands._common import checked_output, load_hosts, transport_factory
 from hvdyn.commands._progress import collect_progress
 from hvdyn.errors import EXIT_FAILED, EXIT_OK, InputError
 from hvdyn.formats.results import printable
-from hvdyn.history import Retention
+from hvdyn.history import Retention, open_store, parse_duration
 from hvdyn.history.export import atomic_text_file, write_samples
-from hvdyn.store import open_store, parse_duration
-from hvdyn.store_rows import SampleRow, format_ts, parse_ts
+from hvdyn.history.rows import SampleRow, format_ts, parse_ts
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -19,13 +19,13 @@ from hvdyn.engine import Engine, RunOptions
 from hvdyn.errors import EXIT_FAILED, EXIT_OK, InputError, RenderError, without_host
 from hvdyn.fileio import write_atomic
 from hvdyn.formats.results import exit_code, format_value, printable, results_json
+from hvdyn.history import open_store
 from hvdyn.model import HostResult, HostSpec, HostStatus
 from hvdyn.plan import PlanOptions
 from hvdyn.policy import Policy
 from hvdyn.render_dir import FILES_LINE, PLAN, README, create, prepare, remove_stale
 from hvdyn.scripts import ApplyOptions
 from hvdyn.snapshot import load_snapshot
-from hvdyn.store import open_store
 
 POLICY = click.argument("policy", type=click.Path(path_type=Path, dir_okay=False))
 SNAPSHOT = click.option(

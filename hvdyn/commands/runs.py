@@ -17,12 +17,12 @@ from hvdyn.commands._common import load_targets
 from hvdyn.commands.converge import print_results
 from hvdyn.errors import EXIT_OK, InputError
 from hvdyn.formats.results import format_value, printable
+from hvdyn.history import Store, open_store
+from hvdyn.history.rows import JournalRow, RunRow
 from hvdyn.inventory import load_inventory, select_hosts
 from hvdyn.journal import RollbackPolicy
 from hvdyn.model import VmState
 from hvdyn.policy import load_policy
-from hvdyn.store import Store, open_store
-from hvdyn.store_rows import JournalRow, RunRow
 
 OFF = int(VmState.OFF)
 CHANGING = ("apply", "rollback")  # the runs that journal changes

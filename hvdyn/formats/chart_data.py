@@ -6,7 +6,7 @@ did apply run 7 happen"), answered from the store's settings history
 (`Store.settings_history`) and its journal.
 
 Times: samples and settings carry the *host's* clock; runs and the journal
-this machine's wall clock (see `hvdyn.store`). An apply is placed on the
+this machine's wall clock (see `hvdyn.history`). An apply is placed on the
 host's axis with the clock offset seen by the collect run nearest before it
 (the newest sample it stored minus the wall time it finished). For a real
 host the offset is about zero; simulated hosts run their own calendar, and
@@ -23,10 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from hvdyn.history import Store
 from hvdyn.history.resolution import chart_balancer, chart_samples
-from hvdyn.history_source import HistorySource, window_start
-from hvdyn.store import Store
-from hvdyn.store_rows import BalancerRow, SampleRow, parse_ts
+from hvdyn.history.rows import BalancerRow, SampleRow, parse_ts
+from hvdyn.history.source import HistorySource, window_start
 
 CHANGING_COMMANDS = ("apply", "rollback")
 

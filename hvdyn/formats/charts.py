@@ -18,7 +18,7 @@ from hvdyn.advise import percentile
 from hvdyn.audit import warn_threshold
 from hvdyn.formats.chart_data import ChangeEvent, SettingsInterval, by_vm
 from hvdyn.formats.svg import Chart, Marker, Series
-from hvdyn.store_rows import BalancerRow, SampleRow, parse_ts
+from hvdyn.history.rows import BalancerRow, SampleRow, parse_ts
 
 PRESSURE_LINE = 85.0
 AVAILABLE_LINE = 2048.0

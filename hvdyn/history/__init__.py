@@ -4,7 +4,9 @@ Parts: `db` (opening, permissions, transactions), `schema` (migrations),
 `rows` (what queries return), `runs` (runs, journal, guests, audits),
 `write` (collect's write path), `rollups` (hourly/daily aggregates),
 `queries` (reading), `retention` (ageing out), `resolution` (which of raw,
-hourly or daily a window is read from), `store` (the `Store` class).
+hourly or daily a window is read from), `store` (the `Store` class),
+`source` (the SQLite store or a Prometheus server, for the commands that
+only read history).
 """
 
 from __future__ import annotations

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from hvdyn.audit import AuditReport
 from hvdyn.collect import Collector, CollectResult
+from hvdyn.history import Store, store_path
+from hvdyn.history.rows import BalancerRow, HostMemoryRow, SampleRow, VmSettingsRow
 from hvdyn.model import HostSpec
-from hvdyn.store import Store, store_path
-from hvdyn.store_rows import BalancerRow, HostMemoryRow, SampleRow, VmSettingsRow
 from hvdyn.transport import Transport
 
 Log = Callable[[str], None]

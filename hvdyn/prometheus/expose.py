@@ -13,9 +13,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from hvdyn.audit import CATALOG
+from hvdyn.history.rows import parse_ts
 from hvdyn.prometheus import metrics as m
 from hvdyn.prometheus.exporter import HostView
-from hvdyn.store_rows import parse_ts
 
 
 def _family(series: m.Series, labels: Sequence[str]) -> GaugeMetricFamily | CounterMetricFamily:

@@ -30,8 +30,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hvdyn.errors import HvdynError, InputError
+from hvdyn.history.rows import BalancerRow, HostMemoryRow, SampleRow, VmSettingsRow, format_ts
 from hvdyn.prometheus import metrics as m
-from hvdyn.store_rows import BalancerRow, HostMemoryRow, SampleRow, VmSettingsRow, format_ts
 
 # Labels hvdyn sets; every other label (job, instance, external labels) names the target.
 _OWN_LABELS = frozenset({"__name__", "host", "vm", "vm_id", "balancer", "os", "arch"})

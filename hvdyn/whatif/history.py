@@ -19,7 +19,7 @@ import numpy as np
 
 from hvdyn.history import Store
 from hvdyn.history.rows import epoch, format_ts, from_epoch, parse_ts
-from hvdyn.history_source import HistorySource
+from hvdyn.history.source import HistorySource
 from hvdyn.model import GuestInfo, MemorySettings
 
 if TYPE_CHECKING:

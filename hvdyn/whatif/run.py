@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hvdyn.errors import EXIT_OK, EXIT_PENDING
 from hvdyn.history import Store, open_store
-from hvdyn.history_source import HistorySource, open_history
+from hvdyn.history.source import HistorySource, open_history
 from hvdyn.model import GuestInfo, HostSpec, VmState
 from hvdyn.policy import Policy, load_policy
 from hvdyn.whatif.history import load_history

@@ -12,8 +12,8 @@ from rich.console import Console
 from hvdyn.audit import AuditFinding, AuditReport, HostAudit, pressure_findings
 from hvdyn.cli import cli
 from hvdyn.formats.audit_text import print_audit
+from hvdyn.history.rows import SampleRow
 from hvdyn.model import HostPlan, HostResult, HostStatus
-from hvdyn.store_rows import SampleRow
 
 from .helpers import LAB_INVENTORY, LAB_POLICY
 

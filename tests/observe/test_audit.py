@@ -9,7 +9,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from hvdyn.store import open_store
+from hvdyn.history import open_store
 
 from .conftest import DATA, INVENTORY, POLICY, Hv
 

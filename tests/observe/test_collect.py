@@ -7,7 +7,7 @@ import io
 import json
 from pathlib import Path
 
-from hvdyn.store import open_store
+from hvdyn.history import open_store
 
 from .conftest import DATA, INVENTORY, Hv
 

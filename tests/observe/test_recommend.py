@@ -8,8 +8,8 @@ from pathlib import Path
 import yaml
 
 from hvdyn.advise import advise_vm, percentile, round_up
+from hvdyn.history.rows import SampleRow, VmSettingsRow
 from hvdyn.policy import load_policy
-from hvdyn.store_rows import SampleRow, VmSettingsRow
 
 from .conftest import INVENTORY, POLICY, Hv
 

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from hvdyn.formats.chart_data import change_events, settings_timeline
 from hvdyn.formats.report_page import anchor
 from hvdyn.formats.svg import Chart, Marker, Series, axis_caption, render, time_ticks
-from hvdyn.store import open_store
-from hvdyn.store_rows import format_ts
+from hvdyn.history import open_store
+from hvdyn.history.rows import format_ts
 
 from .conftest import INVENTORY, Hv
 

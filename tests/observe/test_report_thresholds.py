@@ -11,7 +11,7 @@ from hvdyn.audit import warn_threshold
 from hvdyn.formats import charts
 from hvdyn.formats.chart_data import HostHistory, SettingsInterval, by_vm
 from hvdyn.formats.report_page import overview
-from hvdyn.store_rows import SampleRow, format_ts
+from hvdyn.history.rows import SampleRow, format_ts
 
 VM_ID = "0A000001-0000-4000-8000-000000000001"
 T0 = datetime(2026, 1, 5, tzinfo=UTC)

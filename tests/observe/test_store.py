@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from hvdyn.errors import StoreError
+from hvdyn.history import Store, open_store, parse_duration, store_path
+from hvdyn.history.rows import BalancerRow, HostMemoryRow, SampleRow, format_ts
+from hvdyn.history.schema import MIGRATIONS
 from hvdyn.model import Change
-from hvdyn.store import Store, open_store, parse_duration, store_path
-from hvdyn.store_rows import BalancerRow, HostMemoryRow, SampleRow, format_ts
-from hvdyn.store_schema import MIGRATIONS
 
 from .conftest import INVENTORY
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hvdyn.collect import Collector
 from hvdyn.commands._common import load_hosts, transport_factory
-from hvdyn.store import open_store
+from hvdyn.history import open_store
 
 
 def main() -> None:

@@ -20,10 +20,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hvdyn.cli import cli
 from hvdyn.commands._common import load_hosts, transport_factory
+from hvdyn.history import open_store
 from hvdyn.model import HostSpec, Script
 from hvdyn.prometheus.exporter import Exporter, Schedule, open_capturing_store
 from hvdyn.prometheus.expose import families
-from hvdyn.store import open_store
 from hvdyn.transport import ScriptResult, Transport
 
 from .servers import REPO, free_port, http_get, start_exporter, wait_for

@@ -24,8 +24,8 @@ import yaml
 from click.testing import CliRunner
 
 from hvdyn.cli import cli
+from hvdyn.history import open_store
 from hvdyn.prometheus.source import PrometheusSource
-from hvdyn.store import open_store
 
 from .servers import (
     DASHBOARD,

@@ -12,10 +12,10 @@ from prometheus_client import CollectorRegistry, generate_latest, start_http_ser
 from prometheus_client.parser import text_string_to_metric_families
 
 from hvdyn.cli import cli
+from hvdyn.history.rows import SampleRow, VmSettingsRow
 from hvdyn.prometheus.exporter import HostBatch, HostView
 from hvdyn.prometheus.expose import ViewsCollector
 from hvdyn.prometheus.source import promql_string
-from hvdyn.store_rows import SampleRow, VmSettingsRow
 
 from .servers import free_port
 

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from hvdyn.cli import cli
+from hvdyn.history import open_store
+from hvdyn.history.rows import JournalRow
 from hvdyn.sim import load_state
 from hvdyn.sim.state import HostState, SimVm
-from hvdyn.store import open_store
-from hvdyn.store_rows import JournalRow
 
 POLICY = """\
 version: 1

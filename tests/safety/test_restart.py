@@ -8,10 +8,10 @@ from pathlib import Path
 
 from hvdyn.commands._common import load_targets, transport_factory
 from hvdyn.engine import Engine, RunOptions
+from hvdyn.history import open_store
 from hvdyn.journal import StoreJournal
 from hvdyn.model import HostStatus
 from hvdyn.plan import PlanOptions
-from hvdyn.store import open_store
 
 from .conftest import World, vm
 

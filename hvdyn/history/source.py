@@ -1,6 +1,6 @@
 """Where `recommend` and `report` read history: the SQLite store or a Prometheus server.
 
-Both give the same row types (`hvdyn.store_rows`), so the commands do not
+Both give the same row types (`hvdyn.history.rows`), so the commands do not
 care which one they read.
 """
 
@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
-from hvdyn.store_rows import (
+from hvdyn.history.rows import (
     BalancerRow,
     HostMemoryRow,
     SampleRow,
@@ -27,7 +27,7 @@ LOOKBACK_SLACK = timedelta(hours=1)
 
 
 class HistorySource(Protocol):
-    """The reads `recommend` and `report` need (see `hvdyn.store.Store`)."""
+    """The reads `recommend` and `report` need (see `hvdyn.history.Store`)."""
 
     def sample_hosts(self) -> list[str]: ...
 
@@ -48,7 +48,7 @@ def open_history(state_dir: Path, prometheus_url: str | None, window: timedelta
                  ) -> Iterator[HistorySource]:
     """The store of `state_dir`, or the Prometheus server at `prometheus_url`."""
     if prometheus_url is None:
-        from hvdyn.store import open_store
+        from hvdyn.history import open_store
 
         with open_store(state_dir) as store:
             yield store
