@@ -2,21 +2,20 @@
 
 Why its own matcher: these commands read the store, not an inventory, so a
 pattern can only name hosts (the store keeps no groups). The syntax is
-inventory `--limit`'s: comma-separated globs, `!pat` removes, `&pat`
-intersects; a pattern that matches no stored host is an error that names
+inventory `--limit`'s (Ansible's: `,`/`:`, `!`, `&`, `~regex`, globs,
+case-sensitive names); a pattern that matches no stored host is an error that names
 the hosts there are.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
 
 from hvdyn.errors import InputError
+from hvdyn.inventory.patterns import Selector
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,35 +31,20 @@ LIMIT_OPTION = _limit_option
 
 
 def select_stored_hosts(stored: Sequence[str], limit: str | None) -> list[str]:
-    """The stored hosts `limit` selects, sorted; InputError when a pattern matches none."""
+    """The stored hosts `limit` selects, sorted; InputError when a pattern matches none.
+
+    The grammar is the inventory's (`hvdyn.inventory.patterns`, Ansible's); unlike
+    there, a part that matches no stored host is an error: it names a host with no
+    history yet, and the message says which hosts have some.
+    """
     if limit is None or not limit.strip():
         return sorted(stored)
-    include: set[str] | None = None
-    exclude: set[str] = set()
-    intersect: list[set[str]] = []
-    unmatched: list[str] = []
-    for raw in (p.strip() for p in limit.split(",")):
-        if not raw:
-            continue
-        op, pattern = (raw[0], raw[1:]) if raw[0] in "!&" else ("", raw)
-        rx = re.compile(fnmatch.translate(pattern), re.IGNORECASE)
-        found = {h for h in stored if rx.match(h)}
-        if not found:
-            unmatched.append(raw)
-        elif op == "!":
-            exclude |= found
-        elif op == "&":
-            intersect.append(found)
-        else:
-            include = found if include is None else include | found
-    if unmatched:
+    selector = Selector(sorted(stored), {})
+    selected = selector.select(limit)
+    if selector.unmatched:
         raise InputError(
-            f"no samples yet for {', '.join(unmatched)}: run `hvdyn collect` first "
+            f"no samples yet for {', '.join(selector.unmatched)}: run `hvdyn collect` first "
             f"(hosts with samples: {', '.join(sorted(stored))})")
-    selected = set(stored) if include is None else include
-    for found in intersect:
-        selected &= found
-    selected -= exclude
     if not selected:
         raise InputError(f"--limit {limit}: selects no host with samples")
     return sorted(selected)

@@ -18,7 +18,7 @@ import numpy as np
 
 from hvdyn.balancer import Claim, allocate
 from hvdyn.checks import guest_dm_support
-from hvdyn.model import FIELDS, MemorySettings
+from hvdyn.model import MemorySettings
 from hvdyn.whatif.history import HostHistory, SettingsChange
 
 if TYPE_CHECKING:
@@ -49,14 +49,6 @@ class SettingsGrid:
         for name in _GRID_FIELDS:
             getattr(self, name)[row, start:] = settings.get(name)
         self.known[row] = True
-
-    def at(self, row: int, column: int) -> MemorySettings:
-        values = {name: int(getattr(self, name)[row, column]) for name in _GRID_FIELDS}
-        return MemorySettings(dynamic=bool(self.dynamic[row, column]),
-                              minimum_mb=values["startup_mb"], **values)
-
-
-assert set(_GRID_FIELDS) | {"dynamic", "minimum_mb"} == set(FIELDS)
 
 
 def recorded_grid(history: HostHistory) -> SettingsGrid:
