@@ -75,7 +75,7 @@ def _fixture(vms: int) -> str:
 
 def _cli(args: list[str]) -> tuple[int, str]:
     """Run `hvdyn ARGS` in this process; (exit code, stdout)."""
-    from hvdyn.cli import cli
+    from hvdyn.cli.group import cli
 
     out = io.StringIO()
     code = 0

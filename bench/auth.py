@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._util import machine, result_line
-from hvdyn.model import HostSpec, Script
+from hvdyn.core.model import HostSpec, Script
 from hvdyn.transport import TransportContext
 from hvdyn.transport.psrp import PsrpTransport
 from hvdyn.transport.winrm import WinrmTransport

@@ -25,12 +25,12 @@ from pathlib import Path
 
 from bench._util import machine, peak_rss_mb, result_line
 from bench.fleet import converge_some, host_facts, host_spec
-from hvdyn.engine import Engine, RunOptions
-from hvdyn.model import HostSpec
-from hvdyn.plan import PlanOptions
-from hvdyn.policy import load_policy
-from hvdyn.render import render_script
-from hvdyn.scripts import ApplyOptions, apply_params
+from hvdyn.core.model import HostSpec
+from hvdyn.planning.plan import PlanOptions
+from hvdyn.policy.load import load_policy
+from hvdyn.powershell.params import ApplyOptions, apply_params
+from hvdyn.powershell.templates import render_script
+from hvdyn.run.engine import Engine, RunOptions
 from hvdyn.transport import Transport
 
 REPO = Path(__file__).resolve().parent.parent

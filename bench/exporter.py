@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from bench._util import machine, peak_rss_mb, result_line
 from bench.fanout import write_lab
-from hvdyn.commands._common import load_hosts, transport_factory
+from hvdyn.cli.context import load_hosts, transport_factory
 from hvdyn.prometheus.exporter import Exporter, Schedule, open_capturing_store
 from hvdyn.prometheus.expose import ViewsCollector
 

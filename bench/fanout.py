@@ -29,9 +29,9 @@ from collections import Counter
 from pathlib import Path
 
 from bench._util import machine, peak_rss_mb, result_line
-from hvdyn.commands._common import load_targets, transport_factory
-from hvdyn.engine import Engine, RunOptions
-from hvdyn.model import HostSpec, HostStatus, Script, ScriptResult
+from hvdyn.cli.context import load_targets, transport_factory
+from hvdyn.core.model import HostSpec, HostStatus, Script, ScriptResult
+from hvdyn.run.engine import Engine, RunOptions
 from hvdyn.sim import reset
 from hvdyn.transport import Transport
 

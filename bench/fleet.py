@@ -14,7 +14,7 @@ import random
 import uuid
 from dataclasses import replace
 
-from hvdyn.model import (
+from hvdyn.core.model import (
     GuestInfo,
     Heartbeat,
     HostFacts,
@@ -23,8 +23,8 @@ from hvdyn.model import (
     VmFacts,
     VmState,
 )
-from hvdyn.plan import target_settings
-from hvdyn.policy import Policy
+from hvdyn.planning.plan import target_settings
+from hvdyn.policy.load import Policy
 
 _DESKTOP_OS = (
     ("Windows 7 Enterprise", 70),

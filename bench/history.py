@@ -44,8 +44,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench._util import machine, peak_rss_mb, result_line
-from hvdyn.audit import balancer_findings, pressure_findings, rollup_health, vm_health
-from hvdyn.commands.history import gather_advice
+from hvdyn.analysis.audit import balancer_findings, pressure_findings, rollup_health, vm_health
+from hvdyn.cli.commands.history import gather_advice
 from hvdyn.formats.chart_data import host_history
 from hvdyn.formats.report_page import report_html
 from hvdyn.history import Retention, Store, open_store, window_start

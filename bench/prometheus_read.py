@@ -25,8 +25,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench._util import machine, peak_rss_mb, result_line
-from hvdyn.prometheus import metrics as m
-from hvdyn.prometheus.source import PrometheusSource
+from hvdyn.history import metric_names as m
+from hvdyn.history.prometheus_source import PrometheusSource
 
 HOST = "hv-read-01"
 

@@ -39,7 +39,7 @@ def _report():
     sys.__stderr__.write("\\nMODULES " + str(len(names)) + " " + ",".join(names) + "\\n")
 atexit.register(_report)
 sys.argv = ["hvdyn", *sys.argv[1:]]
-from hvdyn.cli import main
+from hvdyn.cli.group import main
 main()
 """
 

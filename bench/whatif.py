@@ -31,11 +31,11 @@ from pathlib import Path
 import numpy as np
 
 from bench._util import machine, peak_rss_mb, result_line
-from hvdyn.balancer import target_mb
+from hvdyn.core.balancer import target_mb
+from hvdyn.core.model import HostSpec
 from hvdyn.history import open_store, store_path
 from hvdyn.history.rows import format_ts
-from hvdyn.model import HostSpec
-from hvdyn.policy import load_policy
+from hvdyn.policy.load import load_policy
 from hvdyn.whatif.output import report_json
 from hvdyn.whatif.run import run_whatif
 

@@ -32,9 +32,9 @@ from typing import Any
 
 from bench._util import machine, result_line
 from bench.fanout import write_lab
-from hvdyn.commands._common import load_targets
-from hvdyn.engine import Engine, RunOptions
-from hvdyn.model import HostSpec, HostStatus, Script, ScriptResult
+from hvdyn.cli.context import load_targets
+from hvdyn.core.model import HostSpec, HostStatus, Script, ScriptResult
+from hvdyn.run.engine import Engine, RunOptions
 from hvdyn.transport import Transport, TransportContext
 from hvdyn.transport.winrm import WinrmTransport
 

@@ -1,5 +1,5 @@
 """`python -m hvdyn` runs the CLI."""
 
-from hvdyn.cli import main
+from hvdyn.cli.group import main
 
 main()

@@ -1,6 +1,6 @@
 """Static proof over every rendered script: valid PS 2.0, injection-proof, WMI-correct.
 
-For every name in hvdyn.render.SCRIPT_NAMES, a matrix of params with hostile VM
+For every name in hvdyn.powershell.templates.SCRIPT_NAMES, a matrix of params with hostile VM
 names is rendered in wire and review form and each result must have no
 ERROR/MISSING node, no check_ps2 finding, no WMI allowlist finding, and pass the
 canary render. Mutation tests show each check fails when its defect is planted.
@@ -15,8 +15,8 @@ from typing import Any
 import jinja2
 import pytest
 
-from hvdyn import render
-from hvdyn.errors import RenderError
+from hvdyn.core.errors import RenderError
+from hvdyn.powershell import templates as render
 
 from .psval.canary import canary_render, plant
 from .psval.compat import check_ps2

@@ -18,9 +18,9 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from hvdyn.advise import Advice
+from hvdyn.analysis.recommend import Advice
+from hvdyn.core.model import format_mb
 from hvdyn.formats.results import printable
-from hvdyn.model import format_mb
 
 VERDICT_STYLE = {"undersized": "red", "oversized": "yellow", "refused": "dim",
                  "unknown": "dim"}

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from hvdyn.audit import AuditReport
+from hvdyn.analysis.audit import AuditReport
 from hvdyn.formats.results import printable
 
 _STYLE = {"error": "red", "warning": "yellow", "info": "dim"}

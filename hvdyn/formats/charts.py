@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from hvdyn.advise import percentile
-from hvdyn.audit import warn_threshold
+from hvdyn.analysis.audit import warn_threshold
+from hvdyn.analysis.recommend import percentile
 from hvdyn.formats.chart_data import ChangeEvent, SettingsInterval, by_vm
 from hvdyn.formats.svg import Chart, Marker, Series
 from hvdyn.history.rows import BalancerRow, SampleRow, parse_ts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from hvdyn.audit import AuditReport
+from hvdyn.analysis.audit import AuditReport
 from hvdyn.formats.chart_data import HostHistory
 from hvdyn.formats.report_page import host_section, page, table
 

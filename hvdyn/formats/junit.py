@@ -10,7 +10,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
-from hvdyn.audit import AuditFinding, AuditReport
+from hvdyn.analysis.audit import AuditFinding, AuditReport
 from hvdyn.formats.xmltext import xml_chars
 
 HOST_CASE = "(host)"

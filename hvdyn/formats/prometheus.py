@@ -10,8 +10,8 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from hvdyn.audit import CATALOG, AuditReport
-from hvdyn.model import VmFacts
+from hvdyn.analysis.audit import CATALOG, AuditReport
+from hvdyn.core.model import VmFacts
 
 MB = 1024 * 1024
 

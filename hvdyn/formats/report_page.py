@@ -17,12 +17,12 @@ import re
 from collections.abc import Sequence
 from html import escape
 
-from hvdyn.advise import percentile
-from hvdyn.audit import AuditFinding, balancer_findings, pressure_findings
+from hvdyn.analysis.audit import AuditFinding, balancer_findings, pressure_findings
+from hvdyn.analysis.recommend import percentile
+from hvdyn.core.model import format_mb
 from hvdyn.formats import charts
 from hvdyn.formats.chart_data import HostHistory, SettingsInterval
 from hvdyn.formats.svg import Chart, render
-from hvdyn.model import format_mb
 
 CSS = """
 body{font-family:sans-serif;margin:1.5em;color:#222;max-width:1500px}

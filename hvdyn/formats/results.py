@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.padding import Padding
 from rich.text import Text
 
-from hvdyn.errors import EXIT_FAILED, EXIT_OK, EXIT_PENDING, without_host
-from hvdyn.model import (
+from hvdyn.core.errors import EXIT_FAILED, EXIT_OK, EXIT_PENDING, without_host
+from hvdyn.core.model import (
     Change,
     ChangeStatus,
     Finding,

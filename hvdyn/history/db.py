@@ -30,7 +30,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hvdyn.errors import StoreError
+from hvdyn.core.errors import StoreError
 from hvdyn.history.schema import MIGRATIONS, migrate
 
 log = logging.getLogger("hvdyn.history")

@@ -21,7 +21,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import IO
 
-from hvdyn.errors import InputError
+from hvdyn.core.errors import InputError
 from hvdyn.history.rows import SampleRow
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from hvdyn.errors import StoreError
+from hvdyn.core.errors import StoreError
 
 TS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 

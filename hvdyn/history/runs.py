@@ -7,9 +7,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hvdyn.core.model import Change, GuestInfo, MemorySettings, VmFacts
 from hvdyn.history.db import StoreBase, columns_of
 from hvdyn.history.rows import AuditRow, JournalRow, RunRow, now_ts
-from hvdyn.model import Change, GuestInfo, MemorySettings, VmFacts
 
 JOURNAL_OUTCOMES = ("sent", "applied", "failed", "pending", "conflict", "unknown")
 

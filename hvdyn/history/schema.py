@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from hvdyn.errors import StoreError
+from hvdyn.core.errors import StoreError
 
 _V1 = """
 CREATE TABLE runs (

@@ -53,7 +53,7 @@ def open_history(state_dir: Path, prometheus_url: str | None, window: timedelta
         with open_store(state_dir) as store:
             yield store
         return
-    from hvdyn.prometheus.source import PrometheusSource
+    from hvdyn.history.prometheus_source import PrometheusSource
 
     with PrometheusSource(prometheus_url, lookback=window + LOOKBACK_SLACK) as source:
         yield source

@@ -21,8 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hvdyn.errors import InputError, InventoryError
-from hvdyn.fileio import input_problem, read_input
+from hvdyn.core.errors import InputError, InventoryError
+from hvdyn.core.fileio import input_problem, read_input
+from hvdyn.core.model import HostSpec
 from hvdyn.inventory.ansible import AnsibleOptions, find_ansible_inventory, read_with_ansible
 from hvdyn.inventory.ansible import select_with_ansible as _ansible_select
 from hvdyn.inventory.base import Problems, RawHost, RawInventory, Where, log
@@ -40,7 +41,6 @@ from hvdyn.inventory.connection import (
 from hvdyn.inventory.patterns import select as select_names
 from hvdyn.inventory.reader import SECTIONS as GROUP_KEYS
 from hvdyn.inventory.reader import read_yaml_inventory
-from hvdyn.model import HostSpec
 
 __all__ = [
     "AUTHS",

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hvdyn.errors import InputError
+from hvdyn.core.errors import InputError
 from hvdyn.inventory.base import (
     RawHost,
     RawInventory,

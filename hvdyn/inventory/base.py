@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hvdyn.errors import InventoryError, LocatedError, MultipleInputErrors
+from hvdyn.core.errors import InventoryError, LocatedError, MultipleInputErrors
 
 log = logging.getLogger("hvdyn.inventory")
 

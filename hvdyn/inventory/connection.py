@@ -30,8 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hvdyn.core.yamlpos import TaggedText
 from hvdyn.inventory.base import Problems, RawHost, Var, Where, has_jinja, is_password_key, log
-from hvdyn.yamlpos import TaggedText
 
 TRANSPORTS = ("winrm", "psrp", "mock")
 SCHEMES = ("http", "https")

@@ -20,7 +20,7 @@ import fnmatch
 import re
 from collections.abc import Mapping, Sequence
 
-from hvdyn.errors import InputError
+from hvdyn.core.errors import InputError
 from hvdyn.inventory.base import log
 from hvdyn.inventory.names import split_port
 

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hvdyn.errors import InputError, InventoryError
+from hvdyn.core.errors import InputError, InventoryError
+from hvdyn.core.yamlpos import KeyPath, YamlDoc, key_str, load_yaml
 from hvdyn.inventory.base import Problems, RawHost, RawInventory, Var, Where, log
 from hvdyn.inventory.names import RangeError, expand, split_port
 from hvdyn.inventory.varsdirs import read_vars, vars_files
-from hvdyn.yamlpos import KeyPath, YamlDoc, key_str, load_yaml
 
 SECTIONS = ("vars", "children", "hosts")
 PRIORITY_VAR = "ansible_group_priority"

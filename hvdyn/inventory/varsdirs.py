@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hvdyn.errors import InventoryError
+from hvdyn.core.errors import InventoryError
+from hvdyn.core.yamlpos import load_yaml
 from hvdyn.inventory.base import Var, Where, log
-from hvdyn.yamlpos import load_yaml
 
 EXTENSIONS = (".yml", ".yaml", ".json")
 MAX_FILES = 2_000  # per group or host; a deeper tree is a mistake, not a fleet

@@ -1,7 +1,7 @@
 """`hvdyn exporter`: collect in the background, serve the newest values on /metrics.
 
 Each host has its own schedule: it is collected every interval (by
-`hvdyn.collect.Collector`, the same discover + collect scripts, transports,
+`hvdyn.run.collect.Collector`, the same discover + collect scripts, transports,
 deadlines and credentials as `hvdyn collect`, and into the same store), at
 most `forks` hosts at once. A host that is slow or down only delays itself.
 A scrape reads the newest finished batch of every host from memory and never
@@ -19,11 +19,11 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
-from hvdyn.audit import AuditReport
-from hvdyn.collect import Collector, CollectResult
+from hvdyn.analysis.audit import AuditReport
+from hvdyn.core.model import HostSpec
 from hvdyn.history import Store, store_path
 from hvdyn.history.rows import BalancerRow, HostMemoryRow, SampleRow, VmSettingsRow
-from hvdyn.model import HostSpec
+from hvdyn.run.collect import Collector, CollectResult
 from hvdyn.transport import Transport
 
 Log = Callable[[str], None]
@@ -227,7 +227,7 @@ class Exporter:
 
     def collect_all(self) -> list[HostView]:
         """Every host once, `forks` at a time (`--once`)."""
-        from hvdyn.engine import fan_out
+        from hvdyn.run.engine import fan_out
 
         return fan_out(self._hosts, self.collect_host, self._schedule.forks)
 

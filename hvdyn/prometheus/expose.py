@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from hvdyn.audit import CATALOG
+from hvdyn.analysis.audit import CATALOG
+from hvdyn.history import metric_names as m
 from hvdyn.history.rows import parse_ts
-from hvdyn.prometheus import metrics as m
 from hvdyn.prometheus.exporter import HostView
 
 

@@ -8,9 +8,9 @@ discover/apply/collect scripts as record dicts).
 from __future__ import annotations
 
 from hvdyn.sim.fixture import load_fixture, parse_fixture
+from hvdyn.sim.hostfiles import load_state, reset, save_state, session, state_path
 from hvdyn.sim.runner import run_script
 from hvdyn.sim.state import HostState
-from hvdyn.sim.store import load_state, reset, save_state, session, state_path
 
 __all__ = [
     "HostState",

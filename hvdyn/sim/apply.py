@@ -1,4 +1,4 @@
-"""The `apply` script on the simulated host: the 7 steps of `hvdyn/scripts.py`.
+"""The `apply` script on the simulated host: the 7 steps of `hvdyn/powershell/params.py`.
 
 Mirrors `templates/apply.ps1.j2` step by step (same order, same outcomes,
 same messages where it matters) so the engine cannot tell the two apart.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hvdyn.model import FIELDS
+from hvdyn.core.model import FIELDS
 from hvdyn.sim import wmi
 from hvdyn.sim.common import (
     CLUSTER_FAILURE,

@@ -1,6 +1,6 @@
 """The simulated host's balancer: demand curves, passes over live state, counters.
 
-How memory is shared (targets, floors, weights) is `hvdyn.balancer`, the
+How memory is shared (targets, floors, weights) is `hvdyn.core.balancer`, the
 model `hvdyn whatif` replays too; this module supplies the simulated guests'
 demand, runs the passes and keeps the counters. Everything is a pure function
 of the VM id, the simulated clock and the current state, so runs are
@@ -14,7 +14,7 @@ import hashlib
 import math
 from datetime import datetime
 
-from hvdyn.balancer import Claim, allocate_lists, target_mb
+from hvdyn.core.balancer import Claim, allocate_lists, target_mb
 from hvdyn.sim.guest import ic_supports_dm, os_supports_dm, supports_dm
 from hvdyn.sim.state import HOLDS_MEMORY, PAUSED, RUNNING, HostState, SimVm
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hvdyn.model import FIELDS
+from hvdyn.core.model import FIELDS
 from hvdyn.sim.state import SimVm
 
 Record = dict[str, Any]

@@ -1,6 +1,6 @@
 """Load a simulated-host fixture (YAML) into a fresh `HostState`.
 
-`hvdyn.yamlpos` reads the YAML keeping every key path's line and column (as
+`hvdyn.core.yamlpos` reads the YAML keeping every key path's line and column (as
 for policies and inventories); pydantic v2 validates the plain data (unknown
 keys rejected) and
 each error is reported as `FixtureError(file, line, col, key, message,
@@ -18,10 +18,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
-from hvdyn.errors import FixtureError
-from hvdyn.fileio import read_input
-from hvdyn.model import BUFFER_RANGE, MAX_VM_MEMORY_MB, WEIGHT_RANGE, parse_size_mb
-from hvdyn.quoting import is_guid
+from hvdyn.core.errors import FixtureError
+from hvdyn.core.fileio import read_input
+from hvdyn.core.model import BUFFER_RANGE, MAX_VM_MEMORY_MB, WEIGHT_RANGE, parse_size_mb
+from hvdyn.core.yamlpos import KeyPath, YamlDoc, key_str, parse_yaml
+from hvdyn.powershell.quoting import is_guid
 from hvdyn.sim import balancer
 from hvdyn.sim.guest import default_os_version
 from hvdyn.sim.state import (
@@ -34,7 +35,6 @@ from hvdyn.sim.state import (
     MemoryData,
     SimVm,
 )
-from hvdyn.yamlpos import KeyPath, YamlDoc, key_str, parse_yaml
 
 DEFAULT_EPOCH = "2026-01-05T00:00:00Z"
 DEFAULT_IC = "6.1.7601.17514"

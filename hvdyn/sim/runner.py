@@ -1,8 +1,8 @@
 """Run the `discover`, `apply` and `collect` scripts against simulated state.
 
-Each function follows the steps `hvdyn/scripts.py` gives for the real
+Each function follows the steps `hvdyn/powershell/params.py` gives for the real
 template, using the WMI rules in `wmi.py`, and returns record dicts exactly
-as `hvdyn/protocol.py` documents them. Waiting means advancing the
+as `hvdyn/powershell/records.py` documents them. Waiting means advancing the
 simulated clock, never sleeping.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hvdyn.quoting import is_guid
+from hvdyn.powershell.quoting import is_guid
 from hvdyn.sim import balancer, wmi
 from hvdyn.sim.apply import apply
 from hvdyn.sim.common import (

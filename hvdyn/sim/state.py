@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from hvdyn.model import MemorySettings
+from hvdyn.core.model import MemorySettings
 
 # EnabledState values (WMI v1) the simulator produces.
 RUNNING = 2

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from hvdyn.quoting import is_guid
+from hvdyn.powershell.quoting import is_guid
 from hvdyn.sim.state import (
     HEARTBEAT_CODES,
     OFF,

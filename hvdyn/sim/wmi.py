@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from hvdyn.model import MAX_VM_MEMORY_MB
+from hvdyn.core.model import MAX_VM_MEMORY_MB
 from hvdyn.sim import balancer
 from hvdyn.sim.state import (
     JOB_COMPLETED,

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from hvdyn.errors import InputError
-from hvdyn.model import HostSpec, Script, ScriptResult
+from hvdyn.core.errors import InputError
+from hvdyn.core.model import HostSpec, Script, ScriptResult
 
 
 class Transport(Protocol):

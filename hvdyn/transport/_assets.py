@@ -1,7 +1,6 @@
-"""PowerShell files the transports ship: located like render.py finds templates.
+"""PowerShell files the transports ship, from the templates directory.
 
-The wheel carries `templates/` as `hvdyn/templates/`; a source checkout has
-it at `<repo>/templates/`. The bootstrap files are plain PowerShell (no Jinja):
+The bootstrap files are plain PowerShell (no Jinja):
 they take no values from Python.
 """
 
@@ -9,25 +8,17 @@ from __future__ import annotations
 
 import base64
 from functools import cache
-from pathlib import Path
+
+from hvdyn.powershell.templates import template_dir
 
 STDIN_BOOTSTRAP = "_bootstrap.ps1"
 FILE_DECODER = "_bootstrap_file.ps1"
 
 
-def templates_dir() -> Path:
-    """`hvdyn/templates/` when installed from a wheel, else `<repo>/templates/`."""
-    package = Path(__file__).resolve().parent.parent
-    installed = package / "templates"
-    if installed.is_dir():
-        return installed
-    return package.parent / "templates"
-
-
 @cache
 def read_asset(name: str) -> str:
     """The text of a shipped PowerShell file, with CRLF line ends."""
-    text = (templates_dir() / name).read_text(encoding="utf-8")
+    text = (template_dir() / name).read_text(encoding="utf-8")
     return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 

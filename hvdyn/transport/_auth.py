@@ -19,7 +19,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from hvdyn.errors import CredentialError, TransportError
+from hvdyn.core.errors import CredentialError, TransportError
 from hvdyn.transport._errors import classify
 from hvdyn.transport._options import ConnOptions
 from hvdyn.transport._tls import RequestCounter

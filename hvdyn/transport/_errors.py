@@ -12,7 +12,7 @@ import socket
 import ssl
 from collections.abc import Iterator
 
-from hvdyn.errors import (
+from hvdyn.core.errors import (
     AuthError,
     ConnectError,
     TlsError,

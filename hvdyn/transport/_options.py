@@ -27,8 +27,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from hvdyn.errors import CredentialError, InputError
-from hvdyn.model import HostSpec
+from hvdyn.core.errors import CredentialError, InputError
+from hvdyn.core.model import HostSpec
 
 AUTHS = ("ntlm", "kerberos", "credssp", "basic", "certificate", "negotiate")  # negotiate: psrp
 NEEDS_PASSWORD = frozenset({"ntlm", "credssp", "basic"})

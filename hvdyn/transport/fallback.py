@@ -15,8 +15,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from hvdyn.errors import AuthError
-from hvdyn.model import HostSpec, Script, ScriptResult
+from hvdyn.core.errors import AuthError
+from hvdyn.core.model import HostSpec, Script, ScriptResult
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from hvdyn import protocol
-from hvdyn.errors import AuthError, ConnectError, InputError, TransportTimeout
-from hvdyn.model import HostSpec, Script, ScriptResult
+from hvdyn.core.errors import AuthError, ConnectError, InputError, TransportTimeout
+from hvdyn.core.model import HostSpec, Script, ScriptResult
+from hvdyn.powershell import records as protocol
 from hvdyn.sim import run_script, session, wmi
 from hvdyn.sim.apply import StreamDropped
 from hvdyn.transport import TransportContext

@@ -24,8 +24,8 @@ from pypsrp.host import PSHost, PSHostUserInterface
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
-from hvdyn.errors import CredentialError, TransportError, TransportTimeout
-from hvdyn.model import HostSpec, Script, ScriptResult
+from hvdyn.core.errors import CredentialError, TransportError, TransportTimeout
+from hvdyn.core.model import HostSpec, Script, ScriptResult
 from hvdyn.transport import TransportContext
 from hvdyn.transport._auth import Security, SessionObserver, first_reachable, require_kerberos
 from hvdyn.transport._errors import classify

@@ -31,8 +31,8 @@ from typing import Any
 from winrm.exceptions import WinRMOperationTimeoutError, WSManFaultError
 from winrm.protocol import Protocol
 
-from hvdyn.errors import CredentialError, TransportError, TransportTimeout
-from hvdyn.model import HostSpec, Script, ScriptResult
+from hvdyn.core.errors import CredentialError, TransportError, TransportTimeout
+from hvdyn.core.model import HostSpec, Script, ScriptResult
 from hvdyn.transport import TransportContext
 from hvdyn.transport._assets import FILE_DECODER, STDIN_BOOTSTRAP, encoded_command
 from hvdyn.transport._auth import (

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hvdyn.core.model import GuestInfo, MemorySettings
 from hvdyn.history import Store
 from hvdyn.history.rows import epoch, format_ts, from_epoch, parse_ts
 from hvdyn.history.source import HistorySource
-from hvdyn.model import GuestInfo, MemorySettings
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hvdyn.core.model import GuestInfo, HostSpec, MemorySettings, VmFacts, VmState
 from hvdyn.history.rows import VmSettingsRow
-from hvdyn.model import GuestInfo, HostSpec, MemorySettings, VmFacts, VmState
-from hvdyn.plan import target_settings
-from hvdyn.policy import Policy
+from hvdyn.planning.plan import target_settings
+from hvdyn.policy.load import Policy
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

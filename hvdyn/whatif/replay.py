@@ -1,6 +1,6 @@
 """Replay recorded demand through the balancer model under given settings.
 
-Every tick is one balancer pass (`hvdyn.balancer`, the model the simulator
+Every tick is one balancer pass (`hvdyn.core.balancer`, the model the simulator
 runs): running VMs claim their targets, and when the host's pool cannot
 meet them all, `allocate` shares it by floors and Weight. Uncontended ticks
 (the common case) are worked out for all VMs and ticks at once; contended
@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hvdyn.balancer import Claim, allocate
-from hvdyn.checks import guest_dm_support
-from hvdyn.model import MemorySettings
+from hvdyn.core.balancer import Claim, allocate
+from hvdyn.core.model import MemorySettings
+from hvdyn.planning.checks import guest_dm_support
 from hvdyn.whatif.history import HostHistory, SettingsChange
 
 if TYPE_CHECKING:

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from hvdyn.errors import EXIT_OK, EXIT_PENDING
+from hvdyn.core.errors import EXIT_OK, EXIT_PENDING
+from hvdyn.core.model import GuestInfo, HostSpec, VmState
 from hvdyn.history import Store, open_store
 from hvdyn.history.source import HistorySource, open_history
-from hvdyn.model import GuestInfo, HostSpec, VmState
-from hvdyn.policy import Policy, load_policy
+from hvdyn.policy.load import Policy, load_policy
 from hvdyn.whatif.history import load_history
 from hvdyn.whatif.propose import propose
 from hvdyn.whatif.replay import balloon_capable, proposed_grid, recorded_grid, replay

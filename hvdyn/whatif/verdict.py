@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hvdyn.audit import AVAILABLE_MIN_MB
-from hvdyn.model import MemorySettings, format_mb
+from hvdyn.analysis.audit import AVAILABLE_MIN_MB
+from hvdyn.core.model import MemorySettings, format_mb
 from hvdyn.whatif.history import Gap, HostHistory
 from hvdyn.whatif.propose import Proposal
 from hvdyn.whatif.replay import Outcome, SettingsGrid

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.checks_host import checks_table
+from hvdyn.planning.host_checks import checks_table
 
 from .helpers import REPO, Hvdyn
 
@@ -20,7 +20,9 @@ def test_readme_checks_table_is_generated_from_the_check_list() -> None:
         r"<!-- checks-table:start -->\n(.*?)\n<!-- checks-table:end -->", readme, re.S
     )
     assert block is not None
-    assert block.group(1) == checks_table(), "regenerate it: hvdyn.checks_host.checks_table()"
+    assert block.group(1) == checks_table(), (
+        "regenerate it: hvdyn.planning.host_checks.checks_table()"
+    )
 
 
 def test_readme_opens_with_the_two_commands() -> None:

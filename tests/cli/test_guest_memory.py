@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hvdyn.engine import with_remembered_guests
-from hvdyn.model import GuestInfo, Heartbeat, HostFacts, MemorySettings, VmFacts, VmState
+from hvdyn.core.model import GuestInfo, Heartbeat, HostFacts, MemorySettings, VmFacts, VmState
+from hvdyn.run.engine import with_remembered_guests
 from hvdyn.sim import session
 
 from .helpers import Hvdyn

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from hvdyn import cli as cli_module
+from hvdyn.cli import group as cli_module
 
 
 def test_command_table_matches_the_registered_commands() -> None:
@@ -16,7 +16,8 @@ def test_command_table_matches_the_registered_commands() -> None:
     assert set(cli_module.COMMANDS) == set(group.commands)
     for name, (module, summary) in cli_module.COMMANDS.items():
         real = group.commands[name]
-        assert real.callback is not None and real.callback.__module__ == f"hvdyn.commands.{module}"
+        assert real.callback is not None
+        assert real.callback.__module__ == f"hvdyn.cli.commands.{module}"
         assert summary == real.get_short_help_str(limit=1000), name
 
 
@@ -24,11 +25,12 @@ def test_help_imports_no_command_module() -> None:
     code = (
         "import sys\n"
         "from click.testing import CliRunner\n"
-        "from hvdyn.cli import cli\n"
+        "from hvdyn.cli.group import cli\n"
         "result = CliRunner().invoke(cli, ['--help'])\n"
         "assert result.exit_code == 0, result.output\n"
         "assert 'validate' in result.output and 'rollback' in result.output\n"
-        "heavy = ('hvdyn.commands.', 'hvdyn.engine', 'pydantic', 'jinja2', 'winrm', 'requests')\n"
+        "heavy = ('hvdyn.cli.commands.', 'hvdyn.run.engine', 'pydantic', 'jinja2', 'winrm',"
+        " 'requests')\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 _PROBE = """
 import json, sys
 sys.argv = ["hvdyn", *sys.argv[1:]]
-from hvdyn.cli import main
+from hvdyn.cli.group import main
 try:
     main()
 except SystemExit as exc:
@@ -42,9 +42,9 @@ def _loaded(modules: set[str], *names: str) -> list[str]:
 def test_validate_loads_neither_engine_nor_store_nor_renderer(tmp_path: Path) -> None:
     code, modules = _imported("validate", "examples/lab.yaml", state_dir=tmp_path)
     assert code == 0
-    assert "hvdyn.policy" in modules and "hvdyn.sim.fixture" in modules  # what it checks
-    not_needed = ("hvdyn.engine", "hvdyn.executor", "hvdyn.history", "hvdyn.journal",
-                  "hvdyn.render", "hvdyn.formats.results", "hvdyn.snapshot")
+    assert "hvdyn.policy.load" in modules and "hvdyn.sim.fixture" in modules  # what it checks
+    not_needed = ("hvdyn.run.engine", "hvdyn.run.executor", "hvdyn.history", "hvdyn.run.journal",
+                  "hvdyn.powershell.templates", "hvdyn.formats.results", "hvdyn.run.snapshot")
     assert [m for m in not_needed if m in modules] == []
     assert _loaded(modules, "jinja2", "sqlite3", "rich") == []
 
@@ -59,5 +59,7 @@ def test_plan_still_loads_what_it_runs(tmp_path: Path) -> None:
     code, modules = _imported("plan", "examples/lab.yaml", "--format", "json",
                               state_dir=tmp_path)
     assert code == 2  # the lab drifts from its policy until applied
-    assert {"hvdyn.engine", "hvdyn.history", "hvdyn.render", "hvdyn.formats.results"} <= modules
-    assert "hvdyn.journal" not in modules and "hvdyn.snapshot" not in modules
+    expected = {"hvdyn.run.engine", "hvdyn.history", "hvdyn.powershell.templates",
+                "hvdyn.formats.results"}
+    assert expected <= modules
+    assert "hvdyn.run.journal" not in modules and "hvdyn.run.snapshot" not in modules

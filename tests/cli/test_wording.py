@@ -9,11 +9,11 @@ from pathlib import Path
 from click.testing import CliRunner
 from rich.console import Console
 
-from hvdyn.audit import AuditFinding, AuditReport, HostAudit, pressure_findings
-from hvdyn.cli import cli
+from hvdyn.analysis.audit import AuditFinding, AuditReport, HostAudit, pressure_findings
+from hvdyn.cli.group import cli
+from hvdyn.core.model import HostPlan, HostResult, HostStatus
 from hvdyn.formats.audit_text import print_audit
 from hvdyn.history.rows import SampleRow
-from hvdyn.model import HostPlan, HostResult, HostStatus
 
 from .helpers import LAB_INVENTORY, LAB_POLICY
 

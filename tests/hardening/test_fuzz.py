@@ -26,7 +26,7 @@ from types import FrameType
 import pytest
 from click.testing import CliRunner
 
-from hvdyn.cli import cli
+from hvdyn.cli.group import cli
 from hvdyn.sim import state_path
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.errors import PolicyError
-from hvdyn.fileio import MAX_INPUT_BYTES, read_input
+from hvdyn.core.errors import PolicyError
+from hvdyn.core.fileio import MAX_INPUT_BYTES, read_input
 
 from .conftest import Make, World, vm
 

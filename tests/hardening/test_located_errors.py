@@ -8,8 +8,8 @@ import re
 import pytest
 import yaml
 
-from hvdyn import yamlpos
-from hvdyn.errors import PolicyError
+from hvdyn.core import yamlpos
+from hvdyn.core.errors import PolicyError
 from hvdyn.sim import load_state
 
 from .conftest import Make, World, vm

@@ -1,4 +1,4 @@
-"""-o onto devices, FIFOs, symlinks, /proc, missing directories (hvdyn.fileio)."""
+"""-o onto devices, FIFOs, symlinks, /proc, missing directories (hvdyn.core.fileio)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.errors import OutputPathError
-from hvdyn.fileio import check_output, write_atomic
+from hvdyn.core.errors import OutputPathError
+from hvdyn.core.fileio import check_output, write_atomic
 
 from .conftest import Make, World, vm
 

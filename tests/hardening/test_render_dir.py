@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.render_dir import manifest
+from hvdyn.formats.render_dir import manifest
 
 from .conftest import Make, World, vm
 

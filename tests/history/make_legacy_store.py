@@ -12,6 +12,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from hvdyn.core.model import Change, GuestInfo, HostFacts, MemorySettings, VmFacts, VmState
 from hvdyn.history import Store
 from hvdyn.history.rows import (
     AuditRow,
@@ -21,7 +22,6 @@ from hvdyn.history.rows import (
     VmSettingsRow,
     format_ts,
 )
-from hvdyn.model import Change, GuestInfo, HostFacts, MemorySettings, VmFacts, VmState
 
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
 VMS = [("0A000001-0000-4000-8000-000000000001", "web"),

@@ -14,19 +14,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hvdyn.cli import cli
-from hvdyn.collect import (
+from hvdyn.cli.context import load_hosts, transport_factory
+from hvdyn.cli.group import cli
+from hvdyn.cli.progress import collect_progress
+from hvdyn.core.errors import TransportError
+from hvdyn.core.model import HostSpec, Script, ScriptResult
+from hvdyn.history import open_store
+from hvdyn.powershell.records import MAX_OUTPUT_CHARS
+from hvdyn.run.collect import (
     OUTPUT_BUDGET_CHARS,
     RECORD_CHARS,
     Collector,
     samples_per_script,
 )
-from hvdyn.commands._common import load_hosts, transport_factory
-from hvdyn.commands._progress import collect_progress
-from hvdyn.errors import TransportError
-from hvdyn.history import open_store
-from hvdyn.model import HostSpec, Script, ScriptResult
-from hvdyn.protocol import MAX_OUTPUT_CHARS
 from hvdyn.transport import Transport
 
 OBS = Path(__file__).parents[1] / "observe" / "data"
@@ -47,7 +47,7 @@ def test_scripts_stay_far_below_the_output_cap() -> None:
 
 def test_a_sample_record_fits_the_size_estimate(tmp_path: Path) -> None:
     """The real record of a VM with a long name stays under RECORD_CHARS."""
-    from hvdyn.protocol import encode_record
+    from hvdyn.powershell.records import encode_record
     record = {"t": "sample", "name": "x" * 100, "ids": ["0A000001-0000-4000-8000-000000000001"],
               "ts": "2026-01-05T00:05:00.1234567+01:00",
               "counters": {k: 2**31 for k in (

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hvdyn.cli import cli
+from hvdyn.cli.group import cli
 from hvdyn.history import open_store
 from hvdyn.history.export import csv_cell, write_samples
 from hvdyn.history.rows import SampleRow

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.errors import StoreError
+from hvdyn.core.errors import StoreError
 from hvdyn.history import open_store, store_path
 from hvdyn.history.schema import MIGRATIONS
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.advise import advise, advise_rollups, step_for
-from hvdyn.audit import pressure_findings, rollup_health, vm_health
+from hvdyn.analysis.audit import pressure_findings, rollup_health, vm_health
+from hvdyn.analysis.recommend import advise, advise_rollups, step_for
 from hvdyn.history import Store, open_store, window_start
 from hvdyn.history.resolution import RAW, resolution_for
 from hvdyn.history.rollups import DAY, HOUR
@@ -87,7 +87,7 @@ def test_audit_health_from_rollups_matches_raw(fortnight: Path, res: int) -> Non
 def test_commands_pick_rollups_for_long_windows(fortnight: Path, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from hvdyn.cli import cli
+    from hvdyn.cli.group import cli
 
     def run(*args: str) -> str:
         result = CliRunner().invoke(cli, [*args, "--state-dir", str(fortnight)])

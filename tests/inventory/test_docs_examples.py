@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hvdyn.cli import cli
+from hvdyn.cli.group import cli
 
 REPO = Path(__file__).resolve().parents[2]
 BESIDE = Path(sys.executable).with_name("ansible-inventory")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.errors import InputError, InventoryError, MultipleInputErrors
+from hvdyn.core.errors import InputError, InventoryError, MultipleInputErrors
 from hvdyn.inventory import Inventory, load_inventory, select_hosts
 
 FLEET = """\

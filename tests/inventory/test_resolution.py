@@ -14,8 +14,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hvdyn.cli import cli
-from hvdyn.credentials import make_password_resolver
+from hvdyn.cli.group import cli
 from hvdyn.inventory import (
     AnsibleOptions,
     ReaderOptions,
@@ -23,6 +22,7 @@ from hvdyn.inventory import (
     load_inventory,
     select_hosts,
 )
+from hvdyn.inventory.credentials import make_password_resolver
 from hvdyn.inventory.names import RangeError, expand, split_port
 from hvdyn.inventory.patterns import select, split_pattern
 

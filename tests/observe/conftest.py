@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hvdyn.cli import cli
+from hvdyn.cli.group import cli
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parents[2]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import yaml
 
-from hvdyn.advise import advise_vm, percentile, round_up
+from hvdyn.analysis.recommend import advise_vm, percentile, round_up
 from hvdyn.history.rows import SampleRow, VmSettingsRow
-from hvdyn.policy import load_policy
+from hvdyn.policy.load import load_policy
 
 from .conftest import INVENTORY, POLICY, Hv
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hvdyn.audit import warn_threshold
+from hvdyn.analysis.audit import warn_threshold
 from hvdyn.formats import charts
 from hvdyn.formats.chart_data import HostHistory, SettingsInterval, by_vm
 from hvdyn.formats.report_page import overview

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hvdyn.errors import InputError
-from hvdyn.schedule_units import check_cron
+from hvdyn.core.errors import InputError
+from hvdyn.formats.schedule_units import check_cron
 
 from .conftest import INVENTORY, POLICY, Hv
 

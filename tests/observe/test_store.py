@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.errors import StoreError
+from hvdyn.core.errors import StoreError
+from hvdyn.core.model import Change
 from hvdyn.history import Store, open_store, parse_duration, store_path
 from hvdyn.history.rows import BalancerRow, HostMemoryRow, SampleRow, format_ts
 from hvdyn.history.schema import MIGRATIONS
-from hvdyn.model import Change
 
 from .conftest import INVENTORY
 

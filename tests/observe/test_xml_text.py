@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from hvdyn.cli import cli
+from hvdyn.cli.group import cli
 from hvdyn.formats.xmltext import escape, xml_chars
 
 

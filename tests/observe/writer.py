@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from hvdyn.collect import Collector
-from hvdyn.commands._common import load_hosts, transport_factory
+from hvdyn.cli.context import load_hosts, transport_factory
 from hvdyn.history import open_store
+from hvdyn.run.collect import Collector
 
 
 def main() -> None:

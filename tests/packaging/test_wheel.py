@@ -13,11 +13,11 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 RENDER_FROM_INSTALLED = """
-import hvdyn, hvdyn.render
-from hvdyn.scripts import discover_params
-script = hvdyn.render.render_script("discover", discover_params("hv01"))
+import hvdyn, hvdyn.powershell.templates
+from hvdyn.powershell.params import discover_params
+script = hvdyn.powershell.templates.render_script("discover", discover_params("hv01"))
 print(hvdyn.__file__)
-print(hvdyn.render.template_dir())
+print(hvdyn.powershell.templates.template_dir())
 print(len(script.text))
 """
 

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hvdyn.engine import Engine, RunOptions
-from hvdyn.model import (
+from hvdyn.core.model import (
     GuestInfo,
     Heartbeat,
     HostFacts,
@@ -25,8 +24,9 @@ from hvdyn.model import (
     VmState,
     parse_size_mb,
 )
-from hvdyn.plan import PlanOptions
-from hvdyn.policy import load_policy
+from hvdyn.planning.plan import PlanOptions
+from hvdyn.policy.load import load_policy
+from hvdyn.run.engine import Engine, RunOptions
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
 

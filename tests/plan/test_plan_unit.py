@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hvdyn.model import (
+from hvdyn.core.model import (
     ChangeStatus,
     Desired,
     DesiredValue,
@@ -14,7 +14,7 @@ from hvdyn.model import (
     VmFacts,
     VmState,
 )
-from hvdyn.plan import PlanOptions, plan_vm, target_settings
+from hvdyn.planning.plan import PlanOptions, plan_vm, target_settings
 
 HOST = HostFacts(name="hv01", total_mb=65536, free_mb=30000)
 W7 = GuestInfo(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from hvdyn.model import GuestInfo, HostSpec, MemorySettings, VmFacts, VmState
-from hvdyn.policy import Policy, load_policy
+from hvdyn.core.model import GuestInfo, HostSpec, MemorySettings, VmFacts, VmState
+from hvdyn.policy.load import Policy, load_policy
 
 
 def write_policy(tmp_path: Path, text: str) -> Policy:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.errors import InputError, LocatedError, MultipleInputErrors
-from hvdyn.policy import load_policy
+from hvdyn.core.errors import InputError, LocatedError, MultipleInputErrors
+from hvdyn.policy.load import load_policy
 
 BAD = Path(__file__).parent / "bad"
 CASES = sorted(BAD.glob("*.yaml"))

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.errors import InputError, MultipleInputErrors, PolicyError
-from hvdyn.policy import load_policy
+from hvdyn.core.errors import InputError, MultipleInputErrors, PolicyError
+from hvdyn.policy.load import load_policy
 
 from .policy_helpers import write_policy
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hvdyn.model import MAX_VM_MEMORY_MB, parse_size_mb
-from hvdyn.policy_schema import MIN_VM_MEMORY_MB
+from hvdyn.core.model import MAX_VM_MEMORY_MB, parse_size_mb
+from hvdyn.policy.schema import MIN_VM_MEMORY_MB
 
 from .policy_helpers import host, vm, write_policy
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.model import Provenance, VmState
-from hvdyn.policy import Policy
+from hvdyn.core.model import Provenance, VmState
+from hvdyn.policy.load import Policy
 
 from .policy_helpers import host, vm, write_policy
 
@@ -240,7 +240,7 @@ def test_policy_attributes(tmp_path: Path) -> None:
 
 
 def test_lab_example_loads() -> None:
-    from hvdyn.policy import load_policy
+    from hvdyn.policy.load import load_policy
 
     path = Path(__file__).parents[2] / "examples" / "lab.yaml"
     policy = load_policy(path)

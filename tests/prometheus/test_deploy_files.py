@@ -7,7 +7,7 @@ import json
 import re
 import subprocess
 
-from hvdyn.prometheus import metrics as m
+from hvdyn.history import metric_names as m
 
 from .servers import DASHBOARD, RULES, need_binary
 

@@ -18,10 +18,10 @@ import yaml
 from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
-from hvdyn.cli import cli
-from hvdyn.commands._common import load_hosts, transport_factory
+from hvdyn.cli.context import load_hosts, transport_factory
+from hvdyn.cli.group import cli
+from hvdyn.core.model import HostSpec, Script
 from hvdyn.history import open_store
-from hvdyn.model import HostSpec, Script
 from hvdyn.prometheus.exporter import Exporter, Schedule, open_capturing_store
 from hvdyn.prometheus.expose import families
 from hvdyn.transport import ScriptResult, Transport
@@ -228,7 +228,7 @@ def test_listen_mistakes_exit_3(tmp_path: Path) -> None:
 
 
 def test_help_does_not_import_prometheus_client() -> None:
-    code = ("import sys\nfrom click.testing import CliRunner\nfrom hvdyn.cli import cli\n"
+    code = ("import sys\nfrom click.testing import CliRunner\nfrom hvdyn.cli.group import cli\n"
             "assert CliRunner().invoke(cli, ['--help']).exit_code == 0\n"
             "print([m for m in sys.modules if m.startswith(('prometheus', 'hvdyn.prometheus'))])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -23,9 +23,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from hvdyn.cli import cli
+from hvdyn.cli.group import cli
 from hvdyn.history import open_store
-from hvdyn.prometheus.source import PrometheusSource
+from hvdyn.history.prometheus_source import PrometheusSource
 
 from .servers import (
     DASHBOARD,

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 
-from hvdyn.cli import cli
+from hvdyn.cli.group import cli
+from hvdyn.history.prometheus_source import promql_string
 from hvdyn.history.rows import SampleRow, VmSettingsRow
 from hvdyn.prometheus.exporter import HostBatch, HostView
 from hvdyn.prometheus.expose import ViewsCollector
-from hvdyn.prometheus.source import promql_string
 
 from .servers import free_port
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.errors import ProtocolError
-from hvdyn.protocol import (
+from hvdyn.core.errors import ProtocolError
+from hvdyn.powershell.records import (
     MAX_OUTPUT_CHARS,
     BalancerRecord,
     ErrorRecord,
@@ -133,7 +133,7 @@ def test_large_valid_output_under_limit_parses() -> None:
 
 def test_unpaired_surrogates_in_names_become_replacement_characters() -> None:
     """Windows names may hold an unpaired UTF-16 surrogate; it must not reach a terminal raw."""
-    from hvdyn.protocol import ErrorRecord, parse_stream
+    from hvdyn.powershell.records import ErrorRecord, parse_stream
 
     out = (
         'HVDYN1 {"t":"begin","script":"discover","ps":"2.0"}\n'

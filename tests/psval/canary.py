@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hvdyn.quoting import ps_string
+from hvdyn.powershell.quoting import ps_string
 
 from .parse import parse, walk
 from .quote_oracle import ps_string_value

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hvdyn.errors import RenderError
-from hvdyn.quoting import ps_single_quote
+from hvdyn.core.errors import RenderError
+from hvdyn.powershell.quoting import ps_single_quote
 
 from .quote_oracle import UnterminatedString, ps_scan_single_quoted
 
@@ -117,7 +117,7 @@ def test_nul_and_lone_surrogates_refused(bad: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(any_text, quotey_text))
 def test_ps_string_is_ascii_and_reads_back_exactly(s: str) -> None:
-    from hvdyn.quoting import ps_string
+    from hvdyn.powershell.quoting import ps_string
 
     from .quote_oracle import ps_string_value
 

@@ -9,8 +9,8 @@ from typing import Any
 import tree_sitter as ts
 import tree_sitter_powershell as tsp
 
-from hvdyn.model import Change, HostPlan, MemorySettings, VmFacts, VmPlan, VmState
-from hvdyn.scripts import ApplyOptions, apply_params, collect_params, discover_params
+from hvdyn.core.model import Change, HostPlan, MemorySettings, VmFacts, VmPlan, VmState
+from hvdyn.powershell.params import ApplyOptions, apply_params, collect_params, discover_params
 
 _PARSER = ts.Parser(ts.Language(tsp.language()))
 # PowerShell treats these as ' " - (ps-validation.md §3.1); the grammar does not, so map them

@@ -16,8 +16,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hvdyn.commands.review import review_file_text
-from hvdyn.render import SCRIPT_NAMES, render_script
+from hvdyn.cli.commands.review import review_file_text
+from hvdyn.powershell.templates import SCRIPT_NAMES, render_script
 
 from ..psval.quote_oracle import ps_string_value
 from .helpers import HOSTILE_NAMES, all_params, code_tokens, guid, syntax_problems
@@ -122,7 +122,7 @@ def test_hypothesis_names_survive_every_code_page(names: list[str]) -> None:
 
 
 def test_the_template_files_and_bootstraps_are_ascii() -> None:
-    from hvdyn.render import template_dir
+    from hvdyn.powershell.templates import template_dir
 
     for path in sorted(template_dir().iterdir()):
         if path.suffix in (".j2", ".ps1"):

@@ -8,10 +8,10 @@ import jinja2
 import pytest
 from markupsafe import Markup
 
-from hvdyn import render
-from hvdyn.errors import RenderError
-from hvdyn.quoting import PSCode
-from hvdyn.render import (
+from hvdyn.core.errors import RenderError
+from hvdyn.powershell import templates as render
+from hvdyn.powershell.quoting import PSCode
+from hvdyn.powershell.templates import (
     SCRIPT_NAMES,
     PSEnvironment,
     environment,

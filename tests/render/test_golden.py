@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.render import SCRIPT_NAMES, render_script
+from hvdyn.powershell.templates import SCRIPT_NAMES, render_script
 
 from .helpers import all_params
 

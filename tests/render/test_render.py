@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from hvdyn.quoting import ps_string
-from hvdyn.render import SCRIPT_NAMES, render_script, template_dir
+from hvdyn.powershell.quoting import ps_string
+from hvdyn.powershell.templates import SCRIPT_NAMES, render_script, template_dir
 
 from ..psval.quote_oracle import ps_string_value
 from .helpers import HOSTILE_NAMES, all_params, code_tokens, comments, syntax_problems

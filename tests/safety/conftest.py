@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from hvdyn.cli import cli
+from hvdyn.cli.group import cli
 from hvdyn.history import open_store
 from hvdyn.history.rows import JournalRow
 from hvdyn.sim import load_state

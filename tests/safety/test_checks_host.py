@@ -8,11 +8,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from hvdyn.checks_host import CAPACITY, HOST_CHECKS, HostContext, check_host, checks_table
-from hvdyn.cli import Settings
-from hvdyn.commands._apply import _wants_progress, progress_bar
-from hvdyn.formats.results import printable
-from hvdyn.model import (
+from hvdyn.cli.apply_flow import _wants_progress, progress_bar
+from hvdyn.cli.group import Settings
+from hvdyn.core.model import (
     ChangeStatus,
     Desired,
     DesiredValue,
@@ -26,7 +24,9 @@ from hvdyn.model import (
     VmPlan,
     VmState,
 )
-from hvdyn.plan import PlanOptions, block_by_findings, plan_vm
+from hvdyn.formats.results import printable
+from hvdyn.planning.host_checks import CAPACITY, HOST_CHECKS, HostContext, check_host, checks_table
+from hvdyn.planning.plan import PlanOptions, block_by_findings, plan_vm
 
 HOST = HostFacts(name="h", total_mb=16384, free_mb=8192)
 SRC = Provenance(source="test")
@@ -119,8 +119,8 @@ def test_progress_shows_vm_names_as_text_not_markup() -> None:
 
 
 def test_vm_findings_are_printed_with_their_vm_and_duplicates_once() -> None:
+    from hvdyn.core.model import Finding, HostPlan, HostResult, HostStatus
     from hvdyn.formats.results import write_table
-    from hvdyn.model import Finding, HostPlan, HostResult, HostStatus
 
     twins = [_plan(_vm(1, name="same")), _plan(_vm(2, name="same")), _plan(_vm(3))]
     ctx = HostContext(host=HOST, plans=tuple(twins), reserve_mb=2048, max_overcommit=None)

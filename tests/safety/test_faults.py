@@ -143,7 +143,7 @@ def test_connection_dropped_after_modify_before_read_back(make_world: Make) -> N
 
 
 def test_vm_edited_between_plan_and_apply_is_a_conflict(make_world: Make) -> None:
-    from hvdyn.commands import _apply
+    from hvdyn.cli import apply_flow as _apply
 
     w = make_world({"hv1": "vms:\n" + vm("a", weight=100) + vm("b", weight=100)})
     real = _apply.progress_display

@@ -6,12 +6,12 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from hvdyn.commands._common import load_targets, transport_factory
-from hvdyn.engine import Engine, RunOptions
+from hvdyn.cli.context import load_targets, transport_factory
+from hvdyn.core.model import HostStatus
 from hvdyn.history import open_store
-from hvdyn.journal import StoreJournal
-from hvdyn.model import HostStatus
-from hvdyn.plan import PlanOptions
+from hvdyn.planning.plan import PlanOptions
+from hvdyn.run.engine import Engine, RunOptions
+from hvdyn.run.journal import StoreJournal
 
 from .conftest import World, vm
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hvdyn.balancer import Claim, allocate, pressure
+from hvdyn.core.balancer import Claim, allocate, pressure
 from hvdyn.sim import balancer, wmi
 from hvdyn.sim.state import HostState
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.errors import FixtureError
+from hvdyn.core.errors import FixtureError
 from hvdyn.sim import load_fixture
 from hvdyn.sim.fixture import derived_id
 from hvdyn.sim.state import OFF, RUNNING, SAVED, HostState

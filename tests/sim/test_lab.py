@@ -14,7 +14,7 @@ POLICY = ROOT / "examples" / "lab.yaml"
 
 
 def hvdyn(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    code = "import sys; from hvdyn.cli import main; sys.exit(main())"
+    code = "import sys; from hvdyn.cli.group import main; sys.exit(main())"
     return subprocess.run(
         [sys.executable, "-c", code, *args, "--state-dir", str(state_dir)],
         capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,

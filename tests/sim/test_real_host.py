@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from hvdyn.render import render_script
-from hvdyn.scripts import ApplyOptions
+from hvdyn.powershell.params import ApplyOptions
+from hvdyn.powershell.templates import render_script
 from hvdyn.sim import load_fixture, run_script
 from hvdyn.sim.locale import LOCALES, computer_systems
 from hvdyn.sim.state import HostState, SimVm
@@ -120,7 +120,7 @@ def test_locked_guest_is_shut_down_with_force_when_allowed(
     host = fixture(write_fixture, vms=LOCKED)
     vm = host.vms[0]
     opts = ApplyOptions(**{option: True})  # apply_params maps force_off to force_shutdown too
-    from hvdyn.scripts import apply_params as real_params
+    from hvdyn.powershell.params import apply_params as real_params
 
     assert real_params.__name__  # the mapping itself is tested below
     params = apply_params(vm, {"maximum_mb": 8192}, force_off=opts.force_off,
@@ -131,8 +131,8 @@ def test_locked_guest_is_shut_down_with_force_when_allowed(
 
 
 def test_force_off_implies_force_shutdown_in_the_script_params() -> None:
-    from hvdyn.model import HostPlan
-    from hvdyn.scripts import apply_params as real_params
+    from hvdyn.core.model import HostPlan
+    from hvdyn.powershell.params import apply_params as real_params
 
     plan = HostPlan(host="h", facts=None, vms=())
     assert real_params(plan, ApplyOptions(force_off=True))["force_shutdown"] is True

@@ -1,4 +1,4 @@
-"""discover / apply / collect as record dicts, following hvdyn/scripts.py step by step."""
+"""discover / apply / collect as record dicts, following hvdyn/powershell/params.py step by step."""
 
 from __future__ import annotations
 

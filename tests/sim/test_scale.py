@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.balancer import allocate
+from hvdyn.core.balancer import allocate
 from hvdyn.sim import balancer, load_fixture, run_script, session, state_path, wmi
 from hvdyn.sim.state import HOLDS_MEMORY, JOB_IN_PROGRESS, OFF, HostState, SimVm
 

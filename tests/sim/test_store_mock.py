@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn import protocol
-from hvdyn.errors import ConnectError, TransportTimeout
-from hvdyn.model import HostSpec, Script
+from hvdyn.core.errors import ConnectError, TransportTimeout
+from hvdyn.core.model import HostSpec, Script
+from hvdyn.powershell import records as protocol
 from hvdyn.sim import load_state, reset, session, state_path
 from hvdyn.transport import TransportContext, transport_class
 from hvdyn.transport.mock import MockTransport

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hvdyn.model import HostSpec
+from hvdyn.core.model import HostSpec
 from hvdyn.transport import TransportContext
 
 from .fake_wsman import FakeWsman

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from hvdyn.cli import cli
-from hvdyn.model import Script, ScriptResult
-from hvdyn.protocol import encode_stream
+from hvdyn.cli.group import cli
+from hvdyn.core.model import Script, ScriptResult
+from hvdyn.powershell.records import encode_stream
 from hvdyn.sim import load_fixture, run_script
 from hvdyn.sim.state import HostState
 

@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from hvdyn.errors import AuthError, ConnectError
-from hvdyn.model import HostSpec, Script, ScriptResult
+from hvdyn.core.errors import AuthError, ConnectError
+from hvdyn.core.model import HostSpec, Script, ScriptResult
 from hvdyn.transport import TransportContext, transport_class
 
 

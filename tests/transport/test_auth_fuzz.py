@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from winrm.exceptions import InvalidCredentialsError
 
-from hvdyn.errors import AuthError, InputError
-from hvdyn.model import HostSpec
+from hvdyn.core.errors import AuthError, InputError
+from hvdyn.core.model import HostSpec
 from hvdyn.transport._errors import classify
 from hvdyn.transport._options import AUTHS, parse_options
 

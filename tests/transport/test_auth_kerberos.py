@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from hvdyn.errors import AuthError, CredentialError
-from hvdyn.model import Script
-from hvdyn.ping import ping_host
+from hvdyn.core.errors import AuthError, CredentialError
+from hvdyn.core.model import Script
+from hvdyn.run.ping import ping_host
 from hvdyn.transport._errors import classify
 from hvdyn.transport._options import parse_options
 from hvdyn.transport.psrp import PsrpTransport

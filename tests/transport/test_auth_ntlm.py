@@ -16,9 +16,9 @@ import pytest
 from winrm.exceptions import InvalidCredentialsError
 from winrm.protocol import Protocol
 
-from hvdyn.errors import AuthError, ConnectError, CredentialError
-from hvdyn.model import Script
-from hvdyn.ping import ping_host
+from hvdyn.core.errors import AuthError, ConnectError, CredentialError
+from hvdyn.core.model import Script
+from hvdyn.run.ping import ping_host
 from hvdyn.transport.psrp import PsrpTransport
 from hvdyn.transport.winrm import WinrmTransport
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from hvdyn.errors import AuthError, TlsError
-from hvdyn.model import Script
-from hvdyn.ping import ping_host
+from hvdyn.core.errors import AuthError, TlsError
+from hvdyn.core.model import Script
+from hvdyn.run.ping import ping_host
 from hvdyn.transport.psrp import PsrpTransport
 from hvdyn.transport.winrm import WinrmTransport
 

@@ -7,8 +7,8 @@ import types
 
 import pytest
 
-from hvdyn.credentials import make_password_resolver
-from hvdyn.model import HostSpec
+from hvdyn.core.model import HostSpec
+from hvdyn.inventory.credentials import make_password_resolver
 
 
 def _spec(user: str = "CORP\\hvadmin", env: str | None = "HV_PW") -> HostSpec:

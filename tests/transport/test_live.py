@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from hvdyn.model import HostSpec, Script
-from hvdyn.ping import ping_host, render_ping
-from hvdyn.protocol import PingRecord, parse_stream
+from hvdyn.core.model import HostSpec, Script
+from hvdyn.powershell.records import PingRecord, parse_stream
+from hvdyn.run.ping import ping_host, render_ping
 from hvdyn.transport import TransportContext, transport_class
 
 pytestmark = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hvdyn.ping import ping_host, render_ping
-from hvdyn.protocol import encode_stream
+from hvdyn.powershell.records import encode_stream
+from hvdyn.run.ping import ping_host, render_ping
 
 from .conftest import context_for, spec_for
 from .fake_wsman import FakeWsman, Reply
@@ -63,7 +63,7 @@ def test_ping_template_parses_as_powershell() -> None:
 
     parser = ts.Parser(ts.Language(tsp.language()))
     spec_text = render_ping(
-        __import__("hvdyn.model", fromlist=["HostSpec"]).HostSpec(name="hv’01", address="x"),
+        __import__("hvdyn.core.model", fromlist=["HostSpec"]).HostSpec(name="hv’01", address="x"),
         "stdin",
     ).text
     assert "$HvTarget = ('hv' + [char]0x2019 + '01')" in spec_text

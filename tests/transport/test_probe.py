@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hvdyn.probe import PROBE_EXIT_CODE, probe_host, render_probe
-from hvdyn.protocol import encode_stream
+from hvdyn.powershell.records import encode_stream
+from hvdyn.run.probe import PROBE_EXIT_CODE, probe_host, render_probe
 
 from .conftest import context_for, spec_for
 from .fake_wsman import FakeWsman, Reply

@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 import pytest
 from pypsrp.complex_objects import PSInvocationState
 
-from hvdyn.errors import AuthError, ConnectError, TlsError, TransportTimeout
-from hvdyn.model import Script
+from hvdyn.core.errors import AuthError, ConnectError, TlsError, TransportTimeout
+from hvdyn.core.model import Script
 from hvdyn.transport import psrp as psrp_module
 from hvdyn.transport.psrp import PsrpTransport
 

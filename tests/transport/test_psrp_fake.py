@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from hvdyn.errors import TransportTimeout
-from hvdyn.model import Script
-from hvdyn.protocol import VmRecord, encode_stream, parse_stream
+from hvdyn.core.errors import TransportTimeout
+from hvdyn.core.model import Script
+from hvdyn.powershell.records import VmRecord, encode_stream, parse_stream
 from hvdyn.sim import load_fixture, run_script
 from hvdyn.transport.psrp import PsrpTransport
 

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from hvdyn.errors import TlsError
-from hvdyn.model import Script
+from hvdyn.core.errors import TlsError
+from hvdyn.core.model import Script
 from hvdyn.transport.winrm import WinrmTransport
 
 from .conftest import context_for, spec_for
@@ -115,7 +115,7 @@ def test_tls10_with_validation_ignored(tmp_path: Path, tls10: tuple[FakeWsman, P
 
 def test_importing_hvdyn_transport_does_not_load_client_libraries() -> None:
     code = (
-        "import sys, hvdyn, hvdyn.transport, hvdyn.credentials, hvdyn.ping\n"
+        "import sys, hvdyn, hvdyn.transport, hvdyn.inventory.credentials, hvdyn.run.ping\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('winrm', 'pypsrp', 'requests', 'urllib3', 'keyring'))\n"
         "print(','.join(bad))\n"

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from hvdyn.model import Script
+from hvdyn.core.model import Script
 from hvdyn.transport.winrm import CMD_LINE_CHUNK, WinrmTransport
 
 from .conftest import context_for, spec_for

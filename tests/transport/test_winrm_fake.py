@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.errors import AuthError, ConnectError, CredentialError, TransportTimeout
-from hvdyn.model import Script
-from hvdyn.protocol import encode_stream, parse_stream
+from hvdyn.core.errors import AuthError, ConnectError, CredentialError, TransportTimeout
+from hvdyn.core.model import Script
+from hvdyn.powershell.records import encode_stream, parse_stream
 from hvdyn.transport.winrm import WinrmTransport, stdin_chunk_bytes
 
 from .conftest import context_for, spec_for

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from hvdyn.cli import cli
+from hvdyn.cli.group import cli
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_POLICY = REPO / "examples" / "lab.yaml"

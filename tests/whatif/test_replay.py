@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hvdyn.balancer import allocate, claim, pressure
-from hvdyn.model import MemorySettings
+from hvdyn.core.balancer import allocate, claim, pressure
+from hvdyn.core.model import MemorySettings
 from hvdyn.whatif.history import HostHistory, SettingsChange
 from hvdyn.whatif.replay import recorded_grid, replay
 

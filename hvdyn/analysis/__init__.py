@@ -1,0 +1,4 @@
+"""Judging what was recorded.
+
+Audit findings and right-sizing recommendations.
+"""

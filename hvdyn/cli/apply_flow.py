@@ -1,0 +1,233 @@
+"""What `apply` and `rollback` share: options, the recorded run, Ctrl-C, progress.
+
+Why shared: rollback must honour exactly the same restart, deadline and
+safety options as apply, and be journaled the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from hvdyn.cli.group import Settings
+from hvdyn.core.errors import EXIT_FAILED
+
+# The engine, the store, rich's progress display and the report are imported where
+# they are used: `converge` imports this module for its option decorators, and
+# `hvdyn validate` lives there too but needs none of them.
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from hvdyn.core.model import HostResult, HostSpec
+    from hvdyn.run.engine import Engine, PolicyLike, ProgressCallback, RunOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def apply_options(func: F) -> F:
+    """--allow-restart, --dry-run and the restart/deadline options of apply and rollback."""
+    options = [
+        click.option("--allow-restart", is_flag=True,
+                     help="Shut running VMs down gracefully for changes that need them off, "
+                     "then start them again."),
+        click.option("--dry-run", is_flag=True, help="Plan and show the scripts; change nothing."),
+        click.option("--shutdown-timeout", type=click.IntRange(10, 7200), default=600,
+                     show_default=True, help="Seconds to wait for a guest to shut down."),
+        click.option("--start-timeout", type=click.IntRange(10, 7200), default=300,
+                     show_default=True,
+                     help="Seconds to wait for a started VM to run with heartbeat OK."),
+        click.option("--force-off", is_flag=True,
+                     help="Turn a VM off hard when its guest ignores the shutdown "
+                     "(data loss risk). Implies --force-shutdown."),
+        click.option("--force-shutdown", is_flag=True,
+                     help="Shut down a guest with a locked user session (InitiateShutdown "
+                     "32781) with Force: a clean OS shutdown that logs that session off "
+                     "(its unsaved work is lost). Without it such VMs stay pending."),
+        click.option("--include-saved", is_flag=True,
+                     help="With --allow-restart: also resume saved VMs, restart them and "
+                     "save them again."),
+        click.option("--include-paused", is_flag=True,
+                     help="With --allow-restart: also resume paused VMs, restart them and "
+                     "pause them again."),
+        click.option("--max-restarts-per-host", type=click.IntRange(1, 64), default=1,
+                     show_default=True, help="VMs restarted at the same time on one host."),
+        click.option("--host-timeout", type=click.IntRange(30, 86400), default=None,
+                     help="Seconds for the whole apply on one host (default: the sum of "
+                     "the per-VM deadlines)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def run_options(settings: Settings, kw: dict[str, Any]) -> RunOptions:
+    from hvdyn.planning.plan import PlanOptions
+    from hvdyn.powershell.params import ApplyOptions
+    from hvdyn.run.engine import RunOptions
+
+    return RunOptions(
+        mode="apply",
+        dry_run=kw["dry_run"],
+        forks=settings.forks,
+        plan=PlanOptions(allow_restart=kw["allow_restart"], include_saved=kw["include_saved"],
+                         include_paused=kw["include_paused"]),
+        apply=ApplyOptions(shutdown_timeout_s=kw["shutdown_timeout"],
+                           start_timeout_s=kw["start_timeout"], force_off=kw["force_off"],
+                           force_shutdown=kw["force_shutdown"]),
+        max_restarts_per_host=kw["max_restarts_per_host"],
+        host_timeout_s=kw["host_timeout"],
+    )
+
+
+# ---------------------------------------------------------------- progress
+
+
+def _wants_progress(settings: Settings) -> bool:
+    return settings.fmt != "json" and sys.stdout.isatty() and sys.stderr.isatty()
+
+
+def progress_bar(console: Console) -> Progress:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    # markup=False: VM names are data; "[/]" in one must not be read as rich markup.
+    return Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+                    TimeElapsedColumn(), console=console, transient=True)
+
+
+@contextlib.contextmanager
+def progress_display(settings: Settings) -> Iterator[ProgressCallback]:
+    """A live per-host line on the terminal (stderr, cleared at the end); else nothing."""
+    if not _wants_progress(settings):
+        yield lambda host, step: None
+        return
+    from rich.console import Console
+    from rich.progress import TaskID
+
+    from hvdyn.formats.results import printable
+
+    progress = progress_bar(Console(stderr=True))
+    tasks: dict[str, TaskID] = {}
+    lock = threading.Lock()
+
+    def update(host: str, step: str) -> None:
+        with lock:
+            if host not in tasks:
+                tasks[host] = progress.add_task(host, total=1)
+        if step == "done":
+            progress.update(tasks[host], description=f"{host}: done", completed=1)
+        else:
+            progress.update(tasks[host], description=printable(f"{host}: {step}"))
+
+    with progress:
+        yield update
+
+
+# ---------------------------------------------------------------- Ctrl-C, SIGTERM
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; systemd's stop, `timeout`, `kill`
+
+
+def run_engine(engine: Engine, hosts: Sequence[HostSpec]) -> tuple[list[HostResult], bool]:
+    """Run; the first Ctrl-C or SIGTERM stops scheduling (in-flight VMs finish), a second aborts.
+
+    Stopping never cuts a VM's script: the hosts and batches not started are
+    recorded as not sent, the in-flight ones finish and are journaled, and
+    the run is recorded `interrupted`. A second signal raises
+    KeyboardInterrupt (no report; the host pool still lets the scripts in
+    flight return); the run is still recorded `interrupted`.
+    """
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        return engine.run(hosts), False
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+
+    def on_signal(signum: int, frame: object) -> None:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        interrupted.set()
+        engine.stop()
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        click.echo(f"hvdyn: interrupted ({name}): starting no more hosts or VMs; the VMs in "
+                   "flight finish and are journaled (signal again to abort)", err=True)
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, on_signal)
+    try:
+        return engine.run(hosts), interrupted.is_set()
+    except KeyboardInterrupt:
+        interrupted.set()
+        raise
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def recorded_apply(
+    *,
+    command: str,
+    policy: PolicyLike,
+    hosts: Sequence[HostSpec],
+    settings: Settings,
+    options: RunOptions,
+    policy_path: Path | None,
+    policy_digest: str | None,
+    extra: dict[str, Any],
+) -> tuple[list[HostResult], int, int | None]:
+    """Run apply (or rollback) with a store run and journal; (results, exit code, run id).
+
+    A dry run sends nothing that changes a host and records no run.
+    """
+    from hvdyn.cli.context import transport_factory
+    from hvdyn.formats.results import exit_code
+    from hvdyn.history import open_store
+    from hvdyn.run.engine import Engine
+    from hvdyn.run.journal import StoreJournal
+
+    factory = transport_factory(settings.state_dir, ask_pass=settings.ask_pass)
+    if options.dry_run:
+        with progress_display(settings) as progress, open_store(settings.state_dir) as memory:
+            results = Engine(policy, factory, options, progress=progress, guests=memory).run(hosts)
+        return results, exit_code(results), None
+    store = open_store(settings.state_dir)
+    try:
+        run_id = store.start_run(
+            command, policy_path=None if policy_path is None else str(policy_path),
+            policy_digest=policy_digest,
+            options={**extra, "limit": settings.limit, "allow_restart": options.plan.allow_restart,
+                     "force_off": options.apply.force_off,
+                     "force_shutdown": options.apply.force_shutdown},
+        )
+        code = EXIT_FAILED
+        outcome = "failed"
+        try:
+            with progress_display(settings) as progress:
+                engine = Engine(policy, factory, options, progress=progress,
+                                journal=StoreJournal(store, run_id), guests=store)
+                results, interrupted = run_engine(engine, hosts)
+            code = exit_code(results)
+            outcome = {0: "ok", 1: "failed", 2: "drift"}.get(code, "failed")
+            if interrupted:  # not everything asked for was done: never 0, nor 2 (drift)
+                code, outcome = EXIT_FAILED, "interrupted"
+        except KeyboardInterrupt:
+            outcome = "interrupted"
+            raise
+        finally:
+            store.finish_run(run_id, outcome=outcome, exit_code=code)
+    finally:
+        store.close()
+    return results, code, run_id
+
+
+def run_footer(command: str, run_id: int | None, code: int) -> None:
+    """The run id last, on stderr, where it does not scroll away above a long report."""
+    if run_id is not None:
+        click.echo(f"{command}: run {run_id} (exit {code}); `hvdyn runs show {run_id}` for its "
+                   f"journal, `hvdyn rollback {run_id}` to undo it", err=True)

@@ -1,0 +1,1 @@
+"""Click commands, one module per command family; each registers itself on `hvdyn.cli.group.cli`."""

@@ -1,1 +1,0 @@
-"""Click commands, one module per command family; each registers itself on `hvdyn.cli.cli`."""

@@ -1,0 +1,358 @@
+"""Frozen records that cross module boundaries.
+
+Sizes are whole megabytes (`int`), as Hyper-V's WMI v1 counts them
+(`Msvm_MemorySettingData.AllocationUnits = "MB"`).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from operator import attrgetter
+from typing import Any
+
+# ---------------------------------------------------------------- sizes
+
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(MB|GB|TB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+_UNIT_MB = {"m": 1, "g": 1024, "t": 1024 * 1024}
+
+MAX_VM_MEMORY_MB = 65536  # 2008 R2 per-VM ceiling (64 GB)
+BUFFER_RANGE = (5, 2000)  # percent, SP1
+WEIGHT_RANGE = (0, 10000)  # SP1 (pre-SP1 was 0..1000)
+
+
+def parse_size_mb(text: str) -> int:
+    """'512MB', '1.5GB', '2GiB' -> whole MB, exactly (binary units, as Hyper-V counts).
+
+    Raises ValueError with a user-facing message for a missing or unknown
+    unit or a fractional number of MB; evenness and range are the caller's.
+    """
+    match = _SIZE_RE.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a size with a unit")
+    number, unit = match.groups()
+    if "." not in number:  # whole numbers (most sizes): exact without Fraction
+        return int(number) * _UNIT_MB[unit[0].lower()]
+    mb = Fraction(number) * _UNIT_MB[unit[0].lower()]
+    if mb.denominator != 1:
+        raise ValueError(f"{text!r} is {float(mb):g}MB, not a whole number of MB")
+    return int(mb)
+
+
+def format_mb(mb: int | None) -> str:
+    """Human form of a size in MB: '1GB', '1536MB'."""
+    if mb is None:
+        return "-"
+    if mb and mb % 1024 == 0:
+        return f"{mb // 1024}GB"
+    return f"{mb}MB"
+
+
+# ---------------------------------------------------------------- VM state
+
+
+class VmState(enum.IntEnum):
+    """`Msvm_ComputerSystem.EnabledState` (WMI v1)."""
+
+    UNKNOWN = 0
+    RUNNING = 2
+    OFF = 3
+    PAUSED = 32768
+    SAVED = 32769
+    STARTING = 32770
+    SNAPSHOTTING = 32771
+    SAVING = 32773
+    STOPPING = 32774
+    PAUSING = 32776
+    RESUMING = 32777
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @property
+    def is_transitional(self) -> bool:
+        return self not in (VmState.RUNNING, VmState.OFF, VmState.PAUSED, VmState.SAVED)
+
+    @classmethod
+    def from_code(cls, code: int) -> VmState:
+        try:
+            return cls(code)
+        except ValueError:
+            return cls.UNKNOWN
+
+    @classmethod
+    def from_label(cls, label: str) -> VmState:
+        return cls[label.upper()]
+
+
+class Heartbeat(enum.IntEnum):
+    """`Msvm_HeartbeatComponent.OperationalStatus[0]`."""
+
+    OK = 2
+    ERROR = 6
+    NO_CONTACT = 12
+    LOST_COMMUNICATION = 13
+
+
+# ---------------------------------------------------------------- settings
+
+# Field names used in plans, JSON output and script parameters (contract).
+FIELDS = ("dynamic", "startup_mb", "minimum_mb", "maximum_mb", "buffer", "weight")
+# Fields Hyper-V on 2008 R2 SP1 changes only while the VM is Off.
+OFFLINE_FIELDS = frozenset({"dynamic", "startup_mb", "minimum_mb", "maximum_mb"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemorySettings:
+    """What `Msvm_MemorySettingData` holds for one VM.
+
+    startup_mb = VirtualQuantity, minimum_mb = Reservation, maximum_mb = Limit,
+    buffer = TargetMemoryBuffer (%), weight = Weight.
+    """
+
+    dynamic: bool
+    startup_mb: int
+    minimum_mb: int
+    maximum_mb: int
+    buffer: int
+    weight: int
+
+    def get(self, name: str) -> bool | int:
+        value: bool | int = getattr(self, name)
+        return value
+
+    def as_dict(self) -> dict[str, bool | int]:
+        return {name: self.get(name) for name in FIELDS}
+
+    def with_values(self, updates: Mapping[str, bool | int]) -> MemorySettings:
+        """A copy with some fields replaced (names from FIELDS)."""
+        merged = {**self.as_dict(), **updates}
+        return MemorySettings(
+            dynamic=bool(merged["dynamic"]),
+            startup_mb=int(merged["startup_mb"]),
+            minimum_mb=int(merged["minimum_mb"]),
+            maximum_mb=int(merged["maximum_mb"]),
+            buffer=int(merged["buffer"]),
+            weight=int(merged["weight"]),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuestInfo:
+    """What the integration services report about the guest (KVP + heartbeat)."""
+
+    os_name: str | None = None  # KVP OSName, e.g. "Windows 7 Enterprise"
+    os_version: str | None = None  # KVP OSVersion, e.g. "6.1.7601"
+    arch: str | None = None  # "x64" | "x86" | None (unknown)
+    ic_version: str | None = None  # KVP IntegrationServicesVersion
+    heartbeat: Heartbeat | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VmFacts:
+    """One VM as discovery saw it; keyed by GUID (`Msvm_ComputerSystem.Name`)."""
+
+    id: str
+    name: str
+    state: VmState
+    memory: MemorySettings
+    guest: GuestInfo = field(default_factory=GuestInfo)
+    clustered: bool = False
+    # When `guest` comes from hvdyn's memory (the VM is not running and reports
+    # nothing): the time the integration services last reported it.
+    guest_seen: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostFacts:
+    """One Hyper-V host as discovery saw it."""
+
+    name: str
+    total_mb: int
+    free_mb: int
+    reserve_mb: int | None = None  # registry MemoryReserve, when set
+    os: str | None = None
+    os_version: str | None = None
+    ps_version: str | None = None
+    vms: tuple[VmFacts, ...] = ()
+    warnings: tuple[str, ...] = ()  # what discovery could not read (e.g. the cluster check)
+
+
+# ---------------------------------------------------------------- inventory
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostSpec:
+    """One inventory host, typed. Never holds a secret, only where to find one."""
+
+    name: str
+    address: str
+    transport: str = "winrm"  # winrm | psrp | mock
+    groups: tuple[str, ...] = ()
+    port: int | None = None
+    scheme: str = "http"
+    user: str | None = None
+    auth: str = "ntlm"
+    password_env: str | None = None
+    mock_fixture: str | None = None  # absolute path, for transport "mock"
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    auth_order: tuple[str, ...] = ()  # every method to try, `auth` first (Ansible's list)
+
+
+# ---------------------------------------------------------------- policy results
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Provenance:
+    """Where a desired value came from: 'defaults' or a rule, with file position."""
+
+    source: str
+    file: str = ""
+    line: int = 0
+
+    def __str__(self) -> str:
+        where = f" ({self.file}:{self.line})" if self.file else ""
+        return f"{self.source}{where}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DesiredValue:
+    value: bool | int
+    provenance: Provenance
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Desired:
+    """Resolved policy for one VM: only fields the policy manages are present."""
+
+    values: Mapping[str, DesiredValue]
+    rules: tuple[str, ...] = ()  # names of the rules that matched, in order
+
+    def get(self, name: str) -> bool | int | None:
+        dv = self.values.get(name)
+        return None if dv is None else dv.value
+
+
+# ---------------------------------------------------------------- safety checks
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    """What a safety check (hvdyn.planning.checks) found about a VM or a host."""
+
+    check: str  # check id, e.g. HVD001
+    severity: Severity
+    message: str
+    vm_id: str | None = None
+
+    @property
+    def blocks(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+# ---------------------------------------------------------------- plan
+
+
+class ChangeStatus(enum.StrEnum):
+    PLANNED = "planned"  # will be applied by `apply`
+    PENDING = "pending"  # needs the VM off and no restart is allowed
+    BLOCKED = "blocked"  # a safety check or policy error refuses it
+    APPLIED = "applied"
+    FAILED = "failed"
+    CONFLICT = "conflict"  # the VM changed between plan and apply
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    field: str
+    current: bool | int
+    desired: bool | int
+    needs_off: bool
+    status: ChangeStatus = ChangeStatus.PLANNED
+    reason: str = ""
+
+
+_STATUS = attrgetter("status")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VmPlan:
+    vm: VmFacts
+    changes: tuple[Change, ...] = ()
+    reason: str = ""  # why nothing changes, or why changes wait
+    restart: bool = False  # apply will shut the VM down and start it again
+    target: MemorySettings | None = None  # full settings to write, when changes go out
+    final_state: VmState | None = None  # state the apply script left the VM in
+
+    @property
+    def has_work(self) -> bool:
+        # `in` over map(attrgetter): the same test as any(c.status == PLANNED), at C speed;
+        # asked several times per VM by the checks, the executor and the report.
+        return ChangeStatus.PLANNED in map(_STATUS, self.changes)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostPlan:
+    host: str
+    facts: HostFacts | None
+    vms: tuple[VmPlan, ...] = ()
+
+
+# ---------------------------------------------------------------- scripts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Script:
+    """A rendered PowerShell script plus the data it was rendered from.
+
+    `params` is JSON-shaped data (dict/list/str/int/bool/None): the mock
+    transport executes `name` with `params` against the simulated host; real
+    transports send `text`.
+    """
+
+    name: str
+    params: Mapping[str, Any]
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScriptResult:
+    """What came back from running a script: exit code and raw output."""
+
+    rc: int
+    stdout: str
+    stderr: str = ""
+    requests: int = 0  # transport round trips spent, for benchmarks
+
+
+# ---------------------------------------------------------------- run results
+
+
+class HostStatus(enum.StrEnum):
+    OK = "ok"  # reached; nothing left to do
+    CHANGED = "changed"  # apply wrote settings
+    DRIFT = "drift"  # changes planned, pending or blocked
+    FAILED = "failed"  # a script or a VM failed
+    UNREACHABLE = "unreachable"  # transport error
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HostResult:
+    """One host's outcome: its plan (statuses updated after apply) and any error."""
+
+    host: str
+    status: HostStatus
+    plan: HostPlan
+    error: str | None = None
+    findings: tuple[Finding, ...] = ()
+    scripts: tuple[Script, ...] = ()  # what was (or would be) sent, for --dry-run

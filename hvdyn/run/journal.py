@@ -1,0 +1,103 @@
+"""The change journal as the engine sees it, and rollback as a policy.
+
+Why a policy: `rollback RUN` must go through the same discovery, plan,
+checks and restart options as `apply`, so the journaled "before" values are
+served to the engine exactly like a policy's desired values. A field that
+now holds neither the journaled before nor what the run wrote was changed by
+someone else since: that VM is blocked, never overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from hvdyn.core.model import (
+    ChangeStatus,
+    Desired,
+    DesiredValue,
+    HostSpec,
+    MemorySettings,
+    Provenance,
+    VmFacts,
+    VmPlan,
+)
+from hvdyn.history import Store
+from hvdyn.history.rows import JournalRow
+from hvdyn.policy.load import Resolution
+from hvdyn.policy.schema import DEFAULT_HOST_RESERVE_MB
+
+# Journal outcomes after which the host may hold the run's values.
+MAY_HAVE_WRITTEN = frozenset({"applied", "failed", "unknown", "sent"})
+
+
+class StoreJournal:
+    """Writes intents and outcomes of one run into the store (see executor.JournalSink)."""
+
+    def __init__(self, store: Store, run_id: int) -> None:
+        self.store = store
+        self.run_id = run_id
+
+    def intent(self, host: str, vm_plan: VmPlan) -> None:
+        changes = [c for c in vm_plan.changes if c.status is ChangeStatus.PLANNED]
+        self.store.journal_intent(
+            self.run_id, host=host, vm_id=vm_plan.vm.id, vm_name=vm_plan.vm.name,
+            changes=changes, state_before=int(vm_plan.vm.state),
+        )
+
+    def outcome(
+        self,
+        host: str,
+        vm_plan: VmPlan,
+        outcome: str,
+        *,
+        after: MemorySettings | None,
+        message: str,
+        state_after: int | None,
+    ) -> None:
+        self.store.journal_outcome(
+            self.run_id, vm_id=vm_plan.vm.id, outcome=outcome, after=after,
+            message=message or None, state_after=state_after,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackPolicy:
+    """Desired values = the journaled "before" of every field a run may have written."""
+
+    run_id: int
+    rows: Mapping[tuple[str, str], Sequence[JournalRow]]  # (host, VM GUID upper)
+    restart: str | None = None
+    host_reserve_mb: int = DEFAULT_HOST_RESERVE_MB
+    max_overcommit: float | None = None
+    hosts: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_journal(cls, run_id: int, journal: Sequence[JournalRow], **kw: object
+                     ) -> RollbackPolicy:
+        rows: dict[tuple[str, str], list[JournalRow]] = {}
+        for row in journal:
+            if row.outcome in MAY_HAVE_WRITTEN:
+                rows.setdefault((row.host, row.vm_id.upper()), []).append(row)
+        hosts = frozenset(host for host, _ in rows)
+        return cls(run_id, rows, hosts=hosts, **kw)  # type: ignore[arg-type]
+
+    def resolve(self, vm: VmFacts, host: HostSpec) -> Resolution:
+        rows = self.rows.get((host.name, vm.id.upper()))
+        if not rows:
+            return Resolution(note=f"not changed by run {self.run_id}")
+        source = Provenance(source=f"journal of run {self.run_id}")
+        values: dict[str, DesiredValue] = {}
+        moved: list[str] = []
+        for row in rows:
+            now = vm.memory.get(row.field)
+            written = {row.desired} | ({row.after} if row.after is not None else set())
+            if now != row.before and now not in written:
+                moved.append(f"{row.field} is {now}, the run changed it from {row.before} "
+                             f"to {row.desired}")
+            values[row.field] = DesiredValue(value=row.before, provenance=source)
+        error = None
+        if moved:
+            error = f"changed since run {self.run_id}, left alone: " + "; ".join(moved)
+        desired = Desired(values=values, rules=(f"rollback of run {self.run_id}",))
+        return Resolution(desired=desired, error=error, restart=self.restart)
