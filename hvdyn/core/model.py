@@ -14,6 +14,9 @@ from fractions import Fraction
 from operator import attrgetter
 from typing import Any
 
+# A host's result carries the findings of its safety checks; their home is core.findings.
+from hvdyn.core.findings import Finding as Finding
+
 # ---------------------------------------------------------------- sizes
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(MB|GB|TB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
@@ -235,29 +238,6 @@ class Desired:
     def get(self, name: str) -> bool | int | None:
         dv = self.values.get(name)
         return None if dv is None else dv.value
-
-
-# ---------------------------------------------------------------- safety checks
-
-
-class Severity(enum.StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Finding:
-    """What a safety check (hvdyn.planning.checks) found about a VM or a host."""
-
-    check: str  # check id, e.g. HVD001
-    severity: Severity
-    message: str
-    vm_id: str | None = None
-
-    @property
-    def blocks(self) -> bool:
-        return self.severity is Severity.ERROR
 
 
 # ---------------------------------------------------------------- plan

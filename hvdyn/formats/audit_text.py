@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hvdyn.analysis.audit import AuditReport
+from hvdyn.core.findings import Kind, Severity
 from hvdyn.formats.results import printable
 
 _STYLE = {"error": "red", "warning": "yellow", "info": "dim"}
@@ -56,8 +57,9 @@ def print_audit(report: AuditReport, console: Console) -> None:
                           printable(f.vm_name or "-"), f.message)
         console.print(table)
     counts = Counter(f.severity for f in report.findings)
-    drift = sum(1 for f in report.findings if f.kind == "drift")
+    drift = sum(1 for f in report.findings if f.kind is Kind.DRIFT)
     console.print(Text(
-        f"summary: {len(report.hosts)} hosts, {drift} drift, {counts['error']} error, "
-        f"{counts['warning']} warning, {counts['info']} info; exit {report.exit_code}",
+        f"summary: {len(report.hosts)} hosts, {drift} drift, {counts[Severity.ERROR]} error, "
+        f"{counts[Severity.WARNING]} warning, {counts[Severity.INFO]} info; "
+        f"exit {report.exit_code}",
         style="bold"))

@@ -10,18 +10,20 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
-from hvdyn.analysis.audit import AuditFinding, AuditReport
+from hvdyn.analysis.audit import AuditReport
+from hvdyn.analysis.audit.rules import HOST_FAILED
+from hvdyn.core.findings import Finding
 from hvdyn.formats.xmltext import xml_chars
 
 HOST_CASE = "(host)"
 
 
-def _case(suite: ET.Element, host: str, name: str, findings: list[AuditFinding],
+def _case(suite: ET.Element, host: str, name: str, findings: list[Finding],
           *, error: str | None = None) -> tuple[int, int]:
     case = ET.SubElement(suite, "testcase", classname=f"hvdyn.{host}", name=name, time="0")
     failing = [f for f in findings if f.fails]
     if error is not None:
-        node = ET.SubElement(case, "error", message=error, type="HVD100")
+        node = ET.SubElement(case, "error", message=error, type=HOST_FAILED.id)
         node.text = error
         return 0, 1
     if failing:
@@ -51,13 +53,13 @@ def to_junit(report: AuditReport) -> str:
     total = failures = errors = 0
     for host in report.hosts:
         suite = ET.SubElement(root, "testsuite", name=host.host)
-        by_vm: dict[str | None, list[AuditFinding]] = defaultdict(list)
+        by_vm: dict[str | None, list[Finding]] = defaultdict(list)
         for f in report.findings:
             if f.host == host.host:
                 by_vm[f.vm_id.upper() if f.vm_id else None].append(f)
         counts = [0, 0, 0]
         host_error = host.result.error if host.failed else None
-        host_findings = [f for f in by_vm.get(None, []) if f.id != "HVD100"]
+        host_findings = [f for f in by_vm.get(None, []) if f.rule is not HOST_FAILED]
         fail, err = _case(suite, host.host, HOST_CASE, host_findings, error=host_error)
         counts = [1, fail, err]
         vms = host.facts.vms if host.facts is not None else ()

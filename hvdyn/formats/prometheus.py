@@ -10,7 +10,9 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from hvdyn.analysis.audit import CATALOG, AuditReport
+from hvdyn.analysis.audit import AuditReport
+from hvdyn.analysis.catalog import RULES
+from hvdyn.core.findings import Kind
 from hvdyn.core.model import VmFacts
 
 MB = 1024 * 1024
@@ -45,12 +47,12 @@ def to_prometheus(report: AuditReport, *, now: float | None = None) -> str:
     w = _Writer()
     counts: Counter[tuple[str, str]] = Counter((f.host, f.id) for f in report.findings)
     w.metric("hvdyn_audit_findings", "Audit findings by host, finding id and severity.",
-             [({"host": h, "id": i, "severity": CATALOG[i][0]}, n)
+             [({"host": h, "id": i, "severity": RULES[i].severity}, n)
               for (h, i), n in sorted(counts.items())])
     w.metric("hvdyn_host_audit_success", "1 when the host was discovered and audited.",
              [({"host": h.host}, 0.0 if h.failed else 1.0) for h in report.hosts])
     drift: Counter[str] = Counter(f.vm_id.upper() for f in report.findings
-                                  if f.kind == "drift" and f.vm_id)
+                                  if f.kind is Kind.DRIFT and f.vm_id)
     vm_rows: list[tuple[dict[str, str], VmFacts]] = []
     for h in report.hosts:
         for vm in (h.facts.vms if h.facts is not None else ()):

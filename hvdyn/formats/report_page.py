@@ -17,8 +17,9 @@ import re
 from collections.abc import Sequence
 from html import escape
 
-from hvdyn.analysis.audit import AuditFinding, balancer_findings, pressure_findings
+from hvdyn.analysis.audit import balancer_findings, pressure_findings
 from hvdyn.analysis.recommend import percentile
+from hvdyn.core.findings import Finding
 from hvdyn.core.model import format_mb
 from hvdyn.formats import charts
 from hvdyn.formats.chart_data import HostHistory, SettingsInterval
@@ -79,7 +80,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]],
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def health_findings(history: HostHistory) -> list[AuditFinding]:
+def health_findings(history: HostHistory) -> list[Finding]:
     """The audit's health findings from the stored counters (no host contacted)."""
     buffers = {vm_id: spans[-1].buffer for vm_id, spans in history.timelines.items()
                if spans and spans[-1].dynamic}
@@ -113,7 +114,7 @@ def _p95(history: HostHistory, vm_id: str) -> float | None:
     return percentile(values, 95) if values else None
 
 
-def overview(histories: Sequence[HostHistory], findings: dict[str, list[AuditFinding]],
+def overview(histories: Sequence[HostHistory], findings: dict[str, list[Finding]],
              *, linked: bool = True) -> str:
     """One row per host; `linked`: host and VM names link to their sections below."""
     def link(text: str, *parts: str) -> str:
@@ -178,7 +179,7 @@ def vm_card(history: HostHistory, vm_id: str) -> str:
     return "".join(parts)
 
 
-def host_section(history: HostHistory, findings: Sequence[AuditFinding], vm_glob: str | None,
+def host_section(history: HostHistory, findings: Sequence[Finding], vm_glob: str | None,
                  *, heading: str = "") -> str:
     """One host: its findings, host-wide charts, and a small chart per VM."""
     h = history

@@ -17,13 +17,12 @@ from rich.padding import Padding
 from rich.text import Text
 
 from hvdyn.core.errors import EXIT_FAILED, EXIT_OK, EXIT_PENDING, without_host
+from hvdyn.core.findings import Finding, Severity
 from hvdyn.core.model import (
     Change,
     ChangeStatus,
-    Finding,
     HostResult,
     HostStatus,
-    Severity,
     VmPlan,
     format_mb,
 )
@@ -113,7 +112,7 @@ def _vm_json(vm: VmPlan, findings: Sequence[Finding]) -> dict[str, Any]:
 
 
 def _finding_json(finding: Finding) -> dict[str, str]:
-    return {"check": finding.check, "severity": str(finding.severity), "message": finding.message}
+    return {"check": finding.id, "severity": str(finding.severity), "message": finding.message}
 
 
 def results_json(results: Sequence[HostResult], *, include_scripts: bool = False,
@@ -200,7 +199,7 @@ def write_table(results: Sequence[HostResult], console: Console, *, verbose: boo
                 style = _SEVERITY_STYLE[finding.severity]
                 whose = "" if finding.vm_id is None else (
                     f" {printable(names.get(finding.vm_id, finding.vm_id))}")
-                line = f"{finding.severity} {finding.check}{whose}: {finding.message}"
+                line = f"{finding.severity} {finding.id}{whose}: {finding.message}"
                 _indented(console, Text(line, style=style))
         console.print()
     run = "" if run_id is None else f"; run {run_id}"

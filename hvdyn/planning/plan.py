@@ -155,7 +155,7 @@ def plan_vm(
     findings = check_vm(VmContext(vm=vm, target=target, host=host))
     errors = [f for f in findings if f.blocks]
     if errors:
-        reason = "; ".join(f"{f.check}: {f.message}" for f in errors)
+        reason = "; ".join(f"{f.id}: {f.message}" for f in errors)
         return VmPlan(
             vm=vm, changes=_with_status(changes, ChangeStatus.BLOCKED, reason), reason=reason
         ), findings
@@ -225,10 +225,10 @@ def block_by_findings(
 ) -> tuple[VmPlan, ...]:
     """Planned changes become blocked: all of a host's for a capacity error, else the VM's."""
     errors = [f for f in findings if f.blocks]
-    host_wide = "; ".join(f"{f.check}: {f.message}" for f in errors if f.check in capacity)
+    host_wide = "; ".join(f"{f.id}: {f.message}" for f in errors if f.id in capacity)
     by_vm: dict[str | None, list[str]] = {}  # one pass, not one per VM (VMs x findings)
     for f in errors:
-        by_vm.setdefault(f.vm_id, []).append(f"{f.check}: {f.message}")
+        by_vm.setdefault(f.vm_id, []).append(f"{f.id}: {f.message}")
     out: list[VmPlan] = []
     for vm_plan in plans:
         mine = "; ".join(by_vm.get(vm_plan.vm.id, ()))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from hvdyn.analysis.audit import CATALOG
+from hvdyn.analysis.catalog import RULES
 from hvdyn.history import metric_names as m
 from hvdyn.history.rows import parse_ts
 from hvdyn.prometheus.exporter import HostView
@@ -120,7 +120,7 @@ def _audit(views: Sequence[HostView]) -> Iterator[Metric]:
         audit = v.audit
         assert audit is not None
         for finding_id, n in audit.findings:
-            findings.add_metric([v.host, finding_id, CATALOG[finding_id][0]], float(n))
+            findings.add_metric([v.host, finding_id, RULES[finding_id].severity], float(n))
         success.add_metric([v.host], 1.0 if audit.success else 0.0)
         if audit.overcommit is not None:
             overcommit.add_metric([v.host], round(audit.overcommit, 4))

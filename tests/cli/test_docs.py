@@ -7,21 +7,30 @@ from pathlib import Path
 
 import pytest
 
-from hvdyn.planning.host_checks import checks_table
+from hvdyn.analysis.catalog import audit_table, checks_table
 
 from .helpers import REPO, Hvdyn
 
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 
 
-def test_readme_checks_table_is_generated_from_the_check_list() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    block = re.search(
-        r"<!-- checks-table:start -->\n(.*?)\n<!-- checks-table:end -->", readme, re.S
+def _marked_block(doc: Path, marker: str) -> str:
+    """The text between `<!-- marker:start -->` and `<!-- marker:end -->` in a document."""
+    text = doc.read_text(encoding="utf-8")
+    block = re.search(rf"<!-- {marker}:start -->\n(.*?)\n<!-- {marker}:end -->", text, re.S)
+    assert block is not None, f"{doc.name} has no {marker} block"
+    return block.group(1)
+
+
+def test_readme_checks_table_is_generated_from_the_rule_declarations() -> None:
+    assert _marked_block(REPO / "README.md", "checks-table") == checks_table(), (
+        "regenerate it: hvdyn.analysis.catalog.checks_table()"
     )
-    assert block is not None
-    assert block.group(1) == checks_table(), (
-        "regenerate it: hvdyn.planning.host_checks.checks_table()"
+
+
+def test_metrics_doc_finding_table_is_generated_from_the_rule_declarations() -> None:
+    assert _marked_block(REPO / "docs" / "metrics.md", "findings-table") == audit_table(), (
+        "regenerate it: hvdyn.analysis.catalog.audit_table()"
     )
 
 

@@ -9,8 +9,10 @@ from pathlib import Path
 from click.testing import CliRunner
 from rich.console import Console
 
-from hvdyn.analysis.audit import AuditFinding, AuditReport, HostAudit, pressure_findings
+from hvdyn.analysis.audit import AuditReport, HostAudit, pressure_findings
+from hvdyn.analysis.audit.rules import NO_SAMPLES
 from hvdyn.cli.group import cli
+from hvdyn.core.findings import Finding
 from hvdyn.core.model import HostPlan, HostResult, HostStatus
 from hvdyn.formats.audit_text import print_audit
 from hvdyn.history.rows import SampleRow
@@ -60,8 +62,8 @@ def test_audit_counts_one_finding_in_the_singular() -> None:
     result = HostResult(host="h", status=HostStatus.OK, plan=HostPlan(host="h", facts=None))
     report = AuditReport(policy="p.yaml", since=timedelta(hours=24),
                          hosts=[HostAudit(host="h", result=result, window=None)],
-                         findings=[AuditFinding(id="HVD150", host="h", message="no samples",
-                                                remediation="collect")])
+                         findings=[Finding(rule=NO_SAMPLES, host="h", message="no samples",
+                                           remediation="collect")])
     out = io.StringIO()
     print_audit(report, Console(file=out, width=200, color_system=None))
     assert "h: ok (1 finding; window no samples)" in out.getvalue()

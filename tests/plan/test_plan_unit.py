@@ -138,7 +138,7 @@ def test_unsupported_guest_blocks_dynamic() -> None:
     )
     assert {c.status for c in p.changes} == {ChangeStatus.BLOCKED}
     assert "HVD001" in p.reason and "Windows 7 Professional" in p.reason
-    assert [f.check for f in findings] == ["HVD001"]
+    assert [f.id for f in findings] == ["HVD001"]
 
 
 def test_x86_client_above_4gb_is_blocked() -> None:
@@ -183,4 +183,4 @@ def test_enabling_dm_on_an_off_vm_with_unknown_guest_warns_but_does_not_block() 
     off_unknown = vm(state=VmState.OFF, guest=GuestInfo(), dynamic=False, maximum_mb=1024)
     p, findings = plan_vm(off_unknown, HOST, desired(dynamic=True, maximum_mb=4096), PlanOptions())
     assert {c.status for c in p.changes} == {ChangeStatus.PLANNED}
-    assert [(f.check, str(f.severity)) for f in findings] == [("HVD013", "warning")]
+    assert [(f.id, str(f.severity)) for f in findings] == [("HVD013", "warning")]

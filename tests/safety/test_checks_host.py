@@ -10,6 +10,7 @@ from rich.console import Console
 
 from hvdyn.cli.apply_flow import _wants_progress, progress_bar
 from hvdyn.cli.group import Settings
+from hvdyn.core.findings import Severity
 from hvdyn.core.model import (
     ChangeStatus,
     Desired,
@@ -19,13 +20,13 @@ from hvdyn.core.model import (
     HostFacts,
     MemorySettings,
     Provenance,
-    Severity,
     VmFacts,
     VmPlan,
     VmState,
 )
 from hvdyn.formats.results import printable
-from hvdyn.planning.host_checks import CAPACITY, HOST_CHECKS, HostContext, check_host, checks_table
+from hvdyn.planning.checks import CAPACITY, HostContext, check_host
+from hvdyn.planning.checks.host import dm_without_heartbeat
 from hvdyn.planning.plan import PlanOptions, block_by_findings, plan_vm
 
 HOST = HostFacts(name="h", total_mb=16384, free_mb=8192)
@@ -53,7 +54,7 @@ def _plan(vm: VmFacts, restart: bool = False, **want: int) -> VmPlan:
 
 def _ids(plans: list[VmPlan], overcommit: float | None = None) -> dict[str, Severity]:
     ctx = HostContext(host=HOST, plans=tuple(plans), reserve_mb=2048, max_overcommit=overcommit)
-    return {f.check: f.severity for f in check_host(ctx)}
+    return {f.id: f.severity for f in check_host(ctx)}
 
 
 def test_admission_error_only_when_the_plan_makes_it_worse() -> None:
@@ -92,11 +93,6 @@ def test_duplicate_names_clusters_heartbeat() -> None:
     assert _ids([_plan(off, True, startup_mb=2048, minimum_mb=2048)]) == {}
 
 
-def test_every_host_check_is_in_the_readme_table() -> None:
-    table = checks_table()
-    assert all(f"| {c.id} | {c.severity} |" in table for c in HOST_CHECKS)
-
-
 def test_progress_only_on_a_terminal_and_never_for_json(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     known = {"inventory": None, "limit": None, "forks": 1, "state_dir": Path("."),
              "fmt": "table", "verbose": False}
@@ -119,15 +115,16 @@ def test_progress_shows_vm_names_as_text_not_markup() -> None:
 
 
 def test_vm_findings_are_printed_with_their_vm_and_duplicates_once() -> None:
-    from hvdyn.core.model import Finding, HostPlan, HostResult, HostStatus
+    from hvdyn.core.findings import Finding
+    from hvdyn.core.model import HostPlan, HostResult, HostStatus
     from hvdyn.formats.results import write_table
 
     twins = [_plan(_vm(1, name="same")), _plan(_vm(2, name="same")), _plan(_vm(3))]
     ctx = HostContext(host=HOST, plans=tuple(twins), reserve_mb=2048, max_overcommit=None)
     found = check_host(ctx)
-    assert [f.check for f in found] == ["HVD008"]  # once per shared name, not once per VM
+    assert [f.id for f in found] == ["HVD008"]  # once per shared name, not once per VM
     assert twins[0].vm.id in found[0].message and twins[1].vm.id in found[0].message
-    note = Finding(check="HVD012", severity=Severity.WARNING, message="heartbeat is lost",
+    note = Finding(rule=dm_without_heartbeat.rule, message="heartbeat is lost",
                    vm_id=twins[2].vm.id)
     result = HostResult(host=HOST.name, status=HostStatus.OK,
                         plan=HostPlan(host=HOST.name, facts=None, vms=tuple(twins)),
