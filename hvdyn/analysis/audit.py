@@ -23,7 +23,7 @@ from hvdyn.history import Store, window_start
 from hvdyn.history.resolution import NAMES, RAW, resolution_for
 from hvdyn.history.rows import AuditRow, BalancerRollupRow, BalancerRow, RollupRow, SampleRow
 from hvdyn.planning.checks import guest_dm_support
-from hvdyn.policy.load import Policy
+from hvdyn.policy.evaluate import Policy
 from hvdyn.run.engine import Engine, RunOptions
 from hvdyn.transport import Transport
 

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from hvdyn.core.errors import LocatedError, MultipleInputErrors
+from hvdyn.core.errors import LocatedError, raise_located
 from hvdyn.core.fileio import read_input
 
 KeyPath = tuple[str | int, ...]
@@ -157,11 +157,11 @@ def parse_yaml(
         return doc
     builder = _Builder(doc, unknown_tags == "raw")
     doc.data = builder.build(root, ())
-    errors = [error_cls(file, p.line, p.col, key_str(kp), msg) for kp, p, msg in doc.problems]
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise MultipleInputErrors(list(errors))
+    # In the order they were found (a merged or aliased node may sit earlier in the file).
+    raise_located(
+        [error_cls(file, p.line, p.col, key_str(kp), msg) for kp, p, msg in doc.problems],
+        sort=False,
+    )
     return doc
 
 
