@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -23,6 +23,7 @@ from hvdyn.core.errors import LocatedError, raise_located
 from hvdyn.core.fileio import read_input
 
 KeyPath = tuple[str | int, ...]
+_Located = TypeVar("_Located", bound=LocatedError)
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _STANDARD_TAGS = frozenset(
@@ -105,6 +106,24 @@ class YamlDoc:
                 return self.values[p]
             p = p[:-1]
         return self.values.get((), Pos(1, 1))
+
+    def located(
+        self,
+        error_cls: type[_Located],
+        path: KeyPath,
+        message: str,
+        allowed: str | None = None,
+        *,
+        key: bool = False,
+        at: KeyPath | None = None,
+    ) -> _Located:
+        """An error about `path`, placed where it is in the file (or where `at` is).
+
+        `key` points at the key rather than its value (an unknown key); `at`
+        points elsewhere, e.g. at the mapping a required key is missing from.
+        """
+        pos = self.pos(path if at is None else at, key=key)
+        return error_cls(self.file, pos.line, pos.col, key_str(path), message, allowed)
 
 
 def load_yaml(

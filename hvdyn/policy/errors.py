@@ -10,7 +10,7 @@ from pydantic_core import ErrorDetails
 
 from hvdyn.core.errors import PolicyError
 from hvdyn.core.sizes import startup_above_maximum
-from hvdyn.core.yamlpos import KeyPath, YamlDoc, key_str
+from hvdyn.core.yamlpos import KeyPath, YamlDoc
 from hvdyn.policy.schema import ALLOWED_KEYS, PolicyModel, SetModel, show_value
 
 
@@ -23,13 +23,8 @@ def located(
     key: bool = False,
     at: KeyPath | None = None,
 ) -> PolicyError:
-    """An error about `path`, placed where it is in the file (or where `at` is).
-
-    `key` points at the key rather than its value (for an unknown key); `at`
-    points elsewhere than `path`, e.g. at the mapping a required key is missing from.
-    """
-    pos = doc.pos(path if at is None else at, key=key)
-    return PolicyError(doc.file, pos.line, pos.col, key_str(path), message, allowed)
+    """A `PolicyError` about `path`, where it is in the file (see `YamlDoc.located`)."""
+    return doc.located(PolicyError, path, message, allowed, key=key, at=at)
 
 
 def translate(doc: YamlDoc, err: ErrorDetails) -> PolicyError:
