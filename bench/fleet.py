@@ -24,7 +24,7 @@ from hvdyn.core.model import (
     VmState,
 )
 from hvdyn.planning.plan import target_settings
-from hvdyn.policy.load import Policy
+from hvdyn.policy.evaluate import Policy
 
 _DESKTOP_OS = (
     ("Windows 7 Enterprise", 70),

@@ -6,12 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hvdyn.core.errors import InputError, LocatedError, OutputPathError, PolicyError
+from hvdyn.core.errors import InputError, LocatedError, OutputPathError
 from hvdyn.core.fileio import check_output
 from hvdyn.core.model import HostSpec
 from hvdyn.inventory import load_inventory, select_hosts
 from hvdyn.inventory.credentials import make_password_resolver
-from hvdyn.policy.load import Policy, load_policy
+from hvdyn.policy.evaluate import Policy
+from hvdyn.policy.load import load_policy
 from hvdyn.transport import Transport, TransportContext, transport_class
 
 
@@ -29,8 +30,8 @@ def inventory_for(policy: Policy | None, override: Path | None) -> Path:
     if policy is not None and policy.inventory_path is not None:
         return policy.inventory_path
     if policy is not None:  # located, like every other problem of a policy file
-        raise PolicyError(str(policy.path), 1, 1, "inventory",
-                          "no inventory: pass -i/--inventory or set `inventory:` in the policy")
+        raise policy.inventory_error(
+            "no inventory: pass -i/--inventory or set `inventory:` in the policy")
     raise InputError("no inventory: pass -i/--inventory or set `inventory:` in the policy")
 
 
@@ -43,9 +44,7 @@ def load_targets(policy_path: Path, inventory: Path | None, limit: str | None) -
         if inventory is not None or exc.line > 0:
             raise
         # The policy's `inventory:` names a file hvdyn cannot read: point at that key.
-        line, col = policy.inventory_at
-        raise PolicyError(str(policy.path), line, col, "inventory",
-                          f"{exc.file}: {exc.message}") from None
+        raise policy.inventory_error(f"{exc.file}: {exc.message}") from None
     hosts = check_fixtures(select_hosts(loaded, limit))
     return Targets(policy=policy, inventory_path=inventory_path, hosts=hosts)
 

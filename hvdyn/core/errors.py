@@ -7,6 +7,8 @@ This module imports nothing from hvdyn so every layer can use it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 # Exit codes (contract, DESIGN §5).
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -109,6 +111,19 @@ class MultipleInputErrors(InputError):
     def __init__(self, errors: list[LocatedError]) -> None:
         self.errors = errors
         super().__init__("\n".join(str(e) for e in errors))
+
+
+def raise_located(errors: Sequence[LocatedError], *, sort: bool = True) -> None:
+    """Raise nothing, the one error, or all of them at once (`MultipleInputErrors`).
+
+    Sorted by file, line and column (a stable sort), so a file's mistakes read
+    top to bottom; `sort=False` keeps the caller's order when it means something.
+    """
+    ordered = sorted(errors, key=lambda e: (e.file, e.line, e.col)) if sort else list(errors)
+    if len(ordered) == 1:
+        raise ordered[0]
+    if ordered:
+        raise MultipleInputErrors(ordered)
 
 
 class RenderError(HvdynError):

@@ -14,15 +14,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from hvdyn.core.errors import LocatedError, MultipleInputErrors
+from hvdyn.core.errors import LocatedError, raise_located
 from hvdyn.core.fileio import read_input
 
 KeyPath = tuple[str | int, ...]
+_Located = TypeVar("_Located", bound=LocatedError)
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _STANDARD_TAGS = frozenset(
@@ -106,6 +107,24 @@ class YamlDoc:
             p = p[:-1]
         return self.values.get((), Pos(1, 1))
 
+    def located(
+        self,
+        error_cls: type[_Located],
+        path: KeyPath,
+        message: str,
+        allowed: str | None = None,
+        *,
+        key: bool = False,
+        at: KeyPath | None = None,
+    ) -> _Located:
+        """An error about `path`, placed where it is in the file (or where `at` is).
+
+        `key` points at the key rather than its value (an unknown key); `at`
+        points elsewhere, e.g. at the mapping a required key is missing from.
+        """
+        pos = self.pos(path if at is None else at, key=key)
+        return error_cls(self.file, pos.line, pos.col, key_str(path), message, allowed)
+
 
 def load_yaml(
     path: Path,
@@ -157,11 +176,11 @@ def parse_yaml(
         return doc
     builder = _Builder(doc, unknown_tags == "raw")
     doc.data = builder.build(root, ())
-    errors = [error_cls(file, p.line, p.col, key_str(kp), msg) for kp, p, msg in doc.problems]
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise MultipleInputErrors(list(errors))
+    # In the order they were found (a merged or aliased node may sit earlier in the file).
+    raise_located(
+        [error_cls(file, p.line, p.col, key_str(kp), msg) for kp, p, msg in doc.problems],
+        sort=False,
+    )
     return doc
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hvdyn.core.errors import InventoryError, LocatedError, MultipleInputErrors
+from hvdyn.core.errors import InventoryError, raise_located
 
 log = logging.getLogger("hvdyn.inventory")
 
@@ -101,8 +101,4 @@ class Problems:
             self.errors.append(where.error(message, allowed))
 
     def raise_any(self) -> None:
-        errors: list[LocatedError] = sorted(self.errors, key=lambda e: (e.file, e.line, e.col))
-        if len(errors) == 1:
-            raise errors[0]
-        if errors:
-            raise MultipleInputErrors(errors)
+        raise_located(self.errors)

@@ -24,7 +24,10 @@ from hvdyn.core.model import (
     VmFacts,
     VmPlan,
     VmState,
+    make_change,
+    mark_planned,
 )
+from hvdyn.core.sizes import startup_above_maximum, stored_limits
 from hvdyn.planning.checks import VmContext, check_vm
 
 
@@ -42,29 +45,33 @@ class PlanOptions:
 def target_settings(current: MemorySettings, desired: Desired) -> MemorySettings:
     """The full settings to write: desired where the policy manages a field, else current.
 
-    Static VMs keep Limit = Reservation = VirtualQuantity (what Hyper-V Manager
-    writes); buffer and weight of a static VM are left as they are.
+    Static VMs keep Limit = Reservation = VirtualQuantity (`stored_limits`);
+    buffer and weight of a static VM are left as they are (`STATIC_INERT_FIELDS`).
     """
     values = desired.values  # Desired.get, without a method call per field
     wanted = values.get("dynamic")
     dynamic = current.dynamic if wanted is None else bool(wanted.value)
     startup = _int_or(values.get("startup_mb"), current.startup_mb)
-    minimum = _int_or(values.get("minimum_mb"), current.minimum_mb)
+    minimum, maximum = stored_limits(
+        dynamic,
+        startup,
+        _int_or(values.get("minimum_mb"), current.minimum_mb),
+        _int_or(values.get("maximum_mb"), current.maximum_mb),
+    )
     if not dynamic:
-        return _settings(False, startup, startup, startup, current.buffer, current.weight)
+        return _settings(False, startup, minimum, maximum, current.buffer, current.weight)
     return _settings(
         True,
         startup,
         minimum,
-        _int_or(values.get("maximum_mb"), current.maximum_mb),
+        maximum,
         _int_or(values.get("buffer"), current.buffer),
         _int_or(values.get("weight"), current.weight),
     )
 
 
-# Plans of a fleet hold a handful of distinct targets and changes, and they are frozen:
-# one shared instance each (a run keeps every plan until it reports; 200,000 VMs'
-# worth of copies were most of the garbage collector's work and of the plan's memory).
+# Plans of a fleet hold a handful of distinct targets, and they are frozen: one shared
+# instance each, as for changes (`make_change`).
 @lru_cache(maxsize=4096, typed=True)
 def _settings(
     dynamic: bool, startup: int, minimum: int, maximum: int, buffer: int, weight: int
@@ -76,15 +83,6 @@ def _settings(
         maximum_mb=maximum,
         buffer=buffer,
         weight=weight,
-    )
-
-
-@lru_cache(maxsize=8192, typed=True)
-def _change(
-    name: str, now: bool | int, wanted: bool | int, off: bool, status: ChangeStatus, reason: str
-) -> Change:
-    return Change(
-        field=name, current=now, desired=wanted, needs_off=off, status=status, reason=reason
     )
 
 
@@ -115,7 +113,7 @@ def _diff(current: MemorySettings, target: MemorySettings) -> list[_Diff]:
 
 def _with_status(diffs: list[_Diff], status: ChangeStatus, reason: str) -> tuple[Change, ...]:
     return tuple(
-        _change(name, now, wanted, off, status, reason) for name, now, wanted, off in diffs
+        make_change(name, now, wanted, off, status, reason) for name, now, wanted, off in diffs
     )
 
 
@@ -143,11 +141,10 @@ def plan_vm(
     if not changes:
         return VmPlan(vm=vm, reason="compliant"), []
 
-    if policy_error is None and target.dynamic and target.startup_mb > target.maximum_mb:
-        policy_error = (
-            f"startup {target.startup_mb}MB would exceed maximum {target.maximum_mb}MB; "
-            "set maximum in the policy for this VM"
-        )
+    if policy_error is None:
+        too_large = startup_above_maximum(target.dynamic, target.startup_mb, target.maximum_mb)
+        if too_large is not None:
+            policy_error = f"{too_large}; set maximum in the policy for this VM"
     if policy_error is not None:
         blocked = _with_status(changes, ChangeStatus.BLOCKED, policy_error)
         return VmPlan(vm=vm, changes=blocked, reason=policy_error), []
@@ -236,11 +233,6 @@ def block_by_findings(
         if not reason or not vm_plan.has_work:
             out.append(vm_plan)
             continue
-        changes = tuple(
-            _change(c.field, c.current, c.desired, c.needs_off, ChangeStatus.BLOCKED, reason)
-            if c.status is ChangeStatus.PLANNED
-            else c
-            for c in vm_plan.changes
-        )
+        changes = mark_planned(vm_plan.changes, ChangeStatus.BLOCKED, reason)
         out.append(replace(vm_plan, changes=changes, reason=reason, restart=False, target=None))
     return tuple(out)

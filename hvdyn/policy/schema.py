@@ -13,13 +13,21 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
-from hvdyn.core.model import BUFFER_RANGE, MAX_VM_MEMORY_MB, WEIGHT_RANGE, format_mb, parse_size_mb
+from hvdyn.core.model import (
+    BUFFER_RANGE,
+    MAX_VM_MEMORY_MB,
+    WEIGHT_RANGE,
+    VmState,
+    format_mb,
+    parse_size_mb,
+)
+from hvdyn.policy.vocab import MATCH_STATES, Restart
 
 MIN_VM_MEMORY_MB = 32
 MAX_HOST_RESERVE_MB = 1024 * 1024  # 2008 R2 SP1 Datacenter supports 1 TB
 DEFAULT_HOST_RESERVE_MB = 2048
-STATES = ("running", "off", "saved", "paused")
-RESTART_VALUES = ("allowed", "never")
+_STATE_BY_LABEL = {state.label: state for state in MATCH_STATES}
+_RESTART_VALUES = tuple(Restart)
 # policy `set` key -> model.FIELDS name
 SET_FIELDS = {
     "dynamic": "dynamic",
@@ -121,22 +129,25 @@ def _guid_globs(value: Any) -> tuple[str, ...]:
     return items
 
 
-def _states(value: Any) -> tuple[str, ...]:
+def _states(value: Any) -> tuple[VmState, ...]:
     items = _strings(value, "state")
-    out = tuple(v.lower() for v in items)
-    for i, (raw, item) in enumerate(zip(items, out, strict=True)):
-        if item not in STATES:
+    out: list[VmState] = []
+    for i, raw in enumerate(items):
+        state = _STATE_BY_LABEL.get(raw.lower())
+        if state is None:
             index = i if isinstance(value, list) else None
-            raise _fail(f"unknown state {raw!r}", ", ".join(STATES), index)
-    return out
+            raise _fail(f"unknown state {raw!r}", ", ".join(_STATE_BY_LABEL), index)
+        out.append(state)
+    return tuple(out)
 
 
-def _restart(value: Any) -> str:
-    if value not in RESTART_VALUES:
+def _restart(value: Any) -> Restart:
+    if value not in _RESTART_VALUES:
         raise _fail(
-            f"expected allowed or never, got {show_value(value)}", ", ".join(RESTART_VALUES)
+            f"expected {' or '.join(_RESTART_VALUES)}, got {show_value(value)}",
+            ", ".join(_RESTART_VALUES),
         )
-    return str(value)
+    return Restart(value)
 
 
 def _name(value: Any) -> str:
@@ -194,14 +205,14 @@ class MatchModel(_Strict):
     host: Annotated[tuple[str, ...] | None, _v(_globs)] = None
     group: Annotated[tuple[str, ...] | None, _v(_globs)] = None
     os: Annotated[tuple[str, ...] | None, _v(_globs)] = None
-    state: Annotated[tuple[str, ...] | None, _v(_states)] = None
+    state: Annotated[tuple[VmState, ...] | None, _v(_states)] = None
 
 
 class RuleModel(_Strict):
     name: Annotated[str, _v(_name)]
     match: MatchModel
     set: SetModel
-    restart: Annotated[str | None, _v(_restart)] = None
+    restart: Annotated[Restart | None, _v(_restart)] = None
 
 
 class HostModel(_Strict):

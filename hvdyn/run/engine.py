@@ -29,10 +29,11 @@ from hvdyn.core.model import (
     VmFacts,
     VmPlan,
     VmState,
+    mark_planned,
 )
 from hvdyn.planning.host_checks import CAPACITY, HostContext, check_host
 from hvdyn.planning.plan import PlanOptions, block_by_findings, plan_vm
-from hvdyn.policy.load import Resolution
+from hvdyn.policy.evaluate import Resolution
 from hvdyn.powershell.params import ApplyOptions, apply_params, discover_params
 from hvdyn.powershell.records import ErrorRecord, ParsedOutput, ResultRecord, parse_stream
 from hvdyn.powershell.templates import render_script
@@ -357,10 +358,7 @@ def merge_results(plan: HostPlan, parsed: ParsedOutput) -> HostPlan:
         else:
             status, message = _verify(vm_plan, record)
             final_state = VmState.from_code(record.state)
-        changes = tuple(
-            replace(c, status=status, reason=message) if c.status is ChangeStatus.PLANNED else c
-            for c in vm_plan.changes
-        )
+        changes = mark_planned(vm_plan.changes, status, message)
         merged.append(
             replace(
                 vm_plan, changes=changes, reason=message or vm_plan.reason, final_state=final_state

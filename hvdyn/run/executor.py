@@ -18,7 +18,15 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from hvdyn.core.errors import ProtocolError, TransportError
-from hvdyn.core.model import ChangeStatus, HostPlan, HostSpec, MemorySettings, Script, VmPlan
+from hvdyn.core.model import (
+    ChangeStatus,
+    HostPlan,
+    HostSpec,
+    MemorySettings,
+    Script,
+    VmPlan,
+    mark_planned,
+)
 from hvdyn.powershell.params import ApplyOptions, apply_params
 from hvdyn.powershell.records import ParsedOutput, ResultRecord, encode_record, parse_stream
 from hvdyn.powershell.templates import render_script
@@ -82,11 +90,7 @@ def batches(plan: HostPlan) -> list[list[VmPlan]]:
 
 def _mark(vm_plan: VmPlan, status: ChangeStatus, why: str) -> VmPlan:
     """The VM's still-planned changes get `status` and `why` (not sent, or outcome unknown)."""
-    changes = tuple(
-        replace(c, status=status, reason=why) if c.status is ChangeStatus.PLANNED else c
-        for c in vm_plan.changes
-    )
-    return replace(vm_plan, changes=changes, reason=why)
+    return replace(vm_plan, changes=mark_planned(vm_plan.changes, status, why), reason=why)
 
 
 def salvage(exc: TransportError, spec: HostSpec, script: Script) -> ParsedOutput | None:

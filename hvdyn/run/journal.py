@@ -24,8 +24,9 @@ from hvdyn.core.model import (
 )
 from hvdyn.history import Store
 from hvdyn.history.rows import JournalRow
-from hvdyn.policy.load import Resolution
+from hvdyn.policy.evaluate import Resolution
 from hvdyn.policy.schema import DEFAULT_HOST_RESERVE_MB
+from hvdyn.policy.vocab import Restart
 
 # Journal outcomes after which the host may hold the run's values.
 MAY_HAVE_WRITTEN = frozenset({"applied", "failed", "unknown", "sent"})
@@ -67,7 +68,7 @@ class RollbackPolicy:
 
     run_id: int
     rows: Mapping[tuple[str, str], Sequence[JournalRow]]  # (host, VM GUID upper)
-    restart: str | None = None
+    restart: Restart | None = None
     host_reserve_mb: int = DEFAULT_HOST_RESERVE_MB
     max_overcommit: float | None = None
     hosts: frozenset[str] = field(default_factory=frozenset)

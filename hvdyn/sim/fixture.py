@@ -21,7 +21,7 @@ from pydantic_core import ErrorDetails
 from hvdyn.core.errors import FixtureError
 from hvdyn.core.fileio import read_input
 from hvdyn.core.model import BUFFER_RANGE, MAX_VM_MEMORY_MB, WEIGHT_RANGE, parse_size_mb
-from hvdyn.core.yamlpos import KeyPath, YamlDoc, key_str, parse_yaml
+from hvdyn.core.yamlpos import KeyPath, YamlDoc, parse_yaml
 from hvdyn.powershell.quoting import is_guid
 from hvdyn.sim import balancer
 from hvdyn.sim.guest import default_os_version
@@ -173,8 +173,7 @@ class FixtureModel(_Strict):
 
 def _located(doc: YamlDoc, path: KeyPath, message: str, allowed: str | None = None,
              *, key: bool = False) -> FixtureError:
-    pos = doc.pos(path, key=key)
-    return FixtureError(doc.file, pos.line, pos.col, key_str(path), message, allowed)
+    return doc.located(FixtureError, path, message, allowed, key=key)
 
 
 def _allowed(model: type[BaseModel] | None) -> str | None:

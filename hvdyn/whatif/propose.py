@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hvdyn.core.model import GuestInfo, HostSpec, MemorySettings, VmFacts, VmState
+from hvdyn.core.sizes import startup_above_maximum
 from hvdyn.history.rows import VmSettingsRow
 from hvdyn.planning.plan import target_settings
-from hvdyn.policy.load import Policy
+from hvdyn.policy.evaluate import Policy
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,9 +59,10 @@ def propose(policy: Policy, spec: HostSpec, rows: list[VmSettingsRow],
         else:
             target = target_settings(vm.memory, resolution.desired)
             rules = resolution.desired.rules
-            if target.dynamic and target.startup_mb > target.maximum_mb:
-                note = (f"left alone: startup {target.startup_mb}MB would exceed maximum "
-                        f"{target.maximum_mb}MB")
+            too_large = startup_above_maximum(target.dynamic, target.startup_mb,
+                                              target.maximum_mb)
+            if too_large is not None:
+                note = f"left alone: {too_large}"
                 target = vm.memory
         out[vm.id] = Proposal(vm_id=vm.id, current=vm.memory, target=target, rules=rules,
                               note=note)

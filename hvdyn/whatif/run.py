@@ -14,7 +14,8 @@ from hvdyn.core.errors import EXIT_OK, EXIT_PENDING
 from hvdyn.core.model import GuestInfo, HostSpec, VmState
 from hvdyn.history import Store, open_store
 from hvdyn.history.source import HistorySource, open_history
-from hvdyn.policy.load import Policy, load_policy
+from hvdyn.policy.evaluate import Policy
+from hvdyn.policy.load import load_policy
 from hvdyn.whatif.history import load_history
 from hvdyn.whatif.propose import propose
 from hvdyn.whatif.replay import balloon_capable, proposed_grid, recorded_grid, replay

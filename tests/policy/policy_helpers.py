@@ -6,7 +6,8 @@ import textwrap
 from pathlib import Path
 
 from hvdyn.core.model import GuestInfo, HostSpec, MemorySettings, VmFacts, VmState
-from hvdyn.policy.load import Policy, load_policy
+from hvdyn.policy.evaluate import Policy
+from hvdyn.policy.load import load_policy
 
 
 def write_policy(tmp_path: Path, text: str) -> Policy:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hvdyn.core.model import Provenance, VmState
-from hvdyn.policy.load import Policy
+from hvdyn.policy.evaluate import Policy
 
 from .policy_helpers import host, vm, write_policy
 

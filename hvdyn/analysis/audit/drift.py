@@ -10,7 +10,7 @@ from hvdyn.analysis.audit.rules import DM_UNUSABLE, MINIMUM_DRIFT, OVERCOMMITTED
 from hvdyn.core.findings import Finding
 from hvdyn.core.model import HostFacts, HostResult, format_mb
 from hvdyn.planning.checks import guest_dm_support
-from hvdyn.policy.load import Policy
+from hvdyn.policy.evaluate import Policy
 
 
 def drift_findings(result: HostResult) -> list[Finding]:

@@ -25,7 +25,7 @@ from hvdyn.core.model import HostResult, HostSpec, HostStatus
 from hvdyn.history import Store, window_start
 from hvdyn.history.resolution import RAW, resolution_for
 from hvdyn.history.rows import AuditRow, SampleRow
-from hvdyn.policy.load import Policy
+from hvdyn.policy.evaluate import Policy
 from hvdyn.run.engine import Engine, RunOptions
 from hvdyn.transport import Transport
 

@@ -17,7 +17,7 @@ from hvdyn.cli.apply_flow import (
 )
 from hvdyn.cli.context import checked_output, load_targets, transport_factory
 from hvdyn.cli.group import Settings, cli, common_options, settings_from, stdout_console
-from hvdyn.core.errors import EXIT_OK, MultipleInputErrors
+from hvdyn.core.errors import EXIT_OK, raise_located
 from hvdyn.inventory import last_loaded, load_inventory, users_missing
 
 # The engine, the store and the report are imported by the commands that run them:
@@ -52,8 +52,8 @@ def validate(policy: Path, **kwargs: Any) -> int:
     targets = load_targets(policy, settings.inventory, settings.limit)
     inventory = last_loaded(targets.inventory_path) or load_inventory(targets.inventory_path)
     no_user = users_missing(inventory, [h.name for h in targets.hosts])
-    if no_user:  # would fail at run time as an auth error that hides the real cause
-        raise no_user[0] if len(no_user) == 1 else MultipleInputErrors(list(no_user))
+    # Would fail at run time as an auth error that hides the real cause; in host order.
+    raise_located(no_user, sort=False)
     simulated = [h for h in targets.hosts if h.transport == "mock" and h.mock_fixture]
     click.echo(
         f"{policy}: valid ({len(targets.policy.rules)} rules); "

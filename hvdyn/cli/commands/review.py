@@ -22,7 +22,7 @@ from hvdyn.formats.render_dir import FILES_LINE, PLAN, README, create, prepare, 
 from hvdyn.formats.results import exit_code, format_value, printable, results_json
 from hvdyn.history import open_store
 from hvdyn.planning.plan import PlanOptions
-from hvdyn.policy.load import Policy
+from hvdyn.policy.evaluate import Policy
 from hvdyn.powershell.params import ApplyOptions
 from hvdyn.run.engine import Engine, RunOptions
 from hvdyn.run.snapshot import load_snapshot
