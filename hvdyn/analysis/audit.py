@@ -4,7 +4,8 @@ Drift reuses the engine in plan mode, so "differs from the policy" means
 exactly what `hvdyn plan` would change. Health reads the samples `hvdyn
 collect` stored over a window that ends at each host's newest sample (the
 host's clock: "now" for real hosts, simulated time for the lab).
-Thresholds follow reference §5.1 / prior-art §0.6 (PFE guidance).
+Thresholds follow Microsoft PFE guidance, the pressure one adjusted for the
+buffer (docs/metrics.md, docs/reference-notes.md).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ This module imports nothing from hvdyn so every layer can use it.
 
 from __future__ import annotations
 
-# Exit codes (contract, DESIGN §5).
+# Exit codes: a contract with scripts and schedulers (README: Exit codes).
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_PENDING = 2

@@ -33,7 +33,7 @@ class VmContext:
 
 MIN_IC_VERSION = (6, 1, 7601, 17514)  # SP1 integration services (Dynamic Memory VSC)
 
-# Guests Microsoft lists for DM on 2008 R2 SP1 (reference §4.1):
+# Guests Microsoft's Dynamic Memory guide for 2008 R2 SP1 lists as able to use it:
 # name pattern -> whether the edition needs the hot-add update.
 _SUPPORTED_GUESTS: tuple[tuple[re.Pattern[str], bool], ...] = (
     (re.compile(r"^windows server 2008 r2 (enterprise|datacenter)\b"), False),

@@ -1,4 +1,4 @@
-"""Policy file -> `Policy`; per-VM rule evaluation with provenance (DESIGN §3).
+"""Policy file -> `Policy`; per-VM rule evaluation with provenance (README: Policy).
 
 Loading happens in two passes so that every user mistake comes back as
 FILE:LINE:COL: pydantic checks shape and single values (positions come from

@@ -247,7 +247,7 @@ def derived_id(name: str, index: int, seed: int) -> str:
 
 
 def default_reserve_mb(total_mb: int) -> int:
-    """Parent reserve when the registry does not set one (reference §5.3, [L])."""
+    """Parent reserve when the registry does not set one: an estimate, no documented formula."""
     return 384 + 64 * (total_mb // 1024)
 
 
