@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-# Exit codes (contract, DESIGN §5).
+# Exit codes: a contract with scripts and schedulers (README: Exit codes).
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_PENDING = 2

@@ -23,7 +23,7 @@ from hvdyn.history.runs import JOURNAL_OUTCOMES, RunsMixin
 __all__ = ["BALANCER_COUNTER_COLUMNS", "DB_NAME", "JOURNAL_OUTCOMES", "VM_COUNTER_COLUMNS",
            "Store", "open_store", "parse_duration", "store_path", "window_start"]
 
-# WMI property of "Hyper-V Dynamic Memory VM" -> samples column (reference §6.1).
+# WMI property of the "Hyper-V Dynamic Memory VM" counters -> samples column (docs/history.md).
 VM_COUNTER_COLUMNS: Mapping[str, str] = {
     "PhysicalMemory": "physical_mb",
     "GuestVisiblePhysicalMemory": "guest_visible_mb",

@@ -28,10 +28,6 @@ from hvdyn.inventory.ansible import AnsibleOptions, find_ansible_inventory, read
 from hvdyn.inventory.ansible import select_with_ansible as _ansible_select
 from hvdyn.inventory.base import Problems, RawHost, RawInventory, Where, log
 from hvdyn.inventory.connection import (
-    AUTHS,
-    HVDYN_VARS,
-    SCHEMES,
-    TRANSPORTS,
     Connection,
     check_connection,
     check_vars,
@@ -43,11 +39,7 @@ from hvdyn.inventory.reader import SECTIONS as GROUP_KEYS
 from hvdyn.inventory.reader import read_yaml_inventory
 
 __all__ = [
-    "AUTHS",
     "GROUP_KEYS",
-    "HVDYN_VARS",
-    "SCHEMES",
-    "TRANSPORTS",
     "AnsibleOptions",
     "Connection",
     "Inventory",

@@ -36,7 +36,7 @@ from hvdyn.inventory.base import (
     is_vaulted,
     log,
 )
-from hvdyn.inventory.connection import reads
+from hvdyn.transport import reads
 
 TIMEOUT_S = 600  # a dynamic inventory may query a CMDB; a hung one must still end
 PASSWORD_VARS = ("ansible_password", "ansible_winrm_pass", "ansible_winrm_password")

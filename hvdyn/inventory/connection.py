@@ -20,57 +20,21 @@ Three cases, decided per host:
 ``ansible_connection`` is anything else (ssh, local, ...) is not a target.
 Settings that would fail every connection (a TLS version that does not
 exist, basic auth over plain HTTP without the opt-in, ...) are errors at
-load, with FILE:LINE:COL.
+load, with FILE:LINE:COL. Which vars exist and which values they take is
+what the transports declare (`hvdyn.transport.HOST_VARS`); this module adds
+Ansible's precedence between them.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from hvdyn.core.yamlpos import TaggedText
 from hvdyn.inventory.base import Problems, RawHost, Var, Where, has_jinja, is_password_key, log
-
-TRANSPORTS = ("winrm", "psrp", "mock")
-SCHEMES = ("http", "https")
-AUTHS = ("ntlm", "kerberos", "credssp", "basic", "certificate", "negotiate")
-PYWINRM_AUTHS = {"plaintext": "basic", "ssl": "basic"}  # pywinrm names for basic auth
-NEEDS_USER = frozenset({"ntlm", "credssp", "basic"})
-CERT_VALIDATION = ("validate", "ignore")
-TLS_VERSIONS = ("1.0", "1.1", "1.2")
-DELIVERIES = ("stdin", "file")
-HVDYN_VARS = (
-    "hvdyn_transport",
-    "hvdyn_scheme",
-    "hvdyn_user",
-    "hvdyn_auth",
-    "hvdyn_password_env",
-    "hvdyn_mock_fixture",
-    "hvdyn_tls_min",
-    "hvdyn_cert_validation",
-    "hvdyn_ca_bundle",
-    "hvdyn_allow_unencrypted",
-    "hvdyn_script_delivery",
-    "hvdyn_operation_timeout_s",
-    "hvdyn_max_envelope_kb",
-    "hvdyn_psrp_recycle_after",
-    "hvdyn_cert_pem",
-    "hvdyn_cert_key_pem",
-    "hvdyn_credssp_disable_tlsv1_2",
-)
-_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_INTS = {
-    "hvdyn_operation_timeout_s": (1, 3600),
-    "hvdyn_max_envelope_kb": (32, 8192),
-    "hvdyn_psrp_recycle_after": (1, 100000),
-}
-_FLAGS = ("hvdyn_allow_unencrypted", "hvdyn_credssp_disable_tlsv1_2")
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
-_STRINGS = ("ansible_host", "ansible_user", "hvdyn_user", "hvdyn_mock_fixture",
-            "ansible_winrm_host", "ansible_winrm_user", "ansible_psrp_host", "ansible_psrp_user")
+from hvdyn.transport import HVDYN_VAR_NAMES, host_var, reads
+from hvdyn.transport.hostvars import NEEDS_PASSWORD, auth_list, auth_name, flag, port_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +50,6 @@ class Connection:
     cert_validation: str  # validate | ignore
     semantics: str  # "winrm" / "psrp" (Ansible's plugin) or "hvdyn" (hvdyn's defaults)
     skipped: str | None = None
-
-
-_READ = frozenset({"ansible_connection", "ansible_host", "ansible_port", "ansible_user"})
-
-
-def reads(name: str) -> bool:
-    """Variables whose value hvdyn uses (others, such as ansible_python_interpreter, never)."""
-    return name in _READ or name.startswith(("ansible_winrm_", "ansible_psrp_", "hvdyn_"))
 
 
 def is_target(host_vars: dict[str, Var]) -> bool:
@@ -146,8 +102,9 @@ def check_vars(
                     "a plain value",
                 )
             continue  # a var hvdyn never reads: left out rather than used as literal text
-        if name.startswith("hvdyn_") and name not in HVDYN_VARS:
-            problems.add(var.name_at, f"unknown hvdyn variable {name!r}", ", ".join(HVDYN_VARS))
+        if name.startswith("hvdyn_") and name not in HVDYN_VAR_NAMES:
+            problems.add(var.name_at, f"unknown hvdyn variable {name!r}",
+                         ", ".join(HVDYN_VAR_NAMES))
             continue
         problem = value_problem(name, var.value)
         if problem:
@@ -159,77 +116,8 @@ def check_vars(
 
 def value_problem(name: str, value: Any) -> tuple[str, str] | None:
     """(message, allowed) when a var hvdyn reads has a value that cannot work."""
-    text = str(value).strip().lower() if isinstance(value, str | int | float) else None
-    if name == "hvdyn_transport" and value not in TRANSPORTS:
-        return f"unsupported value {value!r}", ", ".join(TRANSPORTS)
-    if name in ("hvdyn_scheme", "ansible_winrm_scheme", "ansible_psrp_protocol") and (
-        value not in SCHEMES
-    ):
-        return f"unsupported value {value!r}", ", ".join(SCHEMES)
-    if name in ("hvdyn_auth", "ansible_winrm_transport", "ansible_psrp_auth"):
-        items = auth_list(value)
-        bad = [a for a in items or [value] if _auth_name(a) not in AUTHS]
-        if bad or not items:
-            return f"unsupported value {value!r}", ", ".join(AUTHS)
-    ports = ("ansible_port", "ansible_winrm_port", "ansible_psrp_port")
-    if name in ports and port_of(value) is None:
-        return f"not a TCP port: {value!r}", "1..65535"
-    if name == "hvdyn_password_env" and not (
-        isinstance(value, str) and _ENV_NAME_RE.match(value)
-    ):
-        return f"not an environment variable name: {value!r}", "e.g. HVDYN_PASSWORD"
-    if name in _STRINGS and (not isinstance(value, str) or not value.strip()):
-        return f"expected a non-empty string, got {value!r}", "a string"
-    if name == "hvdyn_tls_min" and (text is None or text not in TLS_VERSIONS):
-        return f"not a TLS version hvdyn can use: {value!r}", ", ".join(TLS_VERSIONS)
-    if name in ("hvdyn_cert_validation", "ansible_winrm_server_cert_validation",
-                "ansible_psrp_cert_validation") and text not in CERT_VALIDATION:
-        return f"unsupported value {value!r}", ", ".join(CERT_VALIDATION)
-    if name == "hvdyn_script_delivery" and text not in DELIVERIES:
-        return f"unsupported value {value!r}", ", ".join(DELIVERIES)
-    if name in _FLAGS and flag(value) is None:
-        return f"not true or false: {value!r}", "true, false"
-    if name in _INTS:
-        low, high = _INTS[name]
-        number = port_of(value, low, high)
-        if number is None:
-            return f"not an integer in {low}..{high}: {value!r}", f"{low}..{high}"
-    return None
-
-
-def flag(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    return True if text in _TRUE else False if text in _FALSE else None
-
-
-def port_of(value: Any, low: int = 1, high: int = 65535) -> int | None:
-    """An integer as Ansible's `integer` option type reads it (1, "1", 1.0), within bounds."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = int(value) if isinstance(value, int) else int(str(value).strip())
-    except ValueError:
-        try:
-            as_float = float(str(value))
-        except ValueError:
-            return None
-        if not as_float.is_integer():
-            return None
-        number = int(as_float)
-    return number if low <= number <= high else None
-
-
-def auth_list(value: Any) -> list[str]:
-    """Ansible's `list` option type: a list as is, a string split on commas."""
-    if isinstance(value, list):
-        return [str(v).strip() for v in value if str(v).strip()]
-    return [part.strip() for part in str(value).split(",") if part.strip()]
-
-
-def _auth_name(name: str) -> str:
-    return PYWINRM_AUTHS.get(name.lower(), name.lower())
+    declared = host_var(name)
+    return None if declared is None else declared.problem(value)
 
 
 def _last(values: dict[str, Any], *names: str) -> Any:
@@ -298,11 +186,11 @@ def resolve(name: str, host_vars: dict[str, Var]) -> Connection:
         raw_auth = _first(values, "hvdyn_auth", "ansible_winrm_transport") or "ntlm"
         validation = _first(values, "hvdyn_cert_validation", "ansible_winrm_server_cert_validation")
     transport = str(hvdyn_transport or plugin or "winrm")
-    auths = [_auth_name(a) for a in auth_list(raw_auth)]
+    auths = [auth_name(a) for a in auth_list(raw_auth)]
     if _first(values, "ansible_winrm_cert_pem", "ansible_winrm_cert_key_pem", "hvdyn_cert_pem",
               "hvdyn_cert_key_pem") is not None:
         # pywinrm 0.5: 'ssl' with a client certificate is certificate auth, else basic
-        auths = ["certificate" if a.lower() == "ssl" else _auth_name(a)
+        auths = ["certificate" if a.lower() == "ssl" else auth_name(a)
                  for a in auth_list(raw_auth)]
     return Connection(
         transport=transport,
@@ -372,5 +260,5 @@ def missing_user(conn: Connection) -> bool:
         and conn.transport != "mock"
         and conn.user is None
         and bool(conn.auth)
-        and conn.auth[0] in NEEDS_USER
+        and conn.auth[0] in NEEDS_PASSWORD
     )

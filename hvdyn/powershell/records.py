@@ -1,7 +1,7 @@
 """The HVDYN1 record stream every script prints, and its parser.
 
-Wire format (contract, DESIGN §6): one record per line,
-``HVDYN1 <json object>``, JSON in ASCII only (non-ASCII as ``\\uXXXX``).
+Wire format (a contract between templates, simulator and parser): one record
+per line, ``HVDYN1 <json object>``, JSON in ASCII only (non-ASCII as ``\\uXXXX``).
 The first record is ``{"t":"begin","script":NAME}``; the last is
 ``{"t":"end","records":N}`` where N counts every record before it, so a
 truncated stream is detected. Lines without the prefix are ignored by the

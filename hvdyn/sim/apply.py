@@ -3,7 +3,8 @@
 Mirrors `templates/apply.ps1.j2` step by step (same order, same outcomes,
 same messages where it matters) so the engine cannot tell the two apart.
 Waiting advances the simulated clock; a `drop` fault ends the stream after
-a VM's modify, before its read-back, as a lost WinRM connection would.
+a VM's modify, before its read-back, as a lost WinRM connection would; an
+`edit` fault changes the VM just before the script reaches it.
 """
 
 from __future__ import annotations
@@ -275,6 +276,9 @@ def apply_vm(host: HostState, item: Mapping[str, Any], params: Mapping[str, Any]
     vm = host.vm(vm_id)
     if vm is None:  # 1. find by GUID
         return result_record(vm_id, "failed", message="VM not found")
+    edit = wmi.take_fault(host, "edit", vm)
+    if edit is not None and edit.weight is not None:  # someone else got there since the plan
+        vm.memory.weight = edit.weight
     expect_state = need(item, "expect_state", int)
     expect = settings_param(item, "expect")
     target = settings_param(item, "target")

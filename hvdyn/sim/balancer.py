@@ -169,7 +169,7 @@ def rebalance(host: HostState, clock_s: int | None = None) -> None:
 def vm_counters(vm: SimVm) -> dict[str, int | None]:
     """The "Hyper-V Dynamic Memory VM" instance of a VM whose partition exists.
 
-    Pressure reads 0 when DM is not active for the VM (reference §6.1).
+    Pressure reads 0 when DM is not active for the VM, as the host's counter does.
     """
     dm = vm.dm
     window = dm.pressures or [0]

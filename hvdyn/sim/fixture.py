@@ -142,7 +142,7 @@ class VmModel(_Strict):
 
 class FaultModel(_Strict):
     op: Literal[
-        "modify", "job", "shutdown", "start", "heartbeat", "discover", "connect", "drop"
+        "modify", "job", "shutdown", "start", "heartbeat", "discover", "connect", "drop", "edit"
     ]
     vm: str | None = None
     code: int | None = None
@@ -150,9 +150,12 @@ class FaultModel(_Strict):
     error: Literal["unreachable", "auth", "timeout"] | None = None
     message: str | None = None
     times: int | None = Field(default=None, ge=0)
+    weight: int | None = Field(default=None, ge=WEIGHT_RANGE[0], le=WEIGHT_RANGE[1])
 
     @model_validator(mode="after")
     def _shape(self) -> FaultModel:
+        if (self.op == "edit") != (self.weight is not None):
+            raise ValueError("an edit fault needs weight, and weight applies to edit faults only")
         if self.op == "connect" and self.error is None:
             raise ValueError("a connect fault needs error: unreachable | auth | timeout")
         if self.op != "connect" and self.error is not None:
@@ -243,7 +246,7 @@ def derived_id(name: str, index: int, seed: int) -> str:
 
 
 def default_reserve_mb(total_mb: int) -> int:
-    """Parent reserve when the registry does not set one (reference §5.3, [L])."""
+    """Parent reserve when the registry does not set one: an estimate, no documented formula."""
     return 384 + 64 * (total_mb // 1024)
 
 

@@ -1,4 +1,4 @@
-"""Which guests can run Dynamic Memory on a 2008 R2 SP1 host (reference §4).
+"""Which guests can run Dynamic Memory on a 2008 R2 SP1 host (Microsoft's SP1 DM guide).
 
 Kept apart from the balancer so the rule is stated once: the guest OS and
 edition must be in Microsoft's SP1 list and the integration services must be

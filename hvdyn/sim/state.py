@@ -137,7 +137,9 @@ class Fault:
     returns `code`; also resume), discover (the VM's read fails with
     `message`), connect (transport raises `error`: unreachable | auth |
     timeout), drop (the connection drops after the VM's modify, before its
-    read-back: the script stops there, the host keeps what it did).
+    read-back: the script stops there, the host keeps what it did), edit
+    (someone else sets the VM's memory weight to `weight` after discovery,
+    as in Hyper-V Manager, just before apply reaches the VM).
     """
 
     op: str
@@ -147,6 +149,7 @@ class Fault:
     error: str | None = None
     message: str | None = None
     times: int | None = None
+    weight: int | None = None
 
 
 @dataclass(slots=True)

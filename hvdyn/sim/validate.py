@@ -112,6 +112,9 @@ def _check_values(state: HostState) -> None:
             _range(f"{at}.memory.{name}", getattr(memory, name), 0, MAX_COUNT)
         for name in ("assigned_mb", "visible_mb", "added_mb", "removed_mb", "demand_mb"):
             _range(f"{at}.dm.{name}", getattr(vm.dm, name), 0, MAX_COUNT)
+    for index, fault in enumerate(state.faults):
+        if fault.weight is not None:
+            _range(f"faults[{index}].weight", fault.weight, 0, MAX_COUNT)
     for job_id, job in state.jobs.items():
         if job.vm_id.upper() not in seen:
             raise InvalidState(f"jobs.{job_id:.40}.vm_id: no VM has GUID {job.vm_id!r:.60}")

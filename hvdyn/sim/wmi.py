@@ -1,9 +1,10 @@
 """WMI v1 rules of a 2008 R2 SP1 host, as the apply script meets them.
 
 ModifyVirtualSystemResources, Msvm_ConcreteJob, InitiateShutdown and
-RequestStateChange with the return codes of reference §2.2 and the state
-rules of §3; `advance` moves the simulated clock, completes jobs and guest
-shutdowns, and runs the balancer.
+RequestStateChange with the return codes and state rules of
+docs/reference-notes.md (4096 a job was started, 32774 in use, startup and
+maximum only while Off, ...); `advance` moves the simulated clock, completes
+jobs and guest shutdowns, and runs the balancer.
 """
 
 from __future__ import annotations

@@ -1,21 +1,27 @@
-"""The transport interface and a registry that imports backends lazily.
+"""The transport interface, and a registry of transports and the host vars they read.
 
 A transport runs one rendered `Script` on one host and returns its raw
 output. It raises only `TransportError` subclasses; a script that ran and
 failed comes back as data. pywinrm and pypsrp are imported only when a real
 host is contacted, so `hvdyn --help` and the mock path never load them.
+
+The inventory validates and locates host vars through `HOST_VARS` and
+`host_var` and lists transports from `TRANSPORT_NAMES`: what a transport
+reads is declared once, next to the transports (`hostvars`, `_options`).
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from hvdyn.core.errors import InputError
 from hvdyn.core.model import HostSpec, Script, ScriptResult
+from hvdyn.transport._options import CONNECTION_VARS, OPTION_VARS
+from hvdyn.transport.hostvars import MOCK_VARS, PSRP_VARS, WINRM_VARS, HostVar, Kind
 
 
 class Transport(Protocol):
@@ -46,12 +52,41 @@ TransportFactory = Callable[[HostSpec], Transport]
 
 # name -> "module:class"; the class is called as cls(spec, context).
 _REGISTRY = {
-    "mock": "hvdyn.transport.mock:MockTransport",
     "winrm": "hvdyn.transport.winrm:WinrmTransport",
     "psrp": "hvdyn.transport.psrp:PsrpTransport",
+    "mock": "hvdyn.transport.mock:MockTransport",
 }
 
 TRANSPORT_NAMES = tuple(_REGISTRY)
+
+TRANSPORT_VAR = HostVar("hvdyn_transport", Kind.CHOICE, "the transport that carries the scripts",
+                        allowed=TRANSPORT_NAMES, default="winrm")
+
+# The vars named after one transport: its Ansible plugin's options, the simulator's fixture.
+# CONNECTION_VARS and OPTION_VARS serve every real transport.
+TRANSPORT_VARS: Mapping[str, tuple[HostVar, ...]] = {
+    "winrm": WINRM_VARS,
+    "psrp": PSRP_VARS,
+    "mock": MOCK_VARS,
+}
+
+HOST_VARS: tuple[HostVar, ...] = (
+    TRANSPORT_VAR, *CONNECTION_VARS, *MOCK_VARS, *OPTION_VARS, *WINRM_VARS, *PSRP_VARS
+)
+_BY_NAME = {var.name: var for var in HOST_VARS}
+HVDYN_VAR_NAMES = tuple(name for name in _BY_NAME if name.startswith("hvdyn_"))
+# Every option of Ansible's winrm/psrp plugins is theirs, declared here or not.
+_READ_PREFIXES = ("hvdyn_", "ansible_winrm_", "ansible_psrp_")
+
+
+def host_var(name: str) -> HostVar | None:
+    """The declaration of a host var a transport reads, or None."""
+    return _BY_NAME.get(name)
+
+
+def reads(name: str) -> bool:
+    """Whether hvdyn uses a var's value (ansible_python_interpreter and such, never)."""
+    return name in _BY_NAME or name.startswith(_READ_PREFIXES)
 
 
 def transport_class(name: str) -> Callable[..., Transport]:

@@ -1,24 +1,10 @@
 """Connection options for the real transports, read once from a HostSpec.
 
-Host vars (all optional; DESIGN §4/§7, docs/transports.md):
-
-- ``hvdyn_tls_min``: ``"1.0"`` | ``"1.1"`` | ``"1.2"``; below 1.2 opts the host
-  into a legacy TLS context (an untouched 2008 R2 HTTPS listener speaks TLS 1.0).
-- ``hvdyn_cert_validation``: ``validate`` (default) | ``ignore``.
-- ``hvdyn_ca_bundle``: PEM file with the CA(s) that signed the listener certificate.
-- ``hvdyn_allow_unencrypted``: permit basic auth over plain HTTP (lab only).
-- ``hvdyn_script_delivery``: ``stdin`` (default) | ``file``.
-- ``hvdyn_operation_timeout_s``: WS-Management OperationTimeout (default 20).
-- ``hvdyn_max_envelope_kb``: the host's MaxEnvelopeSizekb (default 150, WinRM 2.0).
-- ``hvdyn_psrp_recycle_after``: PSRP pool invocations before a new pool (default 100).
-- ``hvdyn_cert_pem`` / ``hvdyn_cert_key_pem``: client certificate for ``certificate`` auth.
-- ``hvdyn_credssp_disable_tlsv1_2``: CredSSP's inner TLS on 2008 R2 without TLS 1.2.
-- ``ansible_winrm_kerberos_hostname_override`` (or
-  ``ansible_psrp_negotiate_hostname_override``), as in Ansible: the host part
-  of the Kerberos SPN when the address is an IP or an alias (default: the
-  address).
-- ``ansible_winrm_service`` (or ``ansible_psrp_negotiate_service``): the
-  service part of the SPN, for both transports (default HTTP).
+`CONNECTION_VARS` and `OPTION_VARS` declare the host vars behind them
+(docs/transports.md says when to set which); the inventory refuses a value
+that cannot work at load, and `parse_options` checks again for a HostSpec
+built another way. ``hvdyn_tls_min`` below 1.2 opts a host into a legacy TLS
+context: an untouched 2008 R2 HTTPS listener speaks TLS 1.0.
 """
 
 from __future__ import annotations
@@ -29,13 +15,74 @@ from typing import Any
 
 from hvdyn.core.errors import CredentialError, InputError
 from hvdyn.core.model import HostSpec
+from hvdyn.transport.hostvars import (
+    AUTHS,
+    CERT_VALIDATION,
+    NEEDS_PASSWORD,
+    SCHEMES,
+    HostVar,
+    Kind,
+    flag,
+)
 
-AUTHS = ("ntlm", "kerberos", "credssp", "basic", "certificate", "negotiate")  # negotiate: psrp
-NEEDS_PASSWORD = frozenset({"ntlm", "credssp", "basic"})
+__all__ = ["AUTHS", "CONNECTION_VARS", "OPTION_VARS", "ConnOptions", "parse_options",
+           "password_for"]
+
 DELIVERIES = ("stdin", "file")
 TLS_VERSIONS = ("1.0", "1.1", "1.2")
 DEFAULT_PASSWORD_ENV = "HVDYN_PASSWORD"
 _NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
+
+# Where and as whom: the inventory reads these into HostSpec fields, with the
+# precedence Ansible's winrm/psrp plugins give them (hvdyn_* wins).
+CONNECTION_VARS = (
+    HostVar("hvdyn_scheme", Kind.CHOICE, "http or https", allowed=SCHEMES),
+    HostVar("hvdyn_user", Kind.TEXT, "the account (DOMAIN\\user, user@REALM or local)"),
+    HostVar("hvdyn_auth", Kind.AUTH_LIST,
+            "auth methods tried in order, the next only when the host rejects one",
+            allowed=AUTHS),
+    HostVar("hvdyn_password_env", Kind.ENV_NAME, "environment variable holding the password",
+            default=DEFAULT_PASSWORD_ENV),
+    HostVar("ansible_connection", Kind.WORD, "winrm or psrp; any other is not a target"),
+    HostVar("ansible_host", Kind.TEXT, "address (default: the inventory name)"),
+    HostVar("ansible_port", Kind.PORT, "port (default 5985 for http, 5986 for https)"),
+    HostVar("ansible_user", Kind.TEXT, "the account"),
+)
+
+TLS_MIN = HostVar("hvdyn_tls_min", Kind.TLS_VERSION,
+                  "oldest TLS version accepted; below 1.2 for an untouched 2008 R2 listener",
+                  allowed=TLS_VERSIONS)
+CERT_CHECK = HostVar("hvdyn_cert_validation", Kind.CHOICE_ANY_CASE,
+                     "check the listener certificate", allowed=CERT_VALIDATION,
+                     default="validate")
+DELIVERY = HostVar("hvdyn_script_delivery", Kind.CHOICE_ANY_CASE,
+                   "winrm: script on stdin, or uploaded to a temp file", allowed=DELIVERIES,
+                   default="stdin")
+OPERATION_TIMEOUT = HostVar("hvdyn_operation_timeout_s", Kind.INTEGER,
+                            "WS-Management OperationTimeout, seconds", bounds=(1, 3600),
+                            default=20)
+MAX_ENVELOPE = HostVar("hvdyn_max_envelope_kb", Kind.INTEGER,
+                       "the host's MaxEnvelopeSizekb (150 on WinRM 2.0)", bounds=(32, 8192),
+                       default=150)
+RECYCLE_AFTER = HostVar("hvdyn_psrp_recycle_after", Kind.INTEGER,
+                        "psrp: invocations before a new runspace pool", bounds=(1, 100000),
+                        default=100)
+
+# How: read by `parse_options` for every real transport.
+OPTION_VARS = (
+    TLS_MIN,
+    CERT_CHECK,
+    HostVar("hvdyn_ca_bundle", Kind.PATH, "PEM file with the CA(s) that signed the listener"),
+    HostVar("hvdyn_allow_unencrypted", Kind.FLAG, "permit basic auth over plain HTTP (lab only)"),
+    DELIVERY,
+    OPERATION_TIMEOUT,
+    MAX_ENVELOPE,
+    RECYCLE_AFTER,
+    HostVar("hvdyn_cert_pem", Kind.PATH, "client certificate for certificate auth"),
+    HostVar("hvdyn_cert_key_pem", Kind.PATH, "its key (keep it 0600)"),
+    HostVar("hvdyn_credssp_disable_tlsv1_2", Kind.FLAG,
+            "CredSSP's inner TLS on a 2008 R2 host without TLS 1.2"),
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,13 +144,9 @@ def _flag(spec: HostSpec, name: str) -> bool:
     value = _var(spec, name)
     if value is None:
         return False
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
+    parsed = flag(value)
+    if parsed is not None:
+        return parsed
     raise InputError(f"{spec.name}: host var {name} must be true or false, not {value!r}")
 
 
@@ -116,7 +159,10 @@ def _choice(spec: HostSpec, value: Any, name: str, allowed: tuple[str, ...]) -> 
     return text
 
 
-def _int(spec: HostSpec, name: str, default: int, low: int, high: int) -> int:
+def _int(spec: HostSpec, var: HostVar) -> int:
+    name, default = var.name, var.default
+    assert isinstance(default, int) and var.bounds is not None  # declared so above
+    low, high = var.bounds
     value = _var(spec, name)
     if value is None:
         return default
@@ -133,10 +179,10 @@ def _int(spec: HostSpec, name: str, default: int, low: int, high: int) -> int:
 
 def parse_options(spec: HostSpec) -> ConnOptions:
     """Validate the connection settings of one host; InputError names the var."""
-    scheme = _choice(spec, spec.scheme or "http", "scheme", ("http", "https"))
+    scheme = _choice(spec, spec.scheme or "http", "scheme", SCHEMES)
     auth = _choice(spec, spec.auth or "ntlm", "ansible_winrm_transport", AUTHS)
-    tls_raw = _var(spec, "hvdyn_tls_min")
-    tls_min = None if tls_raw is None else _choice(spec, tls_raw, "hvdyn_tls_min", TLS_VERSIONS)
+    tls_raw = _var(spec, TLS_MIN.name)
+    tls_min = None if tls_raw is None else _choice(spec, tls_raw, TLS_MIN.name, TLS_MIN.allowed)
     validation = _choice(
         spec,
         _var(
@@ -145,9 +191,9 @@ def parse_options(spec: HostSpec) -> ConnOptions:
             "ansible_winrm_server_cert_validation",
             "ansible_psrp_cert_validation",
         )
-        or "validate",
-        "hvdyn_cert_validation",
-        ("validate", "ignore"),
+        or CERT_CHECK.default,
+        CERT_CHECK.name,
+        CERT_CHECK.allowed,
     )
     allow_unencrypted = _flag(spec, "hvdyn_allow_unencrypted")
     if auth == "basic" and scheme == "http" and not allow_unencrypted:
@@ -169,7 +215,7 @@ def parse_options(spec: HostSpec) -> ConnOptions:
             f"{spec.name}: certificate auth needs hvdyn_cert_pem and hvdyn_cert_key_pem"
         )
     delivery = _choice(
-        spec, _var(spec, "hvdyn_script_delivery") or "stdin", "hvdyn_script_delivery", DELIVERIES
+        spec, _var(spec, DELIVERY.name) or DELIVERY.default, DELIVERY.name, DELIVERY.allowed
     )
     ca_bundle = _var(
         spec,
@@ -191,9 +237,9 @@ def parse_options(spec: HostSpec) -> ConnOptions:
         ca_bundle=str(ca_bundle) if ca_bundle else None,
         allow_unencrypted=allow_unencrypted,
         delivery=delivery,
-        operation_timeout_s=_int(spec, "hvdyn_operation_timeout_s", 20, 1, 3600),
-        max_envelope_bytes=_int(spec, "hvdyn_max_envelope_kb", 150, 32, 8192) * 1024,
-        recycle_after=_int(spec, "hvdyn_psrp_recycle_after", 100, 1, 100000),
+        operation_timeout_s=_int(spec, OPERATION_TIMEOUT),
+        max_envelope_bytes=_int(spec, MAX_ENVELOPE) * 1024,
+        recycle_after=_int(spec, RECYCLE_AFTER),
         cert_pem=str(cert_pem) if cert_pem else None,
         cert_key_pem=str(cert_key_pem) if cert_key_pem else None,
         credssp_disable_tlsv1_2=_flag(spec, "hvdyn_credssp_disable_tlsv1_2"),

@@ -1,4 +1,4 @@
-"""WinRM transport on pywinrm's low-level `Protocol` (DESIGN §7).
+"""WinRM transport on pywinrm's low-level `Protocol` (docs/transports.md).
 
 One WinRS shell per transport instance (one per host per worker thread),
 opened with code page 65001 and reused for every script. A script runs as

@@ -13,8 +13,8 @@ from hvdyn.core.model import Change, HostPlan, MemorySettings, VmFacts, VmPlan, 
 from hvdyn.powershell.params import ApplyOptions, apply_params, collect_params, discover_params
 
 _PARSER = ts.Parser(ts.Language(tsp.language()))
-# PowerShell treats these as ' " - (ps-validation.md §3.1); the grammar does not, so map them
-# one code point for one before parsing.
+# PowerShell treats these as ' " - (its tokenizer's CharTraits, docs/reference-notes.md);
+# the grammar does not, so map them one code point for one before parsing.
 PS_EQUIV = str.maketrans(
     {
         **{c: "'" for c in "\u2018\u2019\u201a\u201b"},

@@ -5,7 +5,8 @@ When the change is intended, regenerate with
 
     HVDYN_UPDATE_GOLDEN=1 pytest tests/render/test_golden.py
 
-and commit the new files with the template change.
+and commit the new files with the template change. That run skips every
+case (it compares nothing); run again without the variable to check.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ def test_rendered_script_matches_its_golden_file(name: str, review: bool) -> Non
     text = render_script(name, all_params(NAMES)[name], review=review).text
     path = GOLDEN / f"{name}.{'review' if review else 'wire'}.ps1.golden"
     if os.environ.get("HVDYN_UPDATE_GOLDEN"):
+        changed = not path.exists() or path.read_bytes() != text.encode("utf-8")
         path.write_bytes(text.encode("utf-8"))
+        # A regenerated file proves nothing: skip, so a run that writes never passes.
+        done = "rewrote it: review the diff, commit it" if changed else "it already matched"
+        pytest.skip(f"HVDYN_UPDATE_GOLDEN: {path.name}: {done}; run without the variable to check")
     want = path.read_bytes().decode("utf-8")
     if text != want:
         diff = "".join(

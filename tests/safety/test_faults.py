@@ -143,39 +143,14 @@ def test_connection_dropped_after_modify_before_read_back(make_world: Make) -> N
 
 
 def test_vm_edited_between_plan_and_apply_is_a_conflict(make_world: Make) -> None:
-    from hvdyn.cli import apply_flow as _apply
-
-    w = make_world({"hv1": "vms:\n" + vm("a", weight=100) + vm("b", weight=100)})
-    real = _apply.progress_display
-
-    def editing(settings):  # type: ignore[no-untyped-def]
-        """Someone edits VM a in Hyper-V Manager after discovery, before the apply script."""
-        cm = real(settings)
-
-        class Wrapped:
-            def __enter__(self):  # type: ignore[no-untyped-def]
-                inner = cm.__enter__()
-
-                def step(host: str, what: str) -> None:
-                    if what.startswith("apply"):
-                        with session(w.state, host, w.hosts[host]) as state:
-                            state.vms[0].memory.weight = 7777
-                    inner(host, what)
-                return step
-
-            def __exit__(self, *exc):  # type: ignore[no-untyped-def]
-                return cm.__exit__(*exc)
-
-        return Wrapped()
-
-    _apply.progress_display = editing  # type: ignore[assignment]
-    try:
-        r = w.hvdyn("apply", w.policy, "--format", "json")
-    finally:
-        _apply.progress_display = real
+    # Someone edits VM a in Hyper-V Manager after discovery, before the apply script reaches it.
+    w = make_world({"hv1": "vms:\n" + vm("a", weight=100) + vm("b", weight=100)
+                    + "faults:\n  - {op: edit, vm: a, weight: 7777, times: 1}\n"})
+    r = w.hvdyn("apply", w.policy, "--format", "json")
     assert r.code == 2
     vms = {v["name"]: v for v in r.json()["hosts"][0]["vms"]}
     assert vms["a"]["changes"][0]["status"] == "conflict"
+    assert "weight 100->7777" in vms["a"]["reason"]
     assert w.outcomes(1) == {"a": "conflict", "b": "applied"}
     assert [v.memory.weight for v in w.sim().vms] == [7777, 5000]  # the edit is kept
 

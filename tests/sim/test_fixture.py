@@ -127,3 +127,11 @@ def test_bundled_lab_fixtures_load(name: str) -> None:
     root = Path(__file__).resolve().parents[2] / "inventories" / "lab"
     host = load_fixture(root / f"{name}.yaml")
     assert host.vms
+
+
+@pytest.mark.parametrize("fault", ["{op: edit, vm: a}", "{op: modify, vm: a, weight: 7777}",
+                                   "{op: edit, vm: a, weight: 10001}"])
+def test_edit_fault_needs_a_weight_and_only_it_has_one(write_fixture: Callable[..., Path],
+                                                       fault: str) -> None:
+    err = error_of(write_fixture, f"host: {{memory: 8GB}}\nvms: []\nfaults:\n  - {fault}\n")
+    assert err.key is not None and err.key.startswith("faults[0]")
