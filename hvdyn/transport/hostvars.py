@@ -65,7 +65,7 @@ class HostVar:
             return f"not a TLS version hvdyn can use: {value!r}", allowed
         if kind is Kind.AUTH_LIST:
             items = auth_list(value)
-            bad = [a for a in items or [value] if auth_name(a) not in self.allowed]
+            bad = [a for a in items if auth_name(a) not in self.allowed]
             if bad or not items:
                 return f"unsupported value {value!r}", allowed
         if kind is Kind.PORT and port_of(value) is None:

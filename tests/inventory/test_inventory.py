@@ -189,6 +189,8 @@ def test_mock_host_without_fixture(tmp_path: Path) -> None:
     [
         ("all:\n  vars: {hvdyn_transport: ssh}\n", (2, 27), "unsupported value 'ssh'"),
         ("all:\n  vars: {ansible_winrm_transport: digest}\n", (2, 35), "unsupported value"),
+        ("all:\n  vars: {ansible_winrm_transport: []}\n", (2, 35), "unsupported value []"),
+        ("all:\n  vars: {ansible_psrp_auth: [ntlm, 7]}\n", (2, 29), "unsupported value"),
         ("all:\n  vars: {ansible_port: 70000}\n", (2, 24), "not a TCP port"),
         ("all:\n  vars: {hvdyn_password_env: 'my pw'}\n", (2, 30), "environment variable"),
         ("all:\n  hosts: [a, b]\n", (2, 10), "hosts must be a mapping"),
