@@ -37,9 +37,9 @@ def state_dir_of(value: Path | None) -> Path:
     return value or default_state_dir()
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Settings:
-    """Options every command shares, collected once by the group."""
+    """Options every command shares, taken out of its kwargs once (`settings_from`)."""
 
     inventory: Path | None
     limit: str | None

@@ -71,6 +71,7 @@ def absolute_args(args: tuple[str, ...]) -> list[str]:
               default=None,
               help="With --systemd: write <name>.service and <name>.timer into this directory "
                    "(ready for `systemctl link`) instead of printing them.")
+# The argument keeps its name (usage shows COMMAND...); inside the function it is the tuple.
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
 def command(kind: str | None, on_calendar: str, cron_expr: str, name: str | None,
              state_dir: Path | None, out_dir: Path | None, command: tuple[str, ...]) -> int:
