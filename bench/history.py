@@ -45,7 +45,7 @@ from pathlib import Path
 
 from bench._util import machine, peak_rss_mb, result_line
 from hvdyn.analysis.audit import balancer_findings, pressure_findings, rollup_health, vm_health
-from hvdyn.cli.commands.history import gather_advice
+from hvdyn.cli.commands.recommend import gather_advice
 from hvdyn.formats.chart_data import host_history
 from hvdyn.formats.report_page import report_html
 from hvdyn.history import Retention, Store, open_store, window_start

@@ -1,4 +1,4 @@
-"""What `apply` and `rollback` share: options, the recorded run, Ctrl-C, progress.
+"""What `apply` and `rollback` share: their options, the recorded run, Ctrl-C and SIGTERM.
 
 Why shared: rollback must honour exactly the same restart, deadline and
 safety options as apply, and be journaled the same way.
@@ -6,28 +6,23 @@ safety options as apply, and be journaled the same way.
 
 from __future__ import annotations
 
-import contextlib
 import signal
-import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 
-from hvdyn.cli.group import Settings
+from hvdyn.cli.options import Settings
+from hvdyn.cli.progress import progress_display
 from hvdyn.core.errors import EXIT_FAILED
 
-# The engine, the store, rich's progress display and the report are imported where
-# they are used: `converge` imports this module for its option decorators, and
-# `hvdyn validate` lives there too but needs none of them.
+# The engine, the store and the report are imported where they are used.
 if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.progress import Progress
-
     from hvdyn.core.model import HostResult, HostSpec
-    from hvdyn.run.engine import Engine, PolicyLike, ProgressCallback, RunOptions
+    from hvdyn.run.engine import Engine, PolicyLike, RunOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,66 +63,60 @@ def apply_options(func: F) -> F:
     return func
 
 
-def run_options(settings: Settings, kw: dict[str, Any]) -> RunOptions:
+def run_options_from(kwargs: dict[str, Any], settings: Settings) -> RunOptions:
+    """Take the `apply_options` out of a command's kwargs, as the typed options of a run."""
     from hvdyn.planning.plan import PlanOptions
     from hvdyn.powershell.params import ApplyOptions
     from hvdyn.run.engine import RunOptions
 
     return RunOptions(
         mode="apply",
-        dry_run=kw["dry_run"],
+        dry_run=kwargs.pop("dry_run"),
         forks=settings.forks,
-        plan=PlanOptions(allow_restart=kw["allow_restart"], include_saved=kw["include_saved"],
-                         include_paused=kw["include_paused"]),
-        apply=ApplyOptions(shutdown_timeout_s=kw["shutdown_timeout"],
-                           start_timeout_s=kw["start_timeout"], force_off=kw["force_off"],
-                           force_shutdown=kw["force_shutdown"]),
-        max_restarts_per_host=kw["max_restarts_per_host"],
-        host_timeout_s=kw["host_timeout"],
+        plan=PlanOptions(allow_restart=kwargs.pop("allow_restart"),
+                         include_saved=kwargs.pop("include_saved"),
+                         include_paused=kwargs.pop("include_paused")),
+        apply=ApplyOptions(shutdown_timeout_s=kwargs.pop("shutdown_timeout"),
+                           start_timeout_s=kwargs.pop("start_timeout"),
+                           force_off=kwargs.pop("force_off"),
+                           force_shutdown=kwargs.pop("force_shutdown")),
+        max_restarts_per_host=kwargs.pop("max_restarts_per_host"),
+        host_timeout_s=kwargs.pop("host_timeout"),
     )
 
 
-# ---------------------------------------------------------------- progress
+@dataclass(frozen=True, slots=True)
+class ApplyRequest:
+    """One apply or rollback: what to converge, where, how, and what the run records."""
+
+    command: Literal["apply", "rollback"]
+    policy: PolicyLike
+    hosts: tuple[HostSpec, ...]
+    settings: Settings
+    options: RunOptions
+    policy_path: Path | None  # recorded with the run
+    policy_digest: str | None
+    inventory: Path  # recorded as given
+    rollback_of: int | None = None  # the run a rollback undoes
+
+    def recorded_options(self) -> dict[str, Any]:
+        """The options the run row keeps (`runs show`, and rollback reads `inventory`)."""
+        recorded: dict[str, Any] = {"inventory": str(self.inventory)}
+        if self.rollback_of is not None:
+            recorded["rollback_of"] = self.rollback_of
+        return {**recorded, "limit": self.settings.limit,
+                "allow_restart": self.options.plan.allow_restart,
+                "force_off": self.options.apply.force_off,
+                "force_shutdown": self.options.apply.force_shutdown}
 
 
-def _wants_progress(settings: Settings) -> bool:
-    return settings.fmt != "json" and sys.stdout.isatty() and sys.stderr.isatty()
+@dataclass(frozen=True, slots=True)
+class ApplyOutcome:
+    """What a recorded apply or rollback returns; `run_id` is None for a dry run."""
 
-
-def progress_bar(console: Console) -> Progress:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    # markup=False: VM names are data; "[/]" in one must not be read as rich markup.
-    return Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
-                    TimeElapsedColumn(), console=console, transient=True)
-
-
-@contextlib.contextmanager
-def progress_display(settings: Settings) -> Iterator[ProgressCallback]:
-    """A live per-host line on the terminal (stderr, cleared at the end); else nothing."""
-    if not _wants_progress(settings):
-        yield lambda host, step: None
-        return
-    from rich.console import Console
-    from rich.progress import TaskID
-
-    from hvdyn.formats.results import printable
-
-    progress = progress_bar(Console(stderr=True))
-    tasks: dict[str, TaskID] = {}
-    lock = threading.Lock()
-
-    def update(host: str, step: str) -> None:
-        with lock:
-            if host not in tasks:
-                tasks[host] = progress.add_task(host, total=1)
-        if step == "done":
-            progress.update(tasks[host], description=f"{host}: done", completed=1)
-        else:
-            progress.update(tasks[host], description=printable(f"{host}: {step}"))
-
-    with progress:
-        yield update
+    results: list[HostResult]
+    exit_code: int
+    run_id: int | None
 
 
 # ---------------------------------------------------------------- Ctrl-C, SIGTERM
@@ -170,18 +159,8 @@ def run_engine(engine: Engine, hosts: Sequence[HostSpec]) -> tuple[list[HostResu
             signal.signal(signum, handler)
 
 
-def recorded_apply(
-    *,
-    command: str,
-    policy: PolicyLike,
-    hosts: Sequence[HostSpec],
-    settings: Settings,
-    options: RunOptions,
-    policy_path: Path | None,
-    policy_digest: str | None,
-    extra: dict[str, Any],
-) -> tuple[list[HostResult], int, int | None]:
-    """Run apply (or rollback) with a store run and journal; (results, exit code, run id).
+def recorded_apply(request: ApplyRequest) -> ApplyOutcome:
+    """Run apply (or rollback) with a store run and journal.
 
     A dry run sends nothing that changes a host and records no run.
     """
@@ -191,25 +170,24 @@ def recorded_apply(
     from hvdyn.run.engine import Engine
     from hvdyn.run.journal import StoreJournal
 
+    settings, options, hosts = request.settings, request.options, list(request.hosts)
     factory = transport_factory(settings.state_dir, ask_pass=settings.ask_pass)
     if options.dry_run:
         with progress_display(settings) as progress, open_store(settings.state_dir) as memory:
-            results = Engine(policy, factory, options, progress=progress, guests=memory).run(hosts)
-        return results, exit_code(results), None
+            results = Engine(request.policy, factory, options, progress=progress,
+                             guests=memory).run(hosts)
+        return ApplyOutcome(results, exit_code(results), None)
     store = open_store(settings.state_dir)
     try:
         run_id = store.start_run(
-            command, policy_path=None if policy_path is None else str(policy_path),
-            policy_digest=policy_digest,
-            options={**extra, "limit": settings.limit, "allow_restart": options.plan.allow_restart,
-                     "force_off": options.apply.force_off,
-                     "force_shutdown": options.apply.force_shutdown},
-        )
+            request.command,
+            policy_path=None if request.policy_path is None else str(request.policy_path),
+            policy_digest=request.policy_digest, options=request.recorded_options())
         code = EXIT_FAILED
         outcome = "failed"
         try:
             with progress_display(settings) as progress:
-                engine = Engine(policy, factory, options, progress=progress,
+                engine = Engine(request.policy, factory, options, progress=progress,
                                 journal=StoreJournal(store, run_id), guests=store)
                 results, interrupted = run_engine(engine, hosts)
             code = exit_code(results)
@@ -223,11 +201,12 @@ def recorded_apply(
             store.finish_run(run_id, outcome=outcome, exit_code=code)
     finally:
         store.close()
-    return results, code, run_id
+    return ApplyOutcome(results, code, run_id)
 
 
-def run_footer(command: str, run_id: int | None, code: int) -> None:
+def run_footer(outcome: ApplyOutcome, command: str) -> None:
     """The run id last, on stderr, where it does not scroll away above a long report."""
+    run_id, code = outcome.run_id, outcome.exit_code
     if run_id is not None:
         click.echo(f"{command}: run {run_id} (exit {code}); `hvdyn runs show {run_id}` for its "
                    f"journal, `hvdyn rollback {run_id}` to undo it", err=True)

@@ -6,8 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hvdyn.core.errors import InputError, LocatedError, OutputPathError
-from hvdyn.core.fileio import check_output
+from hvdyn.core.errors import InputError, LocatedError
 from hvdyn.core.model import HostSpec
 from hvdyn.inventory import load_inventory, select_hosts
 from hvdyn.inventory.credentials import make_password_resolver
@@ -71,21 +70,6 @@ def check_fixtures(hosts: list[HostSpec]) -> list[HostSpec]:
         for fixture, name in fixtures.items():
             load_fixture(fixture, default_name=name)
     return hosts
-
-
-def checked_output(ctx: object, param: object, value: str | None) -> Path | None:
-    """click callback of -o options: a path hvdyn will not write exits 3 before any work.
-
-    The option's type keeps the text as typed (`path_type=str`): `out/` names a
-    directory, which `Path` would silently turn into a file named `out`.
-    """
-    if value is None:
-        return None
-    if value.endswith("/"):
-        raise OutputPathError(f"{value}: ends in '/', a directory: give a file name")
-    path = Path(value)
-    check_output(path)
-    return path
 
 
 def transport_factory(

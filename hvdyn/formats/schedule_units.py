@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 from hvdyn.core.errors import InputError
 
@@ -158,3 +159,33 @@ def timer_unit(name: str, on_calendar: str) -> str:
         "[Install]",
         "WantedBy=timers.target",
     ]) + "\n"
+
+
+def exporter_unit(name: str, command: str, state_dir: Path) -> str:
+    """A systemd service for `hvdyn schedule --systemd -- exporter ...`.
+
+    `command` is ready for ExecStart= (`systemd_exec`).
+    """
+    environment = systemd_environment("HVDYN_STATE_DIR", str(state_dir))
+    return f"""# /etc/systemd/system/{name}.service
+[Unit]
+Description=Hyper-V Dynamic Memory metrics for Prometheus (hvdyn exporter)
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=simple
+{environment}
+ExecStart={command}
+# systemctl stop sends SIGTERM: the exporter stops collecting and serving, exit 0
+TimeoutStopSec=30
+Restart=on-failure
+RestartSec=30
+# exit 3 = invalid input (inventory, policy, --listen): restarting will not help
+RestartPreventExitStatus=3
+
+[Install]
+WantedBy=multi-user.target
+
+# enable with: systemctl daemon-reload && systemctl enable --now {name}.service
+"""

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from hvdyn.analysis.catalog import audit_table, checks_table
+from tests.runner import Hvdyn
 
-from .helpers import REPO, Hvdyn
+from .helpers import REPO
 
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 

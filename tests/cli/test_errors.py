@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import LAB_INVENTORY, REPO, Hvdyn
+from tests.runner import Hvdyn
+
+from .helpers import LAB_INVENTORY, REPO
 
 
 def write(path: Path, text: str) -> Path:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .helpers import REPO, Hvdyn
+from tests.runner import Hvdyn
+
+from .helpers import REPO
 
 
 def test_unreachable_host_does_not_stop_the_others(hvdyn: Hvdyn, tmp_path: Path) -> None:

@@ -7,8 +7,7 @@ from pathlib import Path
 from hvdyn.core.model import GuestInfo, Heartbeat, HostFacts, MemorySettings, VmFacts, VmState
 from hvdyn.run.engine import with_remembered_guests
 from hvdyn.sim import session
-
-from .helpers import Hvdyn
+from tests.runner import Hvdyn
 
 FIXTURE = """\
 host: {memory: 32GB}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .helpers import LAB_INVENTORY, LAB_POLICY, Hvdyn
+from tests.runner import Hvdyn
+
+from .helpers import LAB_INVENTORY, LAB_POLICY
 
 FIELD_NAMES = {"dynamic", "startup_mb", "minimum_mb", "maximum_mb", "buffer", "weight"}
 

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 
+from hvdyn.cli import commands as commands_package
 from hvdyn.cli import group as cli_module
 
 
-def test_command_table_matches_the_registered_commands() -> None:
-    cli_module.import_commands()
-    group = cli_module.cli
-    assert set(cli_module.COMMANDS) == set(group.commands)
-    for name, (module, summary) in cli_module.COMMANDS.items():
-        real = group.commands[name]
+def test_command_table_matches_the_command_modules() -> None:
+    modules = {p.stem for p in Path(commands_package.__file__).parent.glob("*.py")}
+    assert set(cli_module.COMMANDS) == modules - {"__init__"}
+    for name, summary in cli_module.COMMANDS.items():
+        module = importlib.import_module(f"hvdyn.cli.commands.{name}")
+        real = module.command
+        assert isinstance(real, click.Command) and real.name == name
         assert real.callback is not None
-        assert real.callback.__module__ == f"hvdyn.cli.commands.{module}"
+        assert real.callback.__module__ == f"hvdyn.cli.commands.{name}"
         assert summary == real.get_short_help_str(limit=1000), name
 
 
@@ -42,3 +47,14 @@ def test_a_command_is_found_without_importing_its_module_first() -> None:
     command = cli_module.cli.get_command(ctx, "validate")
     assert command is not None and command.name == "validate"
     assert cli_module.cli.get_command(ctx, "no-such-command") is None
+
+
+def test_no_command_module_imports_the_group() -> None:
+    """A command defines itself; the group finds it (no `cli` <-> commands tie)."""
+    folder = Path(commands_package.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                     for alias in node.names}
+        assert not imported & {"hvdyn.cli", "hvdyn.cli.group"}, path.name

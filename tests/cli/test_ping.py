@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .helpers import LAB_INVENTORY, Hvdyn
+from tests.runner import Hvdyn
+
+from .helpers import LAB_INVENTORY
 
 
 def test_ping_the_lab(hvdyn: Hvdyn) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .helpers import LAB_INVENTORY, Hvdyn
+from tests.runner import Hvdyn
+
+from .helpers import LAB_INVENTORY
 
 
 def test_probe_lab_json_is_read_only(hvdyn: Hvdyn, tmp_path: Path) -> None:

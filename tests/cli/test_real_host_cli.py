@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .helpers import Hvdyn
+from tests.runner import Hvdyn
 
 POLICY = "version: 1\ninventory: inv.yaml\ndefaults: {dynamic: true, startup: 1GB, maximum: 8GB}\n"
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .helpers import LAB_POLICY, Hvdyn
+from tests.runner import Hvdyn
+
+from .helpers import LAB_POLICY
 
 
 def files(directory: Path) -> dict[str, bytes]:

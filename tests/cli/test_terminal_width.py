@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from hvdyn.cli.group import cli
+from tests.runner import run_cli
 
 from .helpers import LAB_INVENTORY, LAB_POLICY
 from .terminal import screen
@@ -20,18 +19,17 @@ HVDYN = [sys.executable, "-m", "hvdyn"]
 def lab_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The lab with two days of hourly samples, then an apply (journal), then one more day."""
     state = tmp_path_factory.mktemp("state")
-    runner = CliRunner()
     for args in (["sim", "reset", "-i", LAB_INVENTORY],
                  ["collect", "-i", LAB_INVENTORY, "--samples", "48", "--interval", "3600"],
                  ["apply", LAB_POLICY, "--allow-restart"],
                  ["collect", "-i", LAB_INVENTORY, "--samples", "24", "--interval", "3600"]):
-        result = runner.invoke(cli, [*map(str, args), "--state-dir", str(state)])
+        result = run_cli(*args, state_dir=state, catch_exceptions=True)
         assert result.exit_code == 0, result.output
     return state
 
 
 def _invoke(state: Path, *args: str | Path) -> str:
-    result = CliRunner().invoke(cli, [*map(str, args), "--state-dir", str(state)])
+    result = run_cli(*args, state_dir=state, catch_exceptions=True)
     assert result.exit_code in (0, 2), result.output
     return result.stdout
 

@@ -6,22 +6,21 @@ import io
 from datetime import timedelta
 from pathlib import Path
 
-from click.testing import CliRunner
 from rich.console import Console
 
 from hvdyn.analysis.audit import AuditReport, HostAudit, pressure_findings
 from hvdyn.analysis.audit.rules import NO_SAMPLES
-from hvdyn.cli.group import cli
 from hvdyn.core.findings import Finding
 from hvdyn.core.model import HostPlan, HostResult, HostStatus
 from hvdyn.formats.audit_text import print_audit
 from hvdyn.history.rows import SampleRow
+from tests.runner import run_cli
 
 from .helpers import LAB_INVENTORY, LAB_POLICY
 
 
 def _run(state: Path, *args: str | Path) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, [*map(str, args), "--state-dir", str(state)])
+    result = run_cli(*args, state_dir=state, catch_exceptions=True)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -24,10 +24,9 @@ from pathlib import Path
 from types import FrameType
 
 import pytest
-from click.testing import CliRunner
 
-from hvdyn.cli.group import cli
 from hvdyn.sim import state_path
+from tests.runner import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = int(os.environ.get("HVDYN_FUZZ_CASES", "300"))
@@ -160,14 +159,13 @@ def _run_case(case: Case, pristine: Path, work: Path) -> list[str]:
     shutil.copytree(pristine, root)
     rng = random.Random(f"{SEED}:{case.index}")
     state = root / "state"
-    runner = CliRunner()
     cwd = os.getcwd()
     os.chdir(root)
     try:
         if case.target.startswith("state:"):
             fixture = root / "inventories" / "lab" / case.target.removeprefix("state:")
             # writes the state files (read-only commands such as plan leave none behind)
-            invoke(runner, ("sim", "reset", "-i", "inventories/lab.yaml"), state)
+            invoke(("sim", "reset", "-i", "inventories/lab.yaml"), state)
             host = fixture.stem
             path = state_path(state, host, fixture.resolve())
             text, what = mutate(path.read_text("utf-8"), rng)
@@ -176,7 +174,7 @@ def _run_case(case: Case, pristine: Path, work: Path) -> list[str]:
             text, what = mutate(path.read_text("utf-8"), rng)
         path.write_bytes(text.encode("utf-8", errors="surrogateescape"))
         started = time.monotonic()
-        result = invoke(runner, case.command, state)
+        result = invoke(case.command, state)
         took = time.monotonic() - started
     finally:
         os.chdir(cwd)
@@ -201,12 +199,12 @@ def _run_case(case: Case, pristine: Path, work: Path) -> list[str]:
     return problems
 
 
-def invoke(runner: CliRunner, command: tuple[str, ...], state: Path
+def invoke(command: tuple[str, ...], state: Path
            ) -> tuple[int, str, BaseException | None] | _TooSlow:
     previous: Callable[..., object] | int | None = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, BOUND_S * 2)
     try:
-        result = runner.invoke(cli, [*command, "--state-dir", str(state)])
+        result = run_cli(*command, state_dir=state, catch_exceptions=True)
     except _TooSlow as exc:
         return exc
     finally:

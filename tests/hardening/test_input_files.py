@@ -11,8 +11,9 @@ import pytest
 
 from hvdyn.core.errors import PolicyError
 from hvdyn.core.fileio import MAX_INPUT_BYTES, read_input
+from tests.worlds import Make, World
 
-from .conftest import Make, World, vm
+from .conftest import vm
 
 LOCATED = ": "  # the whole file: no line or column to point at
 
@@ -58,7 +59,7 @@ def test_a_directory_without_an_inventory_exits_3(world: World) -> None:
     empty = world.root / "empty-inventory"
     empty.mkdir()
     r = world.hvdyn("plan", world.policy, "-i", empty)
-    assert r.code == 3 and str(empty) in r.err and "Traceback" not in r.err, r.err
+    assert r.exit_code == 3 and str(empty) in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 
 def test_an_oversized_policy_exits_3(world: World) -> None:
@@ -66,7 +67,7 @@ def test_an_oversized_policy_exits_3(world: World) -> None:
     with big.open("wb") as handle:
         handle.truncate(MAX_INPUT_BYTES + 1)  # sparse: costs no disk
     r = world.hvdyn("validate", big)
-    assert r.code == 3 and "MiB limit" in r.err and str(big) + LOCATED in r.err
+    assert r.exit_code == 3 and "MiB limit" in r.stderr and str(big) + LOCATED in r.stderr
 
 
 def test_a_file_that_grows_past_the_cap_is_cut_off(tmp_path: Path) -> None:
@@ -81,4 +82,4 @@ def test_a_too_long_fixture_name_is_located(world: World) -> None:
         "hv1.yaml", "x" * 300 + ".yaml"), "utf-8")
     r = world.hvdyn("validate", world.policy)
     assert r.traceback_free, r.exception
-    assert r.code == 3 and "inventory.yaml:4:" in r.err and "File name too long" in r.err
+    assert r.exit_code == 3 and "inventory.yaml:4:" in r.stderr and "File name too long" in r.stderr

@@ -11,8 +11,9 @@ import pytest
 
 from hvdyn.core.errors import OutputPathError
 from hvdyn.core.fileio import check_output, write_atomic
+from tests.worlds import Make, World
 
-from .conftest import Make, World, vm
+from .conftest import vm
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def world(make_world: Make) -> World:
 def audit(world: World, output: str | Path) -> tuple[int, str]:
     r = world.hvdyn("audit", world.policy, "--format", "json", "-o", output)
     assert r.traceback_free, r.exception
-    return r.code, r.err
+    return r.exit_code, r.stderr
 
 
 def test_a_null_device_node_stays_a_device(world: World, tmp_path: Path) -> None:
@@ -137,7 +138,7 @@ def test_a_bad_output_path_fails_before_any_host_is_contacted(world: World) -> N
     for args in (("audit", world.policy, "-o", "/proc/nope/a.json"),
                  ("plan", world.policy, "--save-snapshot", world.root / "no" / "s.json")):
         r = world.hvdyn(*args)
-        assert r.code == 3 and "does not exist" in r.err, r.err
+        assert r.exit_code == 3 and "does not exist" in r.stderr, r.stderr
     assert not (world.state / "sim").exists()  # no simulated host was even read
 
 
@@ -169,5 +170,5 @@ def test_a_path_ending_in_a_slash_is_not_written_as_a_file(world: World, tmp_pat
     code, err = audit(world, f"{tmp_path}/")  # an existing directory: click says so
     assert code == 3 and "is a directory" in err, err
     r = world.hvdyn("plan", world.policy, "--save-snapshot", f"{tmp_path}/snap/")
-    assert r.traceback_free and r.code == 3 and "give a file name" in r.err, r.err
+    assert r.traceback_free and r.exit_code == 3 and "give a file name" in r.stderr, r.stderr
     assert not (tmp_path / "snap").exists()

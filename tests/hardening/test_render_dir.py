@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from hvdyn.formats.render_dir import manifest
+from tests.worlds import Make, World
 
-from .conftest import Make, World, vm
+from .conftest import vm
 
 
 @pytest.fixture
@@ -23,12 +24,12 @@ def names(directory: Path) -> set[str]:
 def test_a_second_render_removes_the_scripts_it_does_not_write_again(world: World) -> None:
     out = world.root / "out"
     first = world.hvdyn("render", world.policy, "-o", out)
-    assert first.code == 0 and f"created directory {out}" in first.err
+    assert first.exit_code == 0 and f"created directory {out}" in first.stderr
     assert names(out) == {"hv1.ps1", "hv2.ps1", "plan.json", "README.txt"}
     second = world.hvdyn("render", world.policy, "-o", out, "--limit", "hv1")
-    assert second.code == 0, second.err
+    assert second.exit_code == 0, second.stderr
     assert names(out) == {"hv1.ps1", "plan.json", "README.txt"}
-    assert "removed 1 files of an earlier render: hv2.ps1" in second.out
+    assert "removed 1 files of an earlier render: hv2.ps1" in second.stdout
     assert "Files: hv1.ps1, plan.json, README.txt" in (out / "README.txt").read_text("utf-8")
 
 
@@ -37,12 +38,12 @@ def test_files_hvdyn_did_not_write_are_refused_then_left_alone(world: World) -> 
     out.mkdir()
     (out / "notes.txt").write_text("mine", encoding="utf-8")
     refused = world.hvdyn("render", world.policy, "-o", out)
-    assert refused.code == 3 and "notes.txt" in refused.err and "--force" in refused.err
+    assert refused.exit_code == 3 and "notes.txt" in refused.stderr and "--force" in refused.stderr
     assert names(out) == {"notes.txt"}
     forced = world.hvdyn("render", world.policy, "-o", out, "--force")
-    assert forced.code == 0, forced.err
+    assert forced.exit_code == 0, forced.stderr
     again = world.hvdyn("render", world.policy, "-o", out, "--force", "--limit", "hv2")
-    assert again.code == 0
+    assert again.exit_code == 0
     assert names(out) == {"notes.txt", "hv2.ps1", "plan.json", "README.txt"}
     assert (out / "notes.txt").read_text("utf-8") == "mine"
 
@@ -52,22 +53,22 @@ def test_a_file_of_the_same_name_is_never_overwritten(world: World) -> None:
     out.mkdir()
     (out / "README.txt").write_text("someone else's readme", encoding="utf-8")
     r = world.hvdyn("render", world.policy, "-o", out, "--force")
-    assert r.code == 3 and "would overwrite README.txt" in r.err
+    assert r.exit_code == 3 and "would overwrite README.txt" in r.stderr
     assert (out / "README.txt").read_text("utf-8") == "someone else's readme"
 
 
 def test_a_listed_name_that_is_now_a_symlink_is_not_removed(world: World) -> None:
     out = world.root / "out"
-    assert world.hvdyn("render", world.policy, "-o", out).code == 0
+    assert world.hvdyn("render", world.policy, "-o", out).exit_code == 0
     (out / "hv2.ps1").unlink()
     (out / "hv2.ps1").symlink_to(world.policy)
-    assert world.hvdyn("render", world.policy, "-o", out, "--limit", "hv1").code == 0
+    assert world.hvdyn("render", world.policy, "-o", out, "--limit", "hv1").exit_code == 0
     assert (out / "hv2.ps1").is_symlink() and world.policy.exists()
 
 
 def test_missing_parents_are_refused(world: World) -> None:
     r = world.hvdyn("render", world.policy, "-o", world.root / "a" / "b")
-    assert r.code == 3 and "does not exist" in r.err
+    assert r.exit_code == 3 and "does not exist" in r.stderr
     assert not (world.root / "a").exists()
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from hvdyn.sim import load_state, state_path
+from tests.worlds import Make, World
 
-from .conftest import Make, World, vm
+from .conftest import vm
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +52,7 @@ def test_a_signal_mid_apply_finishes_in_flight_work_and_exits_1(
     make_world: Make, signum: signal.Signals, times: int
 ) -> None:
     w: World = make_world({"hv1": "vms:\n" + vm("a"), "hv2": "vms:\n" + vm("b")})
-    fixture2 = w.fixtures["hv2"].resolve()
+    fixture2 = w.hosts["hv2"].resolve()
     lock_path = Path(str(state_path(w.state, "hv2", fixture2)) + ".lock")
     lock_path.parent.mkdir(parents=True)
     with lock_path.open("a") as held:
@@ -65,7 +66,7 @@ def test_a_signal_mid_apply_finishes_in_flight_work_and_exits_1(
         try:
             _until(lambda: proc.poll() is not None or _waits_for_lock(proc.pid), "hv2 blocked")
             _until(lambda: proc.poll() is not None or load_state(
-                w.state, "hv1", w.fixtures["hv1"].resolve()).vms[0].memory.weight == 5000,
+                w.state, "hv1", w.hosts["hv1"].resolve()).vms[0].memory.weight == 5000,
                 "hv1 applied")
             assert proc.poll() is None, proc.communicate()
             for _ in range(times):

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from hvdyn.sim import state_path
+from tests.worlds import Make, World
 
-from .conftest import Make, World, vm
+from .conftest import vm
 
 GUID_A = "11111111-2222-3333-4444-555555555555"
 GUID_B = "66666666-7777-8888-9999-AAAAAAAAAAAA"
@@ -20,12 +21,12 @@ GUID_B = "66666666-7777-8888-9999-AAAAAAAAAAAA"
 def world(make_world: Make) -> World:
     w = make_world({"hv1": "vms:\n" + vm("a", vm_id=GUID_A) + vm("b", vm_id=GUID_B)})
     # the state file now exists (read-only commands such as plan write none)
-    assert w.hvdyn("sim", "reset", "-i", w.inventory).code == 0
+    assert w.hvdyn("sim", "reset", "-i", w.inventory).exit_code == 0
     return w
 
 
 def _edit(world: World, change: Callable[[dict[str, Any]], Any]) -> None:
-    path = state_path(world.state, "hv1", world.fixtures["hv1"])
+    path = state_path(world.state, "hv1", world.hosts["hv1"])
     data = json.loads(path.read_text("utf-8"))
     path.write_text(json.dumps(change(data)), "utf-8")
 
@@ -66,33 +67,33 @@ def test_a_bad_state_file_fails_the_host_with_a_reason(
     for command in ("plan", "apply"):
         r = world.hvdyn(command, world.policy, "--format", "json")
         assert r.traceback_free, r.exception
-        assert r.code == 1, (r.out, r.err)
-        error = r.json_doc()["hosts"][0]["error"]
+        assert r.exit_code == 1, (r.stdout, r.stderr)
+        error = r.json()["hosts"][0]["error"]
         assert "simulated host state" in error and says in error, error
         assert "hvdyn sim reset" in error
 
 
 def test_sim_reset_repairs_a_bad_state_file(world: World) -> None:
     _edit(world, _vm0("state", 99))
-    assert world.hvdyn("sim", "reset", "-i", world.inventory).code == 0
-    assert world.hvdyn("plan", world.policy).code == 2
+    assert world.hvdyn("sim", "reset", "-i", world.inventory).exit_code == 0
+    assert world.hvdyn("plan", world.policy).exit_code == 2
 
 
 def test_a_nul_in_a_vm_name_blocks_only_that_vm(make_world: Make) -> None:
     w = make_world({"hv1": "vms:\n" + vm("bad\\0name") + vm("good")})
     plan = w.hvdyn("plan", w.policy, "--format", "json")
-    assert plan.code == 2
-    [host] = plan.json_doc()["hosts"]
+    assert plan.exit_code == 2
+    [host] = plan.json()["hosts"]
     by_name = {v["name"]: v for v in host["vms"]}
     assert [f["check"] for f in by_name["bad\x00name"]["findings"]] == ["HVD015"]
     assert {c["status"] for c in by_name["bad\x00name"]["changes"]} == {"blocked"}
     render = w.hvdyn("render", w.policy, "-o", w.root / "out")
-    assert render.code == 0, render.err
+    assert render.exit_code == 0, render.stderr
     script = (w.root / "out" / "hv1.ps1").read_text("utf-8")
     assert "'good'" in script and "bad" not in script
     apply = w.hvdyn("apply", w.policy, "--format", "json")
-    assert apply.code == 2, apply.err  # the blocked VM is drift, not a failed host
-    [host] = apply.json_doc()["hosts"]
+    assert apply.exit_code == 2, apply.stderr  # the blocked VM is drift, not a failed host
+    [host] = apply.json()["hosts"]
     by_name = {v["name"]: v for v in host["vms"]}
     assert host["status"] != "failed"
     assert {c["status"] for c in by_name["good"]["changes"]} == {"applied"}

@@ -12,10 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from hvdyn.cli.context import load_hosts, transport_factory
-from hvdyn.cli.group import cli
 from hvdyn.cli.progress import collect_progress
 from hvdyn.core.errors import TransportError
 from hvdyn.core.model import HostSpec, Script, ScriptResult
@@ -28,13 +26,14 @@ from hvdyn.run.collect import (
     samples_per_script,
 )
 from hvdyn.transport import Transport
+from tests.runner import run_cli
 
 OBS = Path(__file__).parents[1] / "observe" / "data"
 INVENTORY = OBS / "inventory.yaml"
 
 
 def _cli(state: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, [*args, "--state-dir", str(state)])
+    result = run_cli(*args, state_dir=state, catch_exceptions=True)
     return result.exit_code, result.stdout
 
 

@@ -10,12 +10,11 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from hvdyn.cli.group import cli
 from hvdyn.history import open_store
 from hvdyn.history.export import csv_cell, write_samples
 from hvdyn.history.rows import SampleRow
+from tests.runner import run_cli
 
 from .conftest import fill
 
@@ -26,8 +25,8 @@ HOSTILE = ["a\rb", "c\nd", "e\r\nf", '=HYPERLINK("http://x")', "+1+2", "-2+3", "
 def _export(state: Path, *args: str) -> str:
     """The exported file's exact text (click's runner would fold CRLF on stdout)."""
     target = state / "out.txt"
-    result = CliRunner().invoke(cli, ["export", "samples", *args, "-o", str(target),
-                                      "--state-dir", str(state)])
+    result = run_cli("export", "samples", *args, "-o", target, state_dir=state,
+                     catch_exceptions=True)
     assert result.exit_code == 0, result.output
     return target.read_bytes().decode("utf-8")
 
@@ -91,7 +90,7 @@ def test_export_to_a_fifo_is_refused(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.csv"
     os.mkfifo(fifo)
     open_store(tmp_path / "state").close()
-    result = CliRunner().invoke(cli, ["export", "samples", "-o", str(fifo), "--state-dir",
-                                      str(tmp_path / "state")])
+    result = run_cli("export", "samples", "-o", fifo, state_dir=tmp_path / "state",
+                     catch_exceptions=True)
     assert result.exit_code == 3 and "not a regular file" in result.output
     assert fifo.is_fifo()

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from hvdyn.cli.group import cli
 from hvdyn.history import open_store
+from tests.runner import run_cli
 
 from .conftest import fill
 
 
 def _report(state: Path, *args: str) -> str:
-    result = CliRunner().invoke(cli, ["report", *args, "--state-dir", str(state)])
+    result = run_cli("report", *args, state_dir=state, catch_exceptions=True)
     assert result.exit_code == 0, result.output
     return result.stdout
 

@@ -18,6 +18,7 @@ from hvdyn.analysis.recommend import advise, advise_rollups, step_for
 from hvdyn.history import Store, open_store, window_start
 from hvdyn.history.resolution import RAW, resolution_for
 from hvdyn.history.rollups import DAY, HOUR
+from tests.runner import run_cli
 
 from .conftest import fill
 
@@ -85,12 +86,8 @@ def test_audit_health_from_rollups_matches_raw(fortnight: Path, res: int) -> Non
 
 
 def test_commands_pick_rollups_for_long_windows(fortnight: Path, tmp_path: Path) -> None:
-    from click.testing import CliRunner
-
-    from hvdyn.cli.group import cli
-
     def run(*args: str) -> str:
-        result = CliRunner().invoke(cli, [*args, "--state-dir", str(fortnight)])
+        result = run_cli(*args, state_dir=fortnight, catch_exceptions=True)
         assert result.exit_code == 0, result.output
         return result.stdout
 

@@ -27,9 +27,8 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from hvdyn.cli.group import cli
+from tests.runner import run_cli
 
 CORPUS = Path(__file__).parent / "corpus"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "case.yaml").is_file())
@@ -77,7 +76,7 @@ def run_hvdyn(case: dict[str, Any], name: str, limit: str | None = None) -> tupl
     if limit is not None:
         argv += ["--limit", limit]
     env = {k: str(v) for k, v in (case.get("env") or {}).items()}
-    result = CliRunner().invoke(cli, argv, env=env, catch_exceptions=False)
+    result = run_cli(*argv, env=env)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from hvdyn.cli.group import cli
+from tests.runner import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 BESIDE = Path(sys.executable).with_name("ansible-inventory")
@@ -23,7 +22,7 @@ pytestmark = [
 
 
 def hvdyn(*args: str | Path) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    result = run_cli(*args)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -10,11 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hvdyn.cli.group import cli
 from hvdyn.inventory import (
     AnsibleOptions,
     ReaderOptions,
@@ -25,6 +23,7 @@ from hvdyn.inventory import (
 from hvdyn.inventory.credentials import make_password_resolver
 from hvdyn.inventory.names import RangeError, expand, split_port
 from hvdyn.inventory.patterns import select, split_pattern
+from tests.runner import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY = REPO / "examples" / "lab.yaml"
@@ -35,7 +34,7 @@ HAVE_ANSIBLE = Path(ANSIBLE).is_file()
 
 
 def hvdyn(*args: str | Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
+    result = run_cli(*args, env=env)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from hvdyn.history import open_store
+from tests.runner import Hvdyn
 
-from .conftest import DATA, INVENTORY, POLICY, Hv
+from .conftest import DATA, INVENTORY, POLICY
 
 EXPECTED = {
     ("HVD101", "hv-obs-01", "ok"),
@@ -25,12 +26,12 @@ EXPECTED = {
 }
 
 
-def _audit_json(hv: Hv, *args: str) -> tuple[int, dict]:  # type: ignore[type-arg]
-    run = hv("audit", POLICY, "--format", "json", *args)
-    return run.code, json.loads(run.out)
+def _audit_json(hvdyn: Hvdyn, *args: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    run = hvdyn("audit", POLICY, "--format", "json", *args)
+    return run.exit_code, json.loads(run.stdout)
 
 
-def test_known_workloads_give_known_findings(collected: Hv, state: Path) -> None:
+def test_known_workloads_give_known_findings(collected: Hvdyn, state: Path) -> None:
     code, doc = _audit_json(collected)
     assert code == 2
     found = {(f["id"], f["host"], f["vm"]) for f in doc["findings"]}
@@ -44,15 +45,15 @@ def test_known_workloads_give_known_findings(collected: Hv, state: Path) -> None
     assert run is not None and run.exit_code == 2 and run.policy_digest
 
 
-def test_no_samples_gives_hvd150_and_drift_still_found(hv: Hv) -> None:
-    code, doc = _audit_json(hv)
+def test_no_samples_gives_hvd150_and_drift_still_found(hvdyn: Hvdyn) -> None:
+    code, doc = _audit_json(hvdyn)
     ids = {(f["id"], f["host"]) for f in doc["findings"]}
     assert ("HVD150", "hv-obs-01") in ids and ("HVD101", "hv-obs-01") in ids
     assert not any(f["id"] in ("HVD110", "HVD111", "HVD120") for f in doc["findings"])
     assert code == 2
 
 
-def test_window_counts_back_from_newest_sample(collected: Hv) -> None:
+def test_window_counts_back_from_newest_sample(collected: Hvdyn) -> None:
     # 10 minutes back from the newest sample still holds 11 samples: same health verdicts
     _, doc = _audit_json(collected, "--since", "10m")
     assert ("HVD111", "starved") in {(f["id"], f["vm"]) for f in doc["findings"]}
@@ -60,23 +61,23 @@ def test_window_counts_back_from_newest_sample(collected: Hv) -> None:
                if h["host"] == "hv-obs-01")
 
 
-def test_unreachable_host_exits_1(hv: Hv, tmp_path: Path) -> None:
+def test_unreachable_host_exits_1(hvdyn: Hvdyn, tmp_path: Path) -> None:
     inv = tmp_path / "inv.yaml"
     inv.write_text("all:\n  vars: {hvdyn_transport: mock}\n  hosts:\n"
                    f"    gone: {{hvdyn_mock_fixture: {DATA / 'gone.yaml'}}}\n"
                    f"    hv-obs-02: {{hvdyn_mock_fixture: {DATA / 'obs-02.yaml'}}}\n")
-    run = hv("audit", POLICY, "-i", inv, "--format", "junit")
-    assert run.code == 1
-    root = ET.fromstring(run.out)
+    run = hvdyn("audit", POLICY, "-i", inv, "--format", "junit")
+    assert run.exit_code == 1
+    root = ET.fromstring(run.stdout)
     errors = root.findall(".//testcase/error")
     assert len(errors) == 1 and errors[0].get("type") == "HVD100"
 
 
-def test_junit_one_case_per_vm_failures_for_drift_and_errors(collected: Hv, tmp_path: Path
+def test_junit_one_case_per_vm_failures_for_drift_and_errors(collected: Hvdyn, tmp_path: Path
                                                              ) -> None:
     out = tmp_path / "audit.xml"
     run = collected("audit", POLICY, "--format", "junit", "-o", out)
-    assert run.code == 2 and run.out == ""
+    assert run.exit_code == 2 and run.stdout == ""
     root = ET.parse(out).getroot()
     assert root.tag == "testsuites"
     suites = {s.get("name"): s for s in root.findall("testsuite")}
@@ -93,9 +94,9 @@ def test_junit_one_case_per_vm_failures_for_drift_and_errors(collected: Hv, tmp_
     assert root.get("tests") == "10"
 
 
-def test_prometheus_textfile_parses(collected: Hv, tmp_path: Path) -> None:
+def test_prometheus_textfile_parses(collected: Hvdyn, tmp_path: Path) -> None:
     out = tmp_path / "hvdyn.prom"
-    assert collected("audit", POLICY, "--format", "prometheus", "-o", out).code == 2
+    assert collected("audit", POLICY, "--format", "prometheus", "-o", out).exit_code == 2
     assert out.stat().st_mode & 0o044  # node_exporter must be able to read it
     families = {f.name: f for f in text_string_to_metric_families(out.read_text())}
     findings = {(s.labels["host"], s.labels["id"]): s.value
@@ -128,9 +129,9 @@ class _Collect(HTMLParser):
                 self.external.append(value)  # links inside the page are fine
 
 
-def test_html_is_self_contained_with_charts(collected: Hv, tmp_path: Path) -> None:
+def test_html_is_self_contained_with_charts(collected: Hvdyn, tmp_path: Path) -> None:
     out = tmp_path / "audit.html"
-    assert collected("audit", POLICY, "--format", "html", "-o", out).code == 2
+    assert collected("audit", POLICY, "--format", "html", "-o", out).exit_code == 2
     text = out.read_text()
     parser = _Collect()
     parser.feed(text)
@@ -150,14 +151,14 @@ def test_html_is_self_contained_with_charts(collected: Hv, tmp_path: Path) -> No
     assert "health window 24h back" in text and "day, 0:00:00" not in text
 
 
-def test_table_output_and_exit(collected: Hv) -> None:
+def test_table_output_and_exit(collected: Hvdyn) -> None:
     run = collected("audit", POLICY)
-    assert run.code == 2
-    assert "HVD111" in run.out and "summary:" in run.out
-    assert "HVD111 error: hv-obs-01/starved" in run.err
+    assert run.exit_code == 2
+    assert "HVD111" in run.stdout and "summary:" in run.stdout
+    assert "HVD111 error: hv-obs-01/starved" in run.stderr
 
 
-def test_limit_and_inventory_override(collected: Hv) -> None:
+def test_limit_and_inventory_override(collected: Hvdyn) -> None:
     code, doc = _audit_json(collected, "-i", str(INVENTORY), "--limit", "hv-obs-02")
     assert [h["host"] for h in doc["hosts"]] == ["hv-obs-02"]
     assert {f["id"] for f in doc["findings"]} == {"HVD120", "HVD130"}

@@ -10,20 +10,21 @@ import yaml
 from hvdyn.analysis.recommend import advise_vm, percentile, round_up
 from hvdyn.history.rows import SampleRow, VmSettingsRow
 from hvdyn.policy.load import load_policy
+from tests.runner import Hvdyn
 
-from .conftest import INVENTORY, POLICY, Hv
-
-
-def _advice(hv: Hv) -> dict[str, dict]:  # type: ignore[type-arg]
-    run = hv("recommend", "--format", "json")
-    assert run.code == 0
-    return {a["vm_name"]: a for a in json.loads(run.out)["vms"]}
+from .conftest import INVENTORY, POLICY
 
 
-def test_workloads_give_expected_verdicts(hv: Hv) -> None:
+def _advice(hvdyn: Hvdyn) -> dict[str, dict]:  # type: ignore[type-arg]
+    run = hvdyn("recommend", "--format", "json")
+    assert run.exit_code == 0
+    return {a["vm_name"]: a for a in json.loads(run.stdout)["vms"]}
+
+
+def test_workloads_give_expected_verdicts(hvdyn: Hvdyn) -> None:
     # 8 hours at 5-minute steps
-    assert hv("collect", "-i", INVENTORY, "--samples", "96", "--interval", "300").code == 0
-    advice = _advice(hv)
+    assert hvdyn("collect", "-i", INVENTORY, "--samples", "96", "--interval", "300").exit_code == 0
+    advice = _advice(hvdyn)
     assert advice["busy"]["verdict"] == "undersized"  # demand ~1900MB, maximum 2GB
     assert advice["starved"]["verdict"] == "undersized"
     assert advice["ok"]["verdict"] == "oversized"  # demand ~700MB, maximum 4GB
@@ -39,24 +40,24 @@ def test_workloads_give_expected_verdicts(hv: Hv) -> None:
     assert advice["dup"]["refused"] and "shared" in advice["dup"]["reason"]
 
 
-def test_too_little_history_is_refused(hv: Hv) -> None:
-    assert hv("collect", "-i", INVENTORY, "--samples", "10").code == 0
-    advice = _advice(hv)
+def test_too_little_history_is_refused(hvdyn: Hvdyn) -> None:
+    assert hvdyn("collect", "-i", INVENTORY, "--samples", "10").exit_code == 0
+    advice = _advice(hvdyn)
     assert all(a["refused"] for a in advice.values())
     assert "10 samples with pressure; need at least 24" in advice["busy"]["reason"]
-    assert hv("collect", "-i", INVENTORY, "--samples", "30").code == 0
-    advice = _advice(hv)
+    assert hvdyn("collect", "-i", INVENTORY, "--samples", "30").exit_code == 0
+    advice = _advice(hvdyn)
     assert "history spans 39 min; need at least 60 min" in advice["busy"]["reason"]
     assert advice["busy"]["startup_mb"] is None
 
 
-def test_yaml_snippet_is_accepted_by_validate(hv: Hv, tmp_path: Path) -> None:
-    assert hv("collect", "-i", INVENTORY, "--samples", "30", "--interval", "300").code == 0
-    run = hv("recommend", "--format", "yaml")
-    snippet = yaml.safe_load(run.out)
+def test_yaml_snippet_is_accepted_by_validate(hvdyn: Hvdyn, tmp_path: Path) -> None:
+    assert hvdyn("collect", "-i", INVENTORY, "--samples", "30", "--interval", "300").exit_code == 0
+    run = hvdyn("recommend", "--format", "yaml")
+    snippet = yaml.safe_load(run.stdout)
     names = {r["name"] for r in snippet["rules"]}
     assert any(n.startswith("recommend-busy-") for n in names)
-    assert "# no advice for hv-obs-01/'w7pro'" in run.out
+    assert "# no advice for hv-obs-01/'w7pro'" in run.stdout
     policy = yaml.safe_load(POLICY.read_text())
     policy["rules"] += snippet["rules"]
     policy["inventory"] = str(INVENTORY)
@@ -65,7 +66,7 @@ def test_yaml_snippet_is_accepted_by_validate(hv: Hv, tmp_path: Path) -> None:
     loaded = load_policy(path)
     busy = next(r for r in loaded.rules if r.name.startswith("recommend-busy-"))
     assert set(busy.values) == {"startup_mb", "maximum_mb", "buffer"}
-    assert hv("validate", path).code == 0
+    assert hvdyn("validate", path).exit_code == 0
 
 
 def _rows(demands: list[float], assigned: int = 4096) -> list[SampleRow]:
@@ -106,21 +107,21 @@ def test_percentile_and_rounding() -> None:
         512, 2304, 8704, 40960)
 
 
-def test_one_line_per_vm_evidence_with_v_and_table_to_a_file(hv: Hv, tmp_path: Path) -> None:
-    assert hv("collect", "-i", INVENTORY, "--samples", "96", "--interval", "300").code == 0
-    lines = hv("recommend").out.splitlines()
+def test_one_line_per_vm_evidence_with_v_and_table_to_a_file(hvdyn: Hvdyn, tmp_path: Path) -> None:
+    assert hvdyn("collect", "-i", INVENTORY, "--samples", "96", "--interval", "300").exit_code == 0
+    lines = hvdyn("recommend").stdout.splitlines()
     rows = [ln.split() for ln in lines if ln.startswith("hv-obs-")]
     assert [r[1] for r in rows if r[0] == "hv-obs-01"] == [
         "busy", "dup", "dup", "lowmin", "ok", "starved", "w7pro"]
     busy = next(r for r in rows if r[1] == "busy")
     assert busy[2] == "undersized" and busy[3] == "512MB->1920MB" and busy[-1] == "low"
     assert lines[-1] == "evidence per VM: -v, or --format json|yaml"
-    verbose = hv("recommend", "-v").out
+    verbose = hvdyn("recommend", "-v").stdout
     assert "\nevidence:\n" in verbose
     assert "  hv-obs-01/busy: maximum 2048MB leaves less than buffer + headroom; 96 samples" \
         in verbose
-    assert json.loads(hv("recommend", "--format", "json").out)["vms"][0]["confidence"] in (
+    assert json.loads(hvdyn("recommend", "--format", "json").stdout)["vms"][0]["confidence"] in (
         "low", "none")
     out = tmp_path / "advice.txt"
-    assert hv("recommend", "-o", out).code == 0
+    assert hvdyn("recommend", "-o", out).exit_code == 0
     assert out.read_text().splitlines()[0].split()[:3] == ["host", "VM", "verdict"]

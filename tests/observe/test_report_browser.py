@@ -6,10 +6,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from hvdyn.cli.group import cli
 from hvdyn.formats.svg import Chart, Marker, Series, render
+from tests.runner import run_cli
 
 from .browser import layout, screenshot
 
@@ -27,7 +26,7 @@ def lab_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
                  ["apply", policy, "--allow-restart"],
                  ["collect", "-i", inventory, "--samples", "24", "--interval", "3600"],
                  ["report", "-o", out], ["report", "-o", out.with_suffix(".svg")]):
-        result = CliRunner().invoke(cli, [*map(str, args), "--state-dir", str(state)])
+        result = run_cli(*args, state_dir=state, catch_exceptions=True)
         assert result.exit_code == 0, result.output
     return out
 

@@ -18,8 +18,9 @@ from hvdyn.formats.report_page import anchor
 from hvdyn.formats.svg import Chart, Marker, Series, axis_caption, render, time_ticks
 from hvdyn.history import open_store
 from hvdyn.history.rows import format_ts
+from tests.runner import Hvdyn
 
-from .conftest import INVENTORY, Hv
+from .conftest import INVENTORY
 
 NS = "{http://www.w3.org/2000/svg}"
 BUSY = "0A000001-0000-4000-8000-000000000002"
@@ -37,15 +38,15 @@ rules:
 
 
 @pytest.fixture
-def resized(hv: Hv, tmp_path: Path) -> Hv:
+def resized(hvdyn: Hvdyn, tmp_path: Path) -> Hvdyn:
     """24 samples, an apply that changes busy and ok (run 2), 24 more samples (run 3)."""
     policy = tmp_path / "resize.yaml"
     policy.write_text(RESIZE)
-    assert hv("collect", "-i", INVENTORY, "--samples", "24", "--interval", "300").code == 0
-    applied = hv("apply", policy, "-i", INVENTORY, "--limit", "hv-obs-01", "--allow-restart")
-    assert applied.code == 0, applied.out + applied.err
-    assert hv("collect", "-i", INVENTORY, "--samples", "24", "--interval", "300").code == 0
-    return hv
+    assert hvdyn("collect", "-i", INVENTORY, "--samples", "24", "--interval", "300").exit_code == 0
+    applied = hvdyn("apply", policy, "-i", INVENTORY, "--limit", "hv-obs-01", "--allow-restart")
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert hvdyn("collect", "-i", INVENTORY, "--samples", "24", "--interval", "300").exit_code == 0
+    return hvdyn
 
 
 def _charts(path: Path) -> dict[str, ET.Element]:
@@ -60,7 +61,7 @@ def _polylines(chart: ET.Element, name: str) -> list[list[tuple[float, float]]]:
             for line in group.iter(f"{NS}polyline")]
 
 
-def test_settings_timeline_has_the_change(resized: Hv, state: Path) -> None:
+def test_settings_timeline_has_the_change(resized: Hvdyn, state: Path) -> None:
     with open_store(state) as store:
         busy = [s for s in settings_timeline(store, "hv-obs-01", None, None) if s.vm_id == BUSY]
         events = change_events(store, "hv-obs-01", store.samples(host="hv-obs-01"))
@@ -75,7 +76,7 @@ def test_settings_timeline_has_the_change(resized: Hv, state: Path) -> None:
         newest.replace("Z", "+00:00")).year
 
 
-def test_settings_timeline_reads_only_the_window(resized: Hv, state: Path) -> None:
+def test_settings_timeline_reads_only_the_window(resized: Hvdyn, state: Path) -> None:
     with open_store(state) as store:
         first = [s for s in settings_timeline(store, "hv-obs-01", None, None) if s.vm_id == BUSY]
         later = format_ts(first[1].start + timedelta(minutes=30))
@@ -92,9 +93,9 @@ def test_settings_timeline_reads_only_the_window(resized: Hv, state: Path) -> No
     assert [s.maximum_mb for s in before] == [2048]
 
 
-def test_memory_chart_steps_at_the_apply(resized: Hv, tmp_path: Path) -> None:
+def test_memory_chart_steps_at_the_apply(resized: Hvdyn, tmp_path: Path) -> None:
     out = tmp_path / "r.svg"
-    assert resized("report", "--limit", "hv-obs-01", "--vm", "busy", "-o", out).code == 0
+    assert resized("report", "--limit", "hv-obs-01", "--vm", "busy", "-o", out).exit_code == 0
     memory = _charts(out)["hv-obs-01/busy: assigned memory"]
     (maximum,) = _polylines(memory, "maximum")
     levels = sorted({y for _, y in maximum})
@@ -107,9 +108,9 @@ def test_memory_chart_steps_at_the_apply(resized: Hv, tmp_path: Path) -> None:
     assert len(steps) == 1 and steps[0][0] >= float(line.get("x1", "0"))
 
 
-def test_static_stretch_is_a_gap_not_zero(resized: Hv, tmp_path: Path) -> None:
+def test_static_stretch_is_a_gap_not_zero(resized: Hvdyn, tmp_path: Path) -> None:
     out = tmp_path / "r.svg"
-    assert resized("report", "--limit", "hv-obs-01", "--vm", "ok", "-o", out).code == 0
+    assert resized("report", "--limit", "hv-obs-01", "--vm", "ok", "-o", out).exit_code == 0
     charts = _charts(out)
     host = charts["hv-obs-01: average pressure per VM"]
     ok = next(g for g in host.iter(f"{NS}g") if (g.get("data-name") or "").startswith("ok "))
@@ -119,9 +120,9 @@ def test_static_stretch_is_a_gap_not_zero(resized: Hv, tmp_path: Path) -> None:
     assert all(float(p.split(",")[1]) < bottom - 1 for p in points)  # no 0 % line
 
 
-def test_page_has_overview_and_working_anchors(resized: Hv, tmp_path: Path) -> None:
+def test_page_has_overview_and_working_anchors(resized: Hvdyn, tmp_path: Path) -> None:
     out = tmp_path / "r.html"
-    assert resized("report", "-o", out).code == 0
+    assert resized("report", "-o", out).exit_code == 0
     ids: set[str] = set()
     links: list[str] = []
 

@@ -10,17 +10,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from hvdyn.cli.group import cli
+from tests.runner import run_cli
 
 from .conftest import INVENTORY, POLICY
 
 
 def _schedule(*args: str | Path) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["schedule", *map(str, args)])
-    assert result.exception is None or isinstance(result.exception, SystemExit), (
-        repr(result.exception))
+    result = run_cli("schedule", *args, catch_exceptions=True)
+    assert result.traceback_free, repr(result.exception)
     return result.exit_code, result.stdout, result.stderr
 
 

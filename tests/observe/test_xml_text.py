@@ -5,10 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from hvdyn.cli.group import cli
 from hvdyn.formats.xmltext import escape, xml_chars
+from tests.runner import run_cli
 
 
 def test_forbidden_characters_are_made_visible() -> None:
@@ -28,10 +26,8 @@ def test_junit_and_svg_parse_with_a_control_character_in_a_vm_name(tmp_path: Pat
         encoding="utf-8",
     )
     (tmp_path / "p.yaml").write_text("version: 1\ndefaults: {buffer: 10}\n", encoding="utf-8")
-    state = ["--state-dir", str(tmp_path / "state")]
-
     def run(*args: str) -> int:
-        return CliRunner().invoke(cli, [*args, *state], catch_exceptions=False).exit_code
+        return run_cli(*args, state_dir=tmp_path / "state").exit_code
 
     assert run("collect", "-i", str(tmp_path / "inv.yaml"), "--samples", "30") == 0
     junit = tmp_path / "a.xml"

@@ -15,16 +15,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
 from hvdyn.cli.context import load_hosts, transport_factory
-from hvdyn.cli.group import cli
 from hvdyn.core.model import HostSpec, Script
 from hvdyn.history import open_store
 from hvdyn.prometheus.exporter import Exporter, Schedule, open_capturing_store
 from hvdyn.prometheus.expose import families
 from hvdyn.transport import ScriptResult, Transport
+from tests.runner import run_cli
 
 from .servers import REPO, free_port, http_get, start_exporter, wait_for
 
@@ -47,9 +46,7 @@ def _fault(inventory: Path, fixture: str) -> None:
 
 
 def _once(inventory: Path, state: Path, *args: str) -> tuple[int, dict[str, dict]]:  # type: ignore[type-arg]
-    result = CliRunner().invoke(cli, ["exporter", "-i", str(inventory), "--once",
-                                      "--state-dir", str(state), *args],
-                                catch_exceptions=False)
+    result = run_cli("exporter", "-i", inventory, "--once", "--state-dir", state, *args)
     metrics: dict[str, dict] = {}  # type: ignore[type-arg]
     for family in text_string_to_metric_families(result.stdout):
         for sample in family.samples:
@@ -211,8 +208,8 @@ def test_sigterm_stops_it_cleanly(tmp_path: Path) -> None:
 
 def test_listen_mistakes_exit_3(tmp_path: Path) -> None:
     def run(*args: str) -> tuple[int, str]:
-        result = CliRunner().invoke(cli, ["exporter", "-i", str(OBSERVE / "inventory.yaml"),
-                                          "--state-dir", str(tmp_path), *args])
+        result = run_cli("exporter", "-i", OBSERVE / "inventory.yaml", "--state-dir", tmp_path,
+                         *args, catch_exceptions=True)
         return result.exit_code, result.output
     assert run("--listen", "localhost")[0] == 3
     assert run("--listen", "127.0.0.1:99999")[0] == 3
@@ -237,9 +234,8 @@ def test_help_does_not_import_prometheus_client() -> None:
 
 
 def test_schedule_prints_a_service_for_it(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["schedule", "--systemd", "--state-dir", str(tmp_path),
-                                      "--", "exporter", "-i", str(OBSERVE / "inventory.yaml"),
-                                      "--listen", ":9868"])
+    result = run_cli("schedule", "--systemd", "--state-dir", tmp_path, "--", "exporter", "-i",
+                     OBSERVE / "inventory.yaml", "--listen", ":9868", catch_exceptions=True)
     assert result.exit_code == 0, result.output
     text = result.stdout
     assert "Type=simple" in text and "Restart=on-failure" in text and "[Timer]" not in text
@@ -252,20 +248,19 @@ def test_schedule_prints_a_service_for_it(tmp_path: Path) -> None:
         unit.write_text(text)
         check = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True)
         assert check.returncode == 0, check.stderr
-    cron = CliRunner().invoke(cli, ["schedule", "--cron", "--", "exporter"])
+    cron = run_cli("schedule", "--cron", "--", "exporter", catch_exceptions=True)
     assert cron.exit_code == 3
 
 
 def test_policy_gauges_equal_what_hvdyn_audit_finds(tmp_path: Path) -> None:
     state = tmp_path / "state"
     inventory, policy = OBSERVE / "inventory.yaml", OBSERVE / "policy.yaml"
-    runner = CliRunner()
-    assert runner.invoke(cli, ["collect", "-i", str(inventory), "--samples", "48",
-                               "--state-dir", str(state)]).exit_code == 0
+    assert run_cli("collect", "-i", inventory, "--samples", "48", state_dir=state,
+                   catch_exceptions=True).exit_code == 0
     code, metrics = _once(inventory, state, "--policy", str(policy))
     assert code == 0
-    audit = runner.invoke(cli, ["audit", str(policy), "--format", "json",
-                                "--state-dir", str(state)])
+    audit = run_cli("audit", policy, "--format", "json", state_dir=state,
+                    catch_exceptions=True)
     found = json.loads(audit.stdout)["findings"]
     expected = Counter((f["host"], f["id"], f["severity"]) for f in found)
     exposed = {tuple(dict(k)[n] for n in ("host", "id", "severity")): v

@@ -21,11 +21,10 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from hvdyn.cli.group import cli
 from hvdyn.history import open_store
 from hvdyn.history.prometheus_source import PrometheusSource
+from tests.runner import run_cli
 
 from .servers import (
     DASHBOARD,
@@ -86,7 +85,7 @@ def _check_rules_and_dashboard(url: str) -> None:
 
 
 def _hvdyn(*args: str | Path) -> str:
-    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    result = run_cli(*args)
     assert result.exit_code == 0, result.output
     return result.stdout
 
@@ -155,10 +154,9 @@ def test_recommend_and_report_from_prometheus_equal_the_store(tmp_path: Path) ->
 
         def whatif(*source: str | Path) -> Any:
             # the lab's own inventory: the copy's fixtures were rewritten to take hosts down
-            run = CliRunner().invoke(cli, ["whatif", str(REPO / "examples" / "lab.yaml"), "-i",
-                                           str(REPO / "inventories" / "lab.yaml"), "--since",
-                                           since, "--format", "json", *map(str, source)],
-                                     catch_exceptions=False)
+            run = run_cli("whatif", REPO / "examples" / "lab.yaml", "-i",
+                          REPO / "inventories" / "lab.yaml", "--since", since, "--format", "json",
+                          *source)
             assert run.exit_code in (0, 2), run.output  # the lab has hosts at risk: 2
             return json.loads(run.stdout)
 

@@ -16,9 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from hvdyn.cli.group import cli
+from tests.runner import run_cli
 
 Answer = Callable[[str], object]
 
@@ -82,7 +81,7 @@ def test_odd_answers_never_traceback(kind: str, command: str, tmp_path: Path) ->
         args = [command, "--prometheus-url", url]
         if command == "report":
             args += ["-o", str(tmp_path / "r.html")]
-        result = CliRunner().invoke(cli, args)
+        result = run_cli(*args, catch_exceptions=True)
     assert result.exception is None or isinstance(result.exception, SystemExit), (
         kind, repr(result.exception))
     # the NaN/Inf points are dropped: what remains is shown (no VM samples), exit 0

@@ -5,23 +5,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 
-from hvdyn.cli.group import cli
 from hvdyn.history.prometheus_source import promql_string
 from hvdyn.history.rows import SampleRow, VmSettingsRow
 from hvdyn.prometheus.exporter import HostBatch, HostView
 from hvdyn.prometheus.expose import ViewsCollector
+from tests.runner import run_cli
 
 from .servers import free_port
 
 
 def _recommend(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["recommend", *args])
+    result = run_cli("recommend", *args, catch_exceptions=True)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result.exit_code, result.output
 

@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hvdyn.cli.commands.review import review_file_text
+from hvdyn.cli.commands.render import review_file_text
 from hvdyn.powershell.templates import SCRIPT_NAMES, render_script
 
 from ..psval.quote_oracle import ps_string_value

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from hvdyn.cli.apply_flow import _wants_progress, progress_bar
-from hvdyn.cli.group import Settings
+from hvdyn.cli.options import Settings
+from hvdyn.cli.progress import progress_bar, wants_progress
 from hvdyn.core.findings import Severity
 from hvdyn.core.model import (
     ChangeStatus,
@@ -97,11 +97,11 @@ def test_progress_only_on_a_terminal_and_never_for_json(monkeypatch) -> None:  #
     known = {"inventory": None, "limit": None, "forks": 1, "state_dir": Path("."),
              "fmt": "table", "verbose": False}
     settings = Settings(**{f.name: known.get(f.name, False) for f in fields(Settings)})
-    assert not _wants_progress(settings)  # pytest captures: not a terminal
+    assert not wants_progress(settings)  # pytest captures: not a terminal
     monkeypatch.setattr("sys.stdout.isatty", lambda: True)
     monkeypatch.setattr("sys.stderr.isatty", lambda: True)
-    assert _wants_progress(settings)
-    assert not _wants_progress(replace(settings, fmt="json"))
+    assert wants_progress(settings)
+    assert not wants_progress(replace(settings, fmt="json"))
 
 
 def test_progress_shows_vm_names_as_text_not_markup() -> None:

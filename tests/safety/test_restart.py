@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 from hvdyn.cli.context import load_targets, transport_factory
@@ -12,10 +11,10 @@ from hvdyn.history import open_store
 from hvdyn.planning.plan import PlanOptions
 from hvdyn.run.engine import Engine, RunOptions
 from hvdyn.run.journal import StoreJournal
+from tests.worlds import Make
 
-from .conftest import World, vm
+from .conftest import vm
 
-Make = Callable[..., World]
 RUNNING, OFF, PAUSED, SAVED = 2, 3, 32768, 32769
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,12 +23,12 @@ def test_saved_and_paused_only_with_their_flag_and_back_to_their_state(make_worl
     w = make_world({"hv1": "vms:\n" + vm("s", state="saved", startup="2GB")
                     + vm("p", state="paused", startup="2GB")})
     r = w.hvdyn("apply", w.policy, "--allow-restart", "--format", "json")
-    assert r.code == 2 and w.journal(1) == []
+    assert r.exit_code == 2 and w.journal(1) == []
     reasons = {v["name"]: v["reason"] for v in r.json()["hosts"][0]["vms"]}
     assert "--include-saved" in reasons["s"] and "--include-paused" in reasons["p"]
     r = w.hvdyn("apply", w.policy, "--allow-restart", "--include-saved", "--include-paused",
                 "--max-restarts-per-host", "2")
-    assert r.code == 0, r.out
+    assert r.exit_code == 0, r.stdout
     assert w.outcomes(2) == {"s": "applied", "p": "applied"}
     assert (w.vm("s").state, w.vm("p").state) == (SAVED, PAUSED)
     assert w.vm("s").memory.virtual_quantity == w.vm("p").memory.virtual_quantity == 1024
@@ -63,7 +62,7 @@ def test_ctrl_c_stops_new_hosts_and_in_flight_work_is_journaled(make_world: Make
 def test_heartbeat_not_ok_blocks_a_restart(make_world: Make) -> None:
     w = make_world({"hv1": "vms:\n" + vm("a", startup="2GB", extra=", heartbeat: lost")})
     r = w.hvdyn("apply", w.policy, "--allow-restart", "--format", "json")
-    assert r.code == 2
+    assert r.exit_code == 2
     found = r.json()["hosts"][0]["vms"][0]["findings"]
     assert [f["check"] for f in found] == ["HVD011"]
     assert w.journal(1) == [] and w.vm("a").memory.virtual_quantity == 2048
@@ -83,24 +82,24 @@ def test_done_when_lab_raise_startup_restart_and_roll_back(make_world: Make, tmp
     w = make_world({"unused": ""})
     old, new = _lab_policy(tmp_path, "1GB"), _lab_policy(tmp_path, "1536MB")
     limit = ("--limit", "hv-srv-01")
-    assert w.hvdyn("apply", old, "--allow-restart", *limit).code == 0  # run 1: converge
+    assert w.hvdyn("apply", old, "--allow-restart", *limit).exit_code == 0  # run 1: converge
     r = w.hvdyn("apply", new, *limit, "--format", "json")  # run 2: no restart allowed
-    assert r.code == 2
+    assert r.exit_code == 2
     changes = [c for h in r.json()["hosts"] for v in h["vms"] for c in v["changes"]]
     assert changes and {c["status"] for c in changes} == {"pending"}
     assert w.journal(2) == []
     r = w.hvdyn("apply", new, "--allow-restart", *limit, "--format", "json")  # run 3
-    assert r.code == 0
+    assert r.exit_code == 0
     raised = [v for h in r.json()["hosts"] for v in h["vms"] if v["restart"]]
     assert raised and all(v["final_state"] == "running" for v in raised)
     assert set(w.outcomes(3).values()) == {"applied"}
     r = w.hvdyn("rollback", "3", "--allow-restart", "--format", "json")  # run 4
-    assert r.code == 0, r.out
+    assert r.exit_code == 0, r.stdout
     assert all(v["final_state"] in (None, "running") for h in r.json()["hosts"]
                for v in h["vms"])
     r = w.hvdyn("plan", old, *limit, "--format", "json")
-    assert r.code == 0 and not any(v["changes"] for h in r.json()["hosts"] for v in h["vms"])
-    runs = json.loads(w.hvdyn("runs", "--format", "json").out)["runs"]
+    assert r.exit_code == 0 and not any(v["changes"] for h in r.json()["hosts"] for v in h["vms"])
+    runs = json.loads(w.hvdyn("runs", "--format", "json").stdout)["runs"]
     assert [(x["command"], x["exit_code"]) for x in runs] == [
         ("rollback", 0), ("apply", 0), ("apply", 2), ("apply", 0)]
 
@@ -131,7 +130,7 @@ def test_capacity_error_blocks_the_whole_host(make_world: Make) -> None:
     w = make_world({"hv1": "vms:\n" + vm("a", startup="14GB", maximum="14GB")
                     + vm("b", startup="14GB", maximum="14GB")}, policy=policy)
     r = w.hvdyn("apply", w.policy, "--allow-restart", "--format", "json")
-    assert r.code == 2
+    assert r.exit_code == 2
     host = r.json()["hosts"][0]
     assert [f["check"] for f in host["findings"]] == ["HVD006"]
     statuses = {c["status"] for v in host["vms"] for c in v["changes"]}

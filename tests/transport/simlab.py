@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from hvdyn.cli.group import cli
 from hvdyn.core.model import Script, ScriptResult
 from hvdyn.powershell.records import encode_stream
 from hvdyn.sim import load_fixture, run_script
 from hvdyn.sim.state import HostState
+from tests.runner import run_cli
 
 from .conftest import PASSWORD
 from .fake_auth import ServerAuth
@@ -113,5 +112,5 @@ def simulated_lab(
 
 def hvdyn(*args: str | Path) -> tuple[int, Any]:
     """Run the CLI in-process; (exit code, parsed JSON output or None)."""
-    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    result = run_cli(*args)
     return result.exit_code, json.loads(result.stdout) if result.stdout.startswith("{") else None

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from hvdyn.cli.group import cli
 from hvdyn.transport.psrp import PsrpTransport
 from hvdyn.transport.winrm import WinrmTransport
+from tests.runner import run_cli
 
 from .fake_auth import ServerAuth
 from .simlab import REPO, hvdyn, simulated_lab
@@ -83,8 +82,8 @@ def test_ping_prints_the_negotiated_security(
     server = ServerAuth(offers=("Negotiate",), require_encryption=True)
     with simulated_lab(WinrmTransport, "winrm", tmp_path, monkeypatch, auth="ntlm",
                        server_auth=server) as (_sim, _fake, inventory):
-        result = CliRunner().invoke(cli, ["ping", "-i", str(inventory), "--state-dir",
-                                          str(tmp_path / "s")])
+        result = run_cli("ping", "-i", inventory, state_dir=tmp_path / "s",
+                         catch_exceptions=True)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines.count("  security: ntlm, messages encrypted (ntlm session keys)") == 2
@@ -100,8 +99,7 @@ def test_ping_table_never_passes_a_hosts_control_characters_to_the_terminal(
     server = ServerAuth(offers=(hostile,))
     with simulated_lab(TRANSPORTS[name], name, tmp_path, monkeypatch, auth="ntlm",
                        server_auth=server) as (_sim, _fake, inventory):
-        result = CliRunner().invoke(cli, ["ping", "-i", str(inventory), "--state-dir",
-                                          str(tmp_path / "state")], catch_exceptions=False)
+        result = run_cli("ping", "-i", inventory, state_dir=tmp_path / "state")
     assert result.exit_code == 1, result.stdout
     assert "does not offer ntlm" in result.stdout
     assert not any(c in result.stdout for c in "\x1b\x07\x9b"), repr(result.stdout)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 import textwrap
@@ -12,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from hvdyn.cli.group import cli
+from tests.runner import CliResult, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_POLICY = REPO / "examples" / "lab.yaml"
@@ -23,24 +21,12 @@ DB_NAME = "hvdyn.sqlite3"
 
 
 @dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-@dataclass(frozen=True)
 class Lab:
     state: Path
     tmp: Path
 
-    def hvdyn(self, *args: str | Path) -> Run:
-        argv = [str(a) for a in args] + ["--state-dir", str(self.state)]
-        result = CliRunner().invoke(cli, argv, catch_exceptions=False)
-        return Run(result.exit_code, result.stdout, result.stderr)
+    def hvdyn(self, *args: str | Path) -> CliResult:
+        return run_cli(*args, state_dir=self.state)
 
     def policy(self, body: str, name: str = "policy.yaml") -> Path:
         """A policy file over the lab inventory; `body` holds defaults/host/rules."""
@@ -61,10 +47,9 @@ class Lab:
 def lab_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One day of the lab at 30-minute steps (48 samples per VM), collected once."""
     state = tmp_path_factory.mktemp("whatif") / "state"
-    runner = CliRunner()
-    for argv in (["sim", "reset", "-i", str(LAB_INVENTORY)],
-                 ["collect", "-i", str(LAB_INVENTORY), "--samples", "48", "--interval", "1800"]):
-        result = runner.invoke(cli, [*argv, "--state-dir", str(state)], catch_exceptions=False)
+    for argv in (["sim", "reset", "-i", LAB_INVENTORY],
+                 ["collect", "-i", LAB_INVENTORY, "--samples", "48", "--interval", "1800"]):
+        result = run_cli(*argv, state_dir=state)
         assert result.exit_code == 0, result.output
     return state
 

@@ -35,7 +35,7 @@ def _host(doc: dict, name: str) -> dict:  # type: ignore[type-arg]
 def test_shrinking_vdi_maximums_below_recorded_peaks_puts_desktops_and_host_at_risk(
         lab: Lab) -> None:
     run = lab.hvdyn("whatif", lab.policy(SHRINK_VDI), "--limit", "hv-vdi-01", "--format", "json")
-    assert run.code == 2, run.err
+    assert run.exit_code == 2, run.stderr
     host = _host(run.json(), "hv-vdi-01")
     assert host["current"]["verdict"] == "fits"
     assert host["proposed"]["verdict"] == "at risk"
@@ -53,16 +53,16 @@ def test_shrinking_vdi_maximums_below_recorded_peaks_puts_desktops_and_host_at_r
 
 def test_generous_sizes_fit_and_exit_0(lab: Lab) -> None:
     run = lab.hvdyn("whatif", lab.policy(GENEROUS_VDI), "--limit", "hv-vdi-01")
-    assert run.code == 0, run.out
-    assert "hv-vdi-01: fits -> fits" in run.out
-    assert run.out.rstrip().splitlines()[-1] == (
+    assert run.exit_code == 0, run.stdout
+    assert "hv-vdi-01: fits -> fits" in run.stdout
+    assert run.stdout.rstrip().splitlines()[-1] == (
         "summary: 1 hosts replayed: 1 fit, 0 at risk, 0 do not fit; exit 0")
 
 
 def test_startups_above_host_memory_do_not_fit_with_the_reason(lab: Lab) -> None:
     run = lab.hvdyn("whatif", lab.policy(HEAVY_STARTUPS), "--limit", "hv-vdi-01",
                     "--format", "json")
-    assert run.code == 2
+    assert run.exit_code == 2
     host = _host(run.json(), "hv-vdi-01")
     proposed = host["proposed"]
     assert proposed["verdict"] == "does not fit"
@@ -90,7 +90,7 @@ def test_trust_check_flags_history_the_model_does_not_explain(lab: Lab) -> None:
     run = lab.hvdyn("whatif", LAB_POLICY, "--limit", "hv-vdi-01", "--format", "json")
     trust = _host(run.json(), "hv-vdi-01")["trust"]
     assert not trust["fits"] and trust["p95_error_pct"] > 10.0
-    text = lab.hvdyn("whatif", LAB_POLICY, "--limit", "hv-vdi-01").out
+    text = lab.hvdyn("whatif", LAB_POLICY, "--limit", "hv-vdi-01").stdout
     assert "MODEL DOES NOT FIT THE RECORD" in text
     assert "the model does not fit the record on 1" in text.splitlines()[-1]
 
@@ -114,15 +114,15 @@ def test_gaps_and_restarts_are_found_and_said(lab: Lab) -> None:
     assert gaps[0]["seconds"] == 9 * 1800
     app = next(v for v in host["vms"] if v["name"] == "app-01")
     assert app["restarts"] == 1 and app["running_samples"] == 48 - 8 - 4
-    text = lab.hvdyn("whatif", LAB_POLICY, "--limit", "hv-srv-01").out
+    text = lab.hvdyn("whatif", LAB_POLICY, "--limit", "hv-srv-01").stdout
     assert "1 gaps" in text
 
 
 def test_no_history_is_an_input_error_that_says_what_to_do(tmp_path) -> None:  # type: ignore[no-untyped-def]
     empty = Lab(state=tmp_path / "state", tmp=tmp_path)
     run = empty.hvdyn("whatif", LAB_POLICY)
-    assert run.code == 3
-    assert "run `hvdyn collect` first" in run.err
+    assert run.exit_code == 3
+    assert "run `hvdyn collect` first" in run.stderr
 
 
 def test_json_schema_and_html_page(lab: Lab) -> None:
@@ -139,7 +139,7 @@ def test_json_schema_and_html_page(lab: Lab) -> None:
                                    "above_100_share", "mean_assigned_mb", "at_risk"}
     page = lab.tmp / "whatif.html"
     run = lab.hvdyn("whatif", LAB_POLICY, "--format", "html", "-o", page)
-    assert run.code == doc["summary"]["exit_code"]
+    assert run.exit_code == doc["summary"]["exit_code"]
     html = page.read_text()
     assert html.count("<section") == 3 and html.count("<svg") >= 3
     assert 'href="#host-0"' in html and "summary: 3 hosts replayed" in html
@@ -162,22 +162,22 @@ def test_recommend_then_whatif_workflow_from_the_readme(lab: Lab) -> None:
     import yaml
 
     advice = lab.tmp / "advice.yaml"
-    assert lab.hvdyn("recommend", "--since", "1d", "--format", "yaml", "-o", advice).code == 0
+    assert lab.hvdyn("recommend", "--since", "1d", "--format", "yaml", "-o", advice).exit_code == 0
     policy = yaml.safe_load(LAB_POLICY.read_text())
     policy["inventory"] = str(LAB_POLICY.parent / policy["inventory"])
     policy["rules"] += yaml.safe_load(advice.read_text())["rules"]
     path = lab.tmp / "policy.yaml"
     path.write_text(yaml.safe_dump(policy, sort_keys=False, allow_unicode=True))
-    assert lab.hvdyn("validate", path).code == 0
+    assert lab.hvdyn("validate", path).exit_code == 0
     run = lab.hvdyn("whatif", path, "--since", "1d", "--format", "json")
     hosts = {h["host"]: h for h in run.json()["hosts"]}
     assert {h: v["proposed"]["verdict"] for h, v in hosts.items()} == {
         "hv-vdi-01": "fits", "hv-srv-01": "at risk", "hv-full-01": "at risk"}
-    assert run.code == 2
+    assert run.exit_code == 2
     # The lab policy keeps sql-* static, so the pasted startup (their quiet level) is all
     # they would get: whatif shows them starving at peak, which recommend alone cannot.
     starving = {v["name"] for v in hosts["hv-srv-01"]["vms"] if v["proposed"]["at_risk"]}
     assert starving == {"sql-01", "sql-02"}
     assert all(not v["proposed"]["settings"]["dynamic"] for v in hosts["hv-srv-01"]["vms"]
                if v["name"] in starving)
-    assert lab.hvdyn("whatif", path, "--since", "1d", "--limit", "hv-vdi-01").code == 0
+    assert lab.hvdyn("whatif", path, "--since", "1d", "--limit", "hv-vdi-01").exit_code == 0

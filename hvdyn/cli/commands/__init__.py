@@ -1,1 +1,5 @@
-"""Click commands, one module per command family; each registers itself on `hvdyn.cli.group.cli`."""
+"""One module per command, named as the command; each defines its click `command`.
+
+The group (`hvdyn.cli.group`) imports `hvdyn.cli.commands.<name>` when the
+command is looked up; no module here imports the group.
+"""

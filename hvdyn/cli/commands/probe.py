@@ -11,7 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 from hvdyn.cli.context import load_hosts
-from hvdyn.cli.group import cli, common_options, settings_from, stdout_console
+from hvdyn.cli.options import common_options, settings_from
+from hvdyn.cli.output import stdout_console
 from hvdyn.core.errors import EXIT_FAILED, EXIT_OK
 from hvdyn.formats.results import printable
 from hvdyn.inventory.credentials import make_password_resolver
@@ -22,7 +23,7 @@ from hvdyn.transport import TransportContext
 _STYLE = {"ok": "green", "no": "yellow", "error": "red"}
 
 
-@cli.command()
+@click.command("probe")
 @common_options
 @click.option(
     "--timeout",
@@ -32,7 +33,7 @@ _STYLE = {"ok": "green", "no": "yellow", "error": "red"}
     show_default=True,
     help="Seconds per script run on a host.",
 )
-def probe(timeout_s: float, **kwargs: Any) -> int:
+def command(timeout_s: float, **kwargs: Any) -> int:
     """Read-only: ask each host what only a real host can tell.
 
     Changes nothing on any host: it reads WMI, $PSVersionTable and the WSMan:

@@ -1,31 +1,25 @@
-"""runs, runs show, rollback: what apply changed (the journal), and putting it back."""
+"""`hvdyn runs` and `hvdyn runs show RUN`: the recorded runs, and what one changed."""
 
 from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 from rich.table import Table
 from rich.text import Text
 
-from hvdyn.cli.apply_flow import apply_options, recorded_apply, run_footer, run_options
-from hvdyn.cli.commands.converge import print_results
-from hvdyn.cli.context import load_targets
-from hvdyn.cli.group import Settings, cli, common_options, settings_from, stdout_console
+from hvdyn.cli.options import common_options, settings_from
+from hvdyn.cli.output import stdout_console
+from hvdyn.cli.stored_runs import CHANGING, load_run
 from hvdyn.core.errors import EXIT_OK, InputError
 from hvdyn.core.model import VmState
 from hvdyn.formats.results import format_value, printable
-from hvdyn.history import Store, open_store
+from hvdyn.history import open_store
 from hvdyn.history.rows import JournalRow, RunRow
-from hvdyn.inventory import load_inventory, select_hosts
-from hvdyn.policy.load import load_policy
-from hvdyn.run.journal import RollbackPolicy
 
 OFF = int(VmState.OFF)
-CHANGING = ("apply", "rollback")  # the runs that journal changes
 RUN_KINDS = ("apply", "rollback", "audit", "collect")  # every command that records a run
 
 
@@ -37,7 +31,7 @@ def _run_json(run: RunRow) -> dict[str, Any]:
     }
 
 
-@cli.group(invoke_without_command=True)
+@click.group("runs", invoke_without_command=True)
 @common_options
 @click.option("--last", type=click.IntRange(1, 10000), default=50, show_default=True,
               help="How many runs to list, newest first.")
@@ -45,7 +39,7 @@ def _run_json(run: RunRow) -> dict[str, Any]:
               help="Only runs of these commands (comma-separated: apply, rollback, audit, "
                    "collect).")
 @click.pass_context
-def runs(ctx: click.Context, /, last: int, commands: str | None, **kwargs: Any) -> int:
+def command(ctx: click.Context, /, last: int, commands: str | None, **kwargs: Any) -> int:
     """List runs (apply, rollback, audit, collect); `runs show RUN` for one run's journal.
 
     Every command that records a run takes the next id, whatever its kind.
@@ -91,21 +85,14 @@ def _vm_outcomes(rows: list[JournalRow]) -> list[dict[str, Any]]:
     return list(vms.values())
 
 
-def _load_run(store: Store, run_id: int) -> RunRow:
-    run = store.run(run_id)
-    if run is None:
-        raise InputError(f"no run {run_id} in {store.path}")
-    return run
-
-
-@runs.command("show")
+@command.command("show")
 @click.argument("run_id", type=int)
 @common_options
 def runs_show(run_id: int, **kwargs: Any) -> int:
     """Each VM a run touched: outcome, values before/after, VMs left off, unknown outcomes."""
     settings = settings_from(kwargs)
     with open_store(settings.state_dir) as store:
-        run = _load_run(store, run_id)
+        run = load_run(store, run_id)
         vms = _vm_outcomes(store.journal(run_id))
     left_off = [v for v in vms if v["left_off"]]
     unknown = [v for v in vms if v["outcome"] in ("unknown", "sent")]
@@ -147,54 +134,3 @@ def _print_run(run: RunRow, vms: list[dict[str, Any]], left_off: list[dict[str, 
     for vm in unknown:
         console.print(Text(f"  outcome unknown (rerun to converge): {vm['host']} "
                            f"{printable(vm['name'])}", style="yellow"))
-
-
-@cli.command()
-@click.argument("run_id", type=int)
-@common_options
-@apply_options
-def rollback(run_id: int, **kwargs: Any) -> int:
-    """Restore the values a run journaled, through the same plan, checks and options as apply."""
-    settings = settings_from(kwargs)
-    options = run_options(settings, kwargs)
-    with open_store(settings.state_dir) as store:
-        run = _load_run(store, run_id)
-        journal = store.journal(run_id)
-    if run.command not in CHANGING:
-        article = "an" if run.command[:1] in "aeiou" else "a"
-        raise InputError(f"run {run_id} is {article} {run.command}: nothing to roll back "
-                         "(only apply and rollback runs change hosts)")
-    recorded = json.loads(run.options or "{}")
-    policy, inventory = _original_policy(run, recorded, settings)
-    rollback_policy = RollbackPolicy.from_journal(
-        run_id, journal,
-        host_reserve_mb=policy.host_reserve_mb if policy else 2048,
-        max_overcommit=policy.max_overcommit if policy else None,
-    )
-    hosts = [h for h in select_hosts(load_inventory(inventory), settings.limit)
-             if h.name in rollback_policy.hosts]
-    results, code, new_run = recorded_apply(
-        command="rollback", policy=rollback_policy, hosts=hosts, settings=settings,
-        options=options, policy_path=None if run.policy_path is None else Path(run.policy_path),
-        policy_digest=run.policy_digest,
-        extra={"inventory": str(inventory), "rollback_of": run_id},
-    )
-    print_results(results, settings, scripts=options.dry_run, run_id=new_run)
-    run_footer("rollback", new_run, code)
-    return code
-
-
-def _original_policy(run: RunRow, recorded: dict[str, Any], settings: Settings
-                     ) -> tuple[Any, Path]:
-    """The run's policy (for reserve and overcommit limits) and inventory; -i wins."""
-    policy = None
-    if run.policy_path and Path(run.policy_path).is_file():
-        if settings.inventory is None and "inventory" not in recorded:
-            targets = load_targets(Path(run.policy_path), None, settings.limit)
-            return targets.policy, targets.inventory_path
-        policy = load_policy(Path(run.policy_path))
-    inventory = settings.inventory or (Path(recorded["inventory"]) if "inventory" in recorded
-                                       else None)
-    if inventory is None:
-        raise InputError(f"run {run.id} names no inventory: pass -i/--inventory")
-    return policy, inventory

@@ -1,4 +1,4 @@
-"""whatif: replay a policy against recorded demand; no host is contacted."""
+"""`hvdyn whatif`: replay a policy against recorded demand; no host is contacted."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from pathlib import Path
 
 import click
 
-from hvdyn.cli.commands.observe import duration, output_option, state_dir_of
 from hvdyn.cli.context import load_targets
-from hvdyn.cli.group import STATE_DIR_OPTION, cli
+from hvdyn.cli.options import STATE_DIR_OPTION, duration, output_option, state_dir_of
 from hvdyn.core.errors import InputError
 from hvdyn.core.fileio import write_atomic
 from hvdyn.history import open_store
@@ -18,7 +17,7 @@ from hvdyn.history import open_store
 WHATIF_FORMATS = ("table", "json", "html")
 
 
-@cli.command()
+@click.command("whatif")
 @click.argument("policy", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("-i", "--inventory", type=click.Path(path_type=Path), default=None,
               help="Inventory file (default: the policy's `inventory:`).")
@@ -37,7 +36,7 @@ WHATIF_FORMATS = ("table", "json", "html")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None,
               help="Processes replaying hosts in parallel (default: the number of CPUs).")
 @output_option("table, json or html; html needs -o")
-def whatif(policy: Path, inventory: Path | None, limit: str | None, state_dir: Path | None,
+def command(policy: Path, inventory: Path | None, limit: str | None, state_dir: Path | None,
            since: str, fmt: str, verbose: bool, prometheus_url: str | None, jobs: int | None,
            output: Path | None) -> int:
     """Replay a policy against recorded demand (exit 0 fits, 2 at risk or does not fit)."""

@@ -10,7 +10,8 @@ import click
 from rich.text import Text
 
 from hvdyn.cli.context import load_hosts
-from hvdyn.cli.group import FORMATS, cli, host_options, settings_from, stdout_console
+from hvdyn.cli.options import FORMATS, host_options, settings_from
+from hvdyn.cli.output import stdout_console
 from hvdyn.core.errors import EXIT_FAILED, EXIT_OK
 from hvdyn.formats.results import printable
 from hvdyn.inventory.credentials import make_password_resolver
@@ -19,7 +20,7 @@ from hvdyn.run.ping import PingResult, ping_host
 from hvdyn.transport import TransportContext
 
 
-@cli.command()
+@click.command("ping")
 @host_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="Output format.")
@@ -31,7 +32,7 @@ from hvdyn.transport import TransportContext
     show_default=True,
     help="Seconds per host.",
 )
-def ping(timeout_s: float, **kwargs: Any) -> int:
+def command(timeout_s: float, **kwargs: Any) -> int:
     """Check each host: connection, authentication, PowerShell, root\\virtualization.
 
     Exit 1 when any host fails; each failure comes with a hint.

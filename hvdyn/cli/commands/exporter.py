@@ -1,4 +1,4 @@
-"""exporter: collect in the background and serve the values to Prometheus."""
+"""`hvdyn exporter`: collect in the background and serve the values to Prometheus."""
 
 from __future__ import annotations
 
@@ -11,45 +11,12 @@ from types import FrameType
 
 import click
 
-from hvdyn.cli.commands.observe import duration, output_option, state_dir_of
 from hvdyn.cli.context import load_hosts, load_targets, transport_factory
-from hvdyn.cli.group import cli, host_options
+from hvdyn.cli.options import duration, host_options, output_option, state_dir_of
 from hvdyn.core.errors import EXIT_FAILED, EXIT_OK, InputError
 from hvdyn.core.fileio import write_atomic
 
 DEFAULT_LISTEN = "127.0.0.1:9868"
-
-
-def exporter_unit(name: str, command: str, state_dir: Path) -> str:
-    """A systemd service for `hvdyn schedule --systemd -- exporter ...`.
-
-    `command` is ready for ExecStart= (`schedule_units.systemd_exec`).
-    """
-    from hvdyn.formats.schedule_units import systemd_environment
-
-    environment = systemd_environment("HVDYN_STATE_DIR", str(state_dir))
-    return f"""# /etc/systemd/system/{name}.service
-[Unit]
-Description=Hyper-V Dynamic Memory metrics for Prometheus (hvdyn exporter)
-Wants=network-online.target
-After=network-online.target
-
-[Service]
-Type=simple
-{environment}
-ExecStart={command}
-# systemctl stop sends SIGTERM: the exporter stops collecting and serving, exit 0
-TimeoutStopSec=30
-Restart=on-failure
-RestartSec=30
-# exit 3 = invalid input (inventory, policy, --listen): restarting will not help
-RestartPreventExitStatus=3
-
-[Install]
-WantedBy=multi-user.target
-
-# enable with: systemctl daemon-reload && systemctl enable --now {name}.service
-"""
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -61,7 +28,7 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-@cli.command()
+@click.command("exporter")
 @host_options
 @click.option("--listen", default=DEFAULT_LISTEN, show_default=True, metavar="ADDRESS:PORT",
               help="Where /metrics is served (':9868' = every address).")
@@ -81,7 +48,7 @@ def parse_listen(text: str) -> tuple[str, int]:
 @click.option("--once", is_flag=True,
               help="Collect every host once, print the metrics and exit (1 if a host failed).")
 @output_option("--once: the metrics text")
-def exporter(inventory: Path | None, limit: str | None, forks: int, state_dir: Path | None,
+def command(inventory: Path | None, limit: str | None, forks: int, state_dir: Path | None,
              ask_pass: bool, listen: str, interval: str, policy: Path | None,
              audit_interval: str, audit_since: str, keep: str | None, sim_step: str | None,
              once: bool, output: Path | None) -> int:

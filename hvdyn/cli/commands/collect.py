@@ -1,50 +1,25 @@
-"""collect and export: sample Dynamic Memory counters into the store and read them out."""
+"""`hvdyn collect`: sample the Dynamic Memory counters of every VM into the store."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
 from dataclasses import asdict
-from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich.table import Table
 from rich.text import Text
 
-from hvdyn.cli.context import checked_output, load_hosts, transport_factory
-from hvdyn.cli.group import STATE_DIR_OPTION, cli, default_state_dir, host_options, stdout_console
+from hvdyn.cli.context import load_hosts, transport_factory
+from hvdyn.cli.options import duration, host_options, state_dir_of
+from hvdyn.cli.output import stdout_console
 from hvdyn.cli.progress import collect_progress
 from hvdyn.core.errors import EXIT_FAILED, EXIT_OK, InputError
 from hvdyn.formats.results import printable
-from hvdyn.history import Retention, open_store, parse_duration
-from hvdyn.history.export import atomic_text_file, write_samples
-from hvdyn.history.rows import SampleRow, format_ts, parse_ts
+from hvdyn.history import Retention, open_store
 from hvdyn.run.collect import Collector, CollectResult
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def duration(text: str) -> timedelta:
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
-
-
-def state_dir_of(value: Path | None) -> Path:
-    return value or default_state_dir()
-
-
-def output_option(suffixes: str) -> Callable[[F], F]:
-    return click.option("-o", "--output", type=click.Path(path_type=str, dir_okay=False),
-                        default=None, callback=checked_output,
-                        help=f"Write to this file atomically ({suffixes}).")
-
-
-# ---------------------------------------------------------------- collect
 
 
 def _collect_json(results: list[CollectResult]) -> dict[str, Any]:
@@ -82,7 +57,7 @@ def _collect_table(results: list[CollectResult]) -> None:
                        f"{sum(r.samples for r in results)} samples stored", style="bold"))
 
 
-@cli.command()
+@click.command("collect")
 @host_options
 @click.option("--samples", type=click.IntRange(1, 10000), default=1, show_default=True,
               help="Samples per host in this run (split into several scripts as needed; "
@@ -100,7 +75,7 @@ def _collect_table(results: list[CollectResult]) -> None:
               help="Keep daily rollups this long.")
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table",
               show_default=True)
-def collect(inventory: Path | None, limit: str | None, forks: int, state_dir: Path | None,
+def command(inventory: Path | None, limit: str | None, forks: int, state_dir: Path | None,
             ask_pass: bool, samples: int, interval: int, keep: str | None, keep_raw: str,
             keep_hourly: str, keep_daily: str, fmt: str) -> int:
     """Sample Dynamic Memory counters of every VM into the store (exit 1 if a host failed)."""
@@ -140,58 +115,3 @@ def collect(inventory: Path | None, limit: str | None, forks: int, state_dir: Pa
         if pruned is not None:
             click.echo("pruned: " + ", ".join(f"{n} {t}" for t, n in pruned.items()))
     return code
-
-
-# ---------------------------------------------------------------- export
-
-
-@cli.group()
-def export() -> None:
-    """Export stored history."""
-
-
-@export.command("samples")
-@STATE_DIR_OPTION
-@click.option("--format", "fmt", type=click.Choice(("csv", "json", "jsonl")), default="csv",
-              show_default=True, help="csv (RFC 4180, formula cells neutralised), a JSON "
-                                      "array, or JSON lines (one object per line).")
-@click.option("--host", default=None, help="Only this host.")
-@click.option("--since", default=None, metavar="DURATION|TIMESTAMP",
-              help="Only samples from this far back from each host's newest sample "
-                   "(e.g. 24h), or from an ISO timestamp on.")
-@output_option(".csv, .json or .jsonl")
-def export_samples(state_dir: Path | None, fmt: str, host: str | None, since: str | None,
-                   output: Path | None) -> int:
-    """Write the stored raw VM counter samples, one row per VM per sample, streamed
-    (constant memory: per host, per counter instance, oldest first)."""
-    with open_store(state_dir_of(state_dir)) as store:
-        hosts = [host] if host else store.sample_hosts()
-        starts = {name: _since(store, name, since) for name in hosts}
-
-        def rows() -> Iterator[SampleRow]:
-            for name in hosts:
-                yield from store.iter_samples(host=name, since=starts[name])
-
-        if output is None:
-            write_samples(rows(), fmt, sys.stdout)
-        else:
-            with atomic_text_file(output) as handle:
-                count = write_samples(rows(), fmt, handle)
-            click.echo(f"wrote {count} samples to {output}", err=True)
-    return EXIT_OK
-
-
-def _since(store: Any, host: str, since: str | None) -> str | None:
-    """--since as a start timestamp for one host (durations count back from its newest sample)."""
-    if since is None:
-        return None
-    try:
-        back = parse_duration(since)
-    except ValueError:
-        try:
-            return format_ts(parse_ts(since))
-        except Exception:
-            raise InputError(f"--since {since!r} is neither a duration (24h) nor a timestamp"
-                             ) from None
-    newest = store.newest_ts(host)
-    return None if newest is None else format_ts(parse_ts(newest) - back)

@@ -1,39 +1,27 @@
-"""render and explain: the commands change control reads before anything runs."""
+"""`hvdyn render`: the exact apply script per host, in review form; nothing is sent."""
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.text import Text
 
-from hvdyn.cli.context import load_targets, transport_factory
-from hvdyn.cli.group import Settings, cli, common_options, settings_from, stdout_console
-from hvdyn.core.errors import EXIT_FAILED, EXIT_OK, InputError, RenderError, without_host
+from hvdyn.cli.context import load_targets
+from hvdyn.cli.options import POLICY_ARGUMENT, common_options, settings_from
+from hvdyn.cli.review import SNAPSHOT_OPTION, review_plan
+from hvdyn.core.errors import EXIT_FAILED, EXIT_OK, RenderError, without_host
 from hvdyn.core.fileio import write_atomic
-from hvdyn.core.model import HostResult, HostSpec, HostStatus
+from hvdyn.core.model import HostResult, HostStatus
 from hvdyn.formats.render_dir import FILES_LINE, PLAN, README, create, prepare, remove_stale
-from hvdyn.formats.results import exit_code, format_value, printable, results_json
-from hvdyn.history import open_store
+from hvdyn.formats.results import results_json
 from hvdyn.planning.plan import PlanOptions
 from hvdyn.policy.evaluate import Policy
 from hvdyn.powershell.params import ApplyOptions
-from hvdyn.run.engine import Engine, RunOptions
-from hvdyn.run.snapshot import load_snapshot
-
-POLICY = click.argument("policy", type=click.Path(path_type=Path, dir_okay=False))
-SNAPSHOT = click.option(
-    "--snapshot",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Plan from a snapshot saved by `plan --save-snapshot` (no host contact).",
-)
+from hvdyn.run.engine import RunOptions
 
 README_TEXT = """\
 hvdyn render output
@@ -133,25 +121,8 @@ def review_file_text(script_text: str, host: str, vms: list[tuple[str, str]]) ->
     return "\ufeff" + body.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
-
-
-def _run(
-    policy: Policy,
-    hosts: list[HostSpec],
-    settings: Settings,
-    options: RunOptions,
-    snapshot: Path | None,
-) -> list[HostResult]:
-    """Plan (and render) from a snapshot, or from the hosts with the guest memory read."""
-    factory = transport_factory(settings.state_dir, ask_pass=settings.ask_pass)
-    if snapshot is not None:
-        return Engine(policy, factory, options, snapshot=load_snapshot(snapshot)).run(hosts)
-    with open_store(settings.state_dir) as store:
-        return Engine(policy, factory, options, guests=store).run(hosts)
-
-
-@cli.command()
-@POLICY
+@click.command("render")
+@POLICY_ARGUMENT
 @click.option(
     "-o",
     "--output",
@@ -160,7 +131,7 @@ def _run(
     required=True,
     help="Directory for <host>.ps1, plan.json and README.txt.",
 )
-@SNAPSHOT
+@SNAPSHOT_OPTION
 @click.option("--allow-restart", is_flag=True, help="Render as `apply --allow-restart` would.")
 @click.option("--force-off", is_flag=True, help="Render as `apply --force-off` would.")
 @click.option(
@@ -179,7 +150,7 @@ def _run(
     help="Write into a directory that holds files hvdyn did not write (they are left alone).",
 )
 @common_options
-def render(
+def command(
     policy: Path,
     out_dir: Path,
     snapshot: Path | None,
@@ -212,7 +183,7 @@ def render(
             force_shutdown=force_shutdown,
         ),
     )
-    results = _run(targets.policy, targets.hosts, settings, options, snapshot)
+    results = review_plan(targets.policy, targets.hosts, settings, options, snapshot)
     if create(rdir):
         click.echo(f"created directory {out_dir}", err=True)
     written = _write_render(out_dir, targets.policy, results)
@@ -249,104 +220,3 @@ def _write_render(out_dir: Path, policy: Policy, results: list[HostResult]) -> l
     )
     write_atomic(out_dir / README, readme.replace("\n", "\r\n"))
     return written
-
-
-@cli.command()
-@POLICY
-@click.option(
-    "--vm",
-    "vm_glob",
-    required=True,
-    metavar="GLOB",
-    help="VM display name or GUID (glob, case-insensitive).",
-)
-@SNAPSHOT
-@common_options
-def explain(policy: Path, vm_glob: str, snapshot: Path | None, **kwargs: Any) -> int:
-    """Show where each desired value of a VM comes from (defaults or which rule)."""
-    settings = settings_from(kwargs)
-    targets = load_targets(policy, settings.inventory, settings.limit)
-    options = RunOptions(mode="plan", forks=settings.forks)
-    results = _run(targets.policy, targets.hosts, settings, options, snapshot)
-    pattern = re.compile(fnmatch.translate(vm_glob), re.IGNORECASE)
-    specs = {spec.name: spec for spec in targets.hosts}
-    found: list[dict[str, Any]] = []
-    for result in results:
-        if result.error:
-            click.echo(f"hvdyn: {result.host}: {without_host(result.host, result.error)}",
-                       err=True)
-        for vm_plan in result.plan.vms:
-            vm = vm_plan.vm
-            if not (pattern.match(vm.name) or pattern.match(vm.id)):
-                continue
-            resolution = targets.policy.resolve(vm, specs[result.host])
-            desired = resolution.desired
-            found.append(
-                {
-                    "host": result.host,
-                    "id": vm.id,
-                    "name": vm.name,
-                    "state": vm.state.label,
-                    "os": vm.guest.os_name,
-                    "os_seen": vm.guest_seen,
-                    "excluded_by": None
-                    if resolution.excluded_by is None
-                    else str(resolution.excluded_by),
-                    "rules": list(desired.rules) if desired else list(resolution.matched),
-                    "undecided": list(resolution.undecided),
-                    "left_alone": resolution.note,
-                    "values": {}
-                    if desired is None
-                    else {
-                        name: {
-                            "value": dv.value,
-                            "source": dv.provenance.source,
-                            "file": dv.provenance.file,
-                            "line": dv.provenance.line,
-                        }
-                        for name, dv in desired.values.items()
-                    },
-                    "current": vm.memory.as_dict(),
-                    "error": resolution.error,
-                    "plan": vm_plan.reason
-                    or ", ".join(f"{c.field} {c.status}" for c in vm_plan.changes),
-                }
-            )
-    if not found:
-        raise InputError(f"no VM matches {vm_glob!r} on the selected hosts")
-    if settings.fmt == "json":
-        json.dump({"vms": found}, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
-    else:
-        _print_explain(found)
-    return exit_code(results) if any(r.error for r in results) else EXIT_OK
-
-
-def _print_explain(found: list[dict[str, Any]]) -> None:
-    console = stdout_console()
-    for vm in found:
-        head = Text()
-        head.append(f"{vm['host']} / {printable(vm['name'])}", style="bold")
-        head.append(f"  {vm['id']}  {vm['state']}  {vm['os'] or 'guest OS unknown'}")
-        if vm["os_seen"]:
-            head.append(f" (last reported {vm['os_seen']}; the VM is not running)")
-        console.print(head)
-        if vm["excluded_by"]:
-            console.print(f"  excluded by {vm['excluded_by']}: hvdyn leaves it alone")
-        elif vm["left_alone"]:
-            console.print(f"  rules matched: {', '.join(vm['rules']) or 'none'}")
-            console.print(f"  cannot be decided without the guest OS: {', '.join(vm['undecided'])}")
-            console.print(f"  {vm['left_alone']}")
-        else:
-            console.print(f"  rules matched: {', '.join(vm['rules']) or 'none (defaults only)'}")
-            for name, entry in vm["values"].items():
-                where = f"{entry['file']}:{entry['line']}" if entry["file"] else ""
-                console.print(
-                    f"  {name:<11} {format_value(name, entry['value']):<9} "
-                    f"current {format_value(name, vm['current'][name]):<9} "
-                    f"from {entry['source']} {where}".rstrip()
-                )
-        if vm["error"]:
-            console.print(Text(f"  error: {vm['error']}", style="red"))
-        console.print(f"  plan: {vm['plan']}")
-        console.print()

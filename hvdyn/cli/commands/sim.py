@@ -7,16 +7,16 @@ from pathlib import Path
 import click
 
 from hvdyn.cli.context import load_hosts
-from hvdyn.cli.group import cli, default_state_dir
+from hvdyn.cli.options import default_state_dir
 from hvdyn.core.errors import EXIT_OK, InputError
 
 
-@cli.group()
-def sim() -> None:
+@click.group("sim")
+def command() -> None:
     """The simulated 2008 R2 SP1 hosts behind `hvdyn_transport: mock`."""
 
 
-@sim.command()
+@command.command()
 @click.option(
     "-i",
     "--inventory",

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from hvdyn.cli.group import cli, reader_options
+from hvdyn.cli.options import reader_options
 from hvdyn.core.errors import EXIT_OK
 from hvdyn.inventory import Inventory, load_inventory, selected_names
 
@@ -66,14 +66,14 @@ def table_lines(records: list[dict[str, Any]]) -> list[str]:
             for row in rows]
 
 
-@cli.command("inventory")
+@click.command("inventory")
 @click.option("-i", "--inventory", "source", type=click.Path(path_type=Path), required=True,
               help="Inventory: YAML, INI, a directory or a plugin config.")
 @reader_options
 @click.option("--limit", default=None, metavar="PATTERN", help="Only these hosts (Ansible's "
               "patterns).")
 @click.option("--list", "as_list", is_flag=True, help="Print JSON (the `hosts` list).")
-def inventory_command(source: Path, limit: str | None, as_list: bool) -> int:
+def command(source: Path, limit: str | None, as_list: bool) -> int:
     """Show what hvdyn will connect to for each host: transport, endpoint, auth, user.
 
     Hosts that are not WinRM/PSRP targets (ansible_connection: ssh, ...) are
