@@ -18,6 +18,7 @@ import click
 
 from hvdyn.cli.group import Settings
 from hvdyn.core.errors import EXIT_FAILED
+from hvdyn.core.vocab import Step
 
 # The engine, the store, rich's progress display and the report are imported where
 # they are used: `converge` imports this module for its option decorators, and
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from hvdyn.core.model import HostResult, HostSpec
-    from hvdyn.run.engine import Engine, PolicyLike, ProgressCallback, RunOptions
+    from hvdyn.planning.host_plan import PolicyLike
+    from hvdyn.run.engine import Engine, ProgressCallback, RunOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -121,7 +123,7 @@ def progress_display(settings: Settings) -> Iterator[ProgressCallback]:
         with lock:
             if host not in tasks:
                 tasks[host] = progress.add_task(host, total=1)
-        if step == "done":
+        if step == Step.DONE:
             progress.update(tasks[host], description=f"{host}: done", completed=1)
         else:
             progress.update(tasks[host], description=printable(f"{host}: {step}"))

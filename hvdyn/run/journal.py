@@ -22,13 +22,16 @@ from hvdyn.core.model import (
     VmFacts,
     VmPlan,
 )
+from hvdyn.core.vocab import JournalOutcome
 from hvdyn.history import Store
 from hvdyn.history.rows import JournalRow
 from hvdyn.policy.load import Resolution
 from hvdyn.policy.schema import DEFAULT_HOST_RESERVE_MB
 
 # Journal outcomes after which the host may hold the run's values.
-MAY_HAVE_WRITTEN = frozenset({"applied", "failed", "unknown", "sent"})
+MAY_HAVE_WRITTEN = frozenset(
+    {JournalOutcome.APPLIED, JournalOutcome.FAILED, JournalOutcome.UNKNOWN, JournalOutcome.SENT}
+)
 
 
 class StoreJournal:
@@ -49,7 +52,7 @@ class StoreJournal:
         self,
         host: str,
         vm_plan: VmPlan,
-        outcome: str,
+        outcome: JournalOutcome,
         *,
         after: MemorySettings | None,
         message: str,
