@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Protocol
 
-from hvdyn.core.model import Finding, HostFacts, HostPlan, HostSpec, VmFacts, VmPlan
-from hvdyn.planning.host_checks import CAPACITY, HostContext, check_host
+from hvdyn.core.findings import Finding
+from hvdyn.core.model import HostFacts, HostPlan, HostSpec, VmFacts, VmPlan
+from hvdyn.planning.checks import CAPACITY, HostContext, check_host
 from hvdyn.planning.plan import PlanOptions, block_by_findings, plan_vm
 from hvdyn.policy.load import Resolution
 

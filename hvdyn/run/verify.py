@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+from hvdyn.core.findings import Finding
 from hvdyn.core.model import (
     Change,
     ChangeStatus,
-    Finding,
     HostPlan,
     HostResult,
     HostStatus,
