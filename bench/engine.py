@@ -4,7 +4,7 @@
                            [--extra-rules N] [--no-restart]
 
 Host facts are generated in memory (`bench.fleet`), then for every host:
-`Engine.plan_host(facts, spec)` (policy `resolve` + `plan_vm` + checks per
+`plan_host(policy, facts, spec, options)` (policy `resolve` + `plan_vm` + checks per
 VM) and `render_script("apply", apply_params(plan, ApplyOptions()))` for the
 hosts with work, keeping every plan and script, as a run does until it
 reports. `wall_s` is that pipeline (plan + render); generating the facts and
@@ -25,24 +25,18 @@ from pathlib import Path
 
 from bench._util import machine, peak_rss_mb, result_line
 from bench.fleet import converge_some, host_facts, host_spec
-from hvdyn.core.model import HostSpec
+from hvdyn.planning.host_plan import plan_host
 from hvdyn.planning.plan import PlanOptions
 from hvdyn.policy.load import load_policy
 from hvdyn.powershell.params import ApplyOptions, apply_params
 from hvdyn.powershell.templates import render_script
-from hvdyn.run.engine import Engine, RunOptions
-from hvdyn.transport import Transport
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _no_transport(spec: HostSpec) -> Transport:
-    raise AssertionError("bench.engine never contacts a host")
-
-
 def _policy_with_extra_rules(base: Path, extra: int, tmp: Path) -> Path:
     text = base.read_text("utf-8")
-    # `inventory:` is relative to the policy file; the engine never reads it here.
+    # `inventory:` is relative to the policy file; the benchmark never reads it.
     lines = [line for line in text.splitlines() if not line.startswith("inventory:")]
     rules_at = next(i for i, line in enumerate(lines) if line.startswith("rules:"))
     generated = []
@@ -93,8 +87,7 @@ def main() -> None:
     gen_s = time.perf_counter() - t0
     n_vms = sum(len(f.vms) for f, _ in fleet)
 
-    options = RunOptions(mode="apply", plan=PlanOptions(allow_restart=not args.no_restart))
-    engine = Engine(policy, _no_transport, options)
+    plan_options = PlanOptions(allow_restart=not args.no_restart)
     apply_options = ApplyOptions()
 
     # Policy evaluation alone, over every VM.
@@ -124,7 +117,7 @@ def main() -> None:
     wall0 = time.perf_counter()
     for facts, spec in fleet:
         t0 = time.perf_counter()
-        plan, findings = engine.plan_host(facts, spec)
+        plan, findings = plan_host(policy, facts, spec, plan_options)
         t1 = time.perf_counter()
         plan_s += t1 - t0
         params = apply_params(plan, apply_options)

@@ -22,7 +22,8 @@ from hvdyn.core.errors import EXIT_FAILED
 # The engine, the store and the report are imported where they are used.
 if TYPE_CHECKING:
     from hvdyn.core.model import HostResult, HostSpec
-    from hvdyn.run.engine import Engine, PolicyLike, RunOptions
+    from hvdyn.planning.host_plan import PolicyLike
+    from hvdyn.run.engine import Engine, RunOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 

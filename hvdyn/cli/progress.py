@@ -11,6 +11,8 @@ import threading
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
+from hvdyn.core.vocab import Step
+
 if TYPE_CHECKING:  # rich is imported when a display is drawn
     from rich.console import Console
     from rich.progress import Progress
@@ -97,7 +99,7 @@ def progress_display(settings: Settings) -> Iterator[ProgressCallback]:
         with lock:
             if host not in tasks:
                 tasks[host] = progress.add_task(host, total=1)
-        if step == "done":
+        if step == Step.DONE:
             progress.update(tasks[host], description=f"{host}: done", completed=1)
         else:
             progress.update(tasks[host], description=printable(f"{host}: {step}"))

@@ -131,11 +131,20 @@ class RenderError(HvdynError):
 
 
 class TransportError(HvdynError):
-    """A host could not be reached or did not answer; `hint` says what to do."""
+    """A host could not be reached or did not answer; `hint` says what to do.
 
-    def __init__(self, host: str, message: str, hint: str | None = None) -> None:
+    `partial_stdout` is what the script printed before the failure, as far
+    as the transport received it ("" when nothing or unknown): the apply
+    stage keeps the records of VMs finished before a connection dropped.
+    """
+
+    def __init__(
+        self, host: str, message: str, hint: str | None = None, *, partial_stdout: str = ""
+    ) -> None:
         self.host = host
+        self.message = message
         self.hint = hint
+        self.partial_stdout = partial_stdout
         text = f"{host}: {message}"
         if hint:
             text += f" (hint: {hint})"
@@ -172,6 +181,7 @@ class ProtocolError(HvdynError):
     def __init__(self, host: str, script: str, message: str) -> None:
         self.host = host
         self.script = script
+        self.message = message
         super().__init__(f"{host}: script {script!r}: {message}")
 
 

@@ -8,10 +8,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hvdyn.core.model import Change, GuestInfo, MemorySettings, VmFacts
+from hvdyn.core.vocab import JournalOutcome
 from hvdyn.history.db import StoreBase, columns_of
 from hvdyn.history.rows import AuditRow, JournalRow, RunRow, now_ts
 
-JOURNAL_OUTCOMES = ("sent", "applied", "failed", "pending", "conflict", "unknown")
+JOURNAL_OUTCOMES = tuple(JournalOutcome)
 
 
 def insert_rows(conn: Any, table: str, rows: Sequence[Any]) -> None:
@@ -67,10 +68,10 @@ class RunsMixin(StoreBase):
                 (stamp, outcome, exit_code, run_id),
             )
             conn.execute(
-                "UPDATE journal SET outcome = 'unknown', updated = ?,"
+                "UPDATE journal SET outcome = ?, updated = ?,"
                 " message = COALESCE(message, 'run ended without a read-back')"
-                " WHERE run_id = ? AND outcome = 'sent'",
-                (stamp, run_id),
+                " WHERE run_id = ? AND outcome = ?",
+                (JournalOutcome.UNKNOWN, stamp, run_id, JournalOutcome.SENT),
             )
 
     def run(self, run_id: int) -> RunRow | None:
@@ -108,7 +109,7 @@ class RunsMixin(StoreBase):
                 cursor = conn.execute(
                     "INSERT INTO journal (run_id, host, vm_id, vm_name, field, before, desired,"
                     " outcome, state_before, created, updated)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'sent', ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         run_id,
                         host,
@@ -117,6 +118,7 @@ class RunsMixin(StoreBase):
                         change.field,
                         json.dumps(change.current),
                         json.dumps(change.desired),
+                        JournalOutcome.SENT,
                         state_before,
                         stamp,
                         stamp,
@@ -130,7 +132,7 @@ class RunsMixin(StoreBase):
         run_id: int,
         *,
         vm_id: str,
-        outcome: str,
+        outcome: JournalOutcome | str,
         after: MemorySettings | Mapping[str, bool | int] | None,
         message: str | None = None,
         state_after: int | None = None,
@@ -138,10 +140,10 @@ class RunsMixin(StoreBase):
         """Record what the host read back for a VM's journaled fields; returns rows updated.
 
         `after` is the read-back settings (None when the host returned none);
-        each row gets the value of its own field. Outcome is one of
-        `JOURNAL_OUTCOMES` except `sent`.
+        each row gets the value of its own field. Outcome is a `JournalOutcome`
+        other than `sent`.
         """
-        if outcome not in JOURNAL_OUTCOMES or outcome == "sent":
+        if outcome not in JOURNAL_OUTCOMES or outcome == JournalOutcome.SENT:
             raise ValueError(f"journal outcome {outcome!r} is not a final outcome")
         values = after.as_dict() if isinstance(after, MemorySettings) else dict(after or {})
         stamp = now_ts()

@@ -6,7 +6,9 @@ import sqlite3
 from collections.abc import Sequence
 
 from hvdyn.core.errors import StoreError
+from hvdyn.core.vocab import JournalOutcome
 
+# The journal's outcome CHECK lists `JournalOutcome`: the text is what version 1 always was.
 _V1 = """
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY, command TEXT NOT NULL, started TEXT NOT NULL, finished TEXT,
@@ -17,7 +19,7 @@ CREATE TABLE journal (
     host TEXT NOT NULL, vm_id TEXT NOT NULL, vm_name TEXT NOT NULL, field TEXT NOT NULL,
     before TEXT NOT NULL, desired TEXT NOT NULL, after TEXT,
     outcome TEXT NOT NULL CHECK (outcome IN
-        ('sent','applied','failed','pending','conflict','unknown')),
+        """ + JournalOutcome.sql_list() + """),
     message TEXT, state_before INTEGER, state_after INTEGER,
     created TEXT NOT NULL, updated TEXT NOT NULL);
 CREATE INDEX journal_run ON journal(run_id, vm_id);

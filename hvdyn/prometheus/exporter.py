@@ -227,7 +227,7 @@ class Exporter:
 
     def collect_all(self) -> list[HostView]:
         """Every host once, `forks` at a time (`--once`)."""
-        from hvdyn.run.engine import fan_out
+        from hvdyn.run.runtime import fan_out
 
         return fan_out(self._hosts, self.collect_host, self._schedule.forks)
 

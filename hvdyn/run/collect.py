@@ -31,7 +31,7 @@ from hvdyn.history.rows import (
 from hvdyn.powershell.params import collect_params
 from hvdyn.powershell.records import BalancerRecord, HostRecord, ParsedOutput, SampleRecord
 from hvdyn.powershell.templates import render_script
-from hvdyn.run.engine import discover, fan_out, run_script
+from hvdyn.run.runtime import discover, fan_out, run_script
 from hvdyn.transport import Transport
 
 COLLECT_SLACK_S = 300.0

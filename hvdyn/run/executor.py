@@ -27,16 +27,20 @@ from hvdyn.core.model import (
     VmPlan,
     mark_planned,
 )
+from hvdyn.core.vocab import JournalOutcome, Step
 from hvdyn.powershell.params import ApplyOptions, apply_params
-from hvdyn.powershell.records import ParsedOutput, ResultRecord, encode_record, parse_stream
+from hvdyn.powershell.record_parser import parse_stream
+from hvdyn.powershell.records import ParsedOutput, ResultRecord, encode_record
 from hvdyn.powershell.templates import render_script
+from hvdyn.run.runtime import run_script
+from hvdyn.run.verify import merge_results
 from hvdyn.transport import Transport
 
 JOURNAL_OUTCOME = {
-    ChangeStatus.APPLIED: "applied",
-    ChangeStatus.CONFLICT: "conflict",
-    ChangeStatus.PENDING: "pending",
-    ChangeStatus.FAILED: "failed",
+    ChangeStatus.APPLIED: JournalOutcome.APPLIED,
+    ChangeStatus.CONFLICT: JournalOutcome.CONFLICT,
+    ChangeStatus.PENDING: JournalOutcome.PENDING,
+    ChangeStatus.FAILED: JournalOutcome.FAILED,
 }
 
 
@@ -49,7 +53,7 @@ class JournalSink(Protocol):
         self,
         host: str,
         vm_plan: VmPlan,
-        outcome: str,
+        outcome: JournalOutcome,
         *,
         after: MemorySettings | None,
         message: str,
@@ -69,16 +73,27 @@ class HostApply:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ApplyContext:
+    """One host's apply phase: where to send, what to tell, when to stop."""
+
     spec: HostSpec
     options: ApplyOptions
     journal: JournalSink | None
-    transport_for: Callable[[HostSpec], Transport]
-    run_script: Callable[[Transport, HostSpec, Script, float], ParsedOutput]
-    merge: Callable[[HostPlan, ParsedOutput], HostPlan]
-    progress: Callable[[str, str], None]
+    transport_for: Callable[[HostSpec], Transport]  # a connection of its own per restart batch
+    progress: Callable[[str, str], None]  # (host, step)
     stopped: Callable[[], bool]
     deadline: float  # time.monotonic() value
     max_restarts: int = 1
+
+
+def apply_timeout(plan: HostPlan, options: ApplyOptions) -> float:
+    """Upper bound for the apply script: every VM's deadlines in sequence, plus slack."""
+    total = 120.0
+    for vm in plan.vms:
+        if vm.has_work:
+            total += options.job_timeout_s
+            if vm.restart:
+                total += options.shutdown_timeout_s + options.start_timeout_s
+    return total
 
 
 def batches(plan: HostPlan) -> list[list[VmPlan]]:
@@ -97,9 +112,12 @@ def salvage(exc: TransportError, spec: HostSpec, script: Script) -> ParsedOutput
     """The records a transport received before the connection died, if it kept them.
 
     The stream has no `end` record; one counting exactly the received lines
-    is appended so the strict parser checks everything else as usual.
+    is appended so the strict parser checks everything else as usual. A last
+    line cut off mid-record is dropped: only whole lines are records.
     """
-    text = getattr(exc, "partial_stdout", "") or ""
+    text = exc.partial_stdout
+    if not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
     count = sum(1 for line in text.splitlines() if line.strip().startswith("HVDYN1 "))
     if count == 0:
         return None
@@ -160,12 +178,13 @@ def run_batch(
         for vm_plan in vms:
             ctx.journal.intent(ctx.spec.name, vm_plan)
     names = ", ".join(v.vm.name for v in vms[:3]) + (" ..." if len(vms) > 3 else "")
-    ctx.progress(ctx.spec.name, ("restart " if vms[0].restart else "apply ") + names)
+    ctx.progress(ctx.spec.name, f"{Step.RESTART if vms[0].restart else Step.APPLY} {names}")
+    timeout_s = min(remaining, apply_timeout(plan, ctx.options))
     try:
-        parsed = ctx.run_script(transport, ctx.spec, script, remaining)
+        parsed = run_script(transport, ctx.spec, script, timeout_s=timeout_s)
     except TransportError as exc:
         partial = salvage(exc, ctx.spec, script)
-        merged = ctx.merge(sub, partial) if partial is not None else sub
+        merged = merge_results(sub, partial) if partial is not None else sub
         got = {r.id.lower(): r for r in partial.of_type(ResultRecord)} if partial else {}
         confirmed = [v for v in merged.vms if v.vm.id.lower() in got]
         why = f"outcome unknown: connection lost ({exc}); rerun to converge"
@@ -174,11 +193,12 @@ def run_batch(
         if ctx.journal is not None:
             for vm_plan in lost:
                 ctx.journal.outcome(
-                    ctx.spec.name, vm_plan, "unknown", after=None, message=why, state_after=None
+                    ctx.spec.name, vm_plan, JournalOutcome.UNKNOWN, after=None, message=why,
+                    state_after=None,
                 )
         _record(out, [*confirmed, *lost], script=script, error=str(exc))
         return False
-    merged = ctx.merge(sub, parsed)
+    merged = merge_results(sub, parsed)
     records = {r.id.lower(): r for r in parsed.of_type(ResultRecord)}
     _journal_outcomes(ctx, merged.vms, records)
     errors = "; ".join(e.message for e in parsed.script_errors)

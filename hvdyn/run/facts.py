@@ -88,7 +88,8 @@ def facts_to_json(facts: HostFacts) -> dict[str, object]:
 
 def facts_from_json(data: dict[str, object], *, host: str, source: str) -> HostFacts:
     """Rebuild HostFacts from `facts_to_json` output, checking it like a record stream."""
-    from hvdyn.powershell.records import encode_record, parse_stream
+    from hvdyn.powershell.record_parser import parse_stream
+    from hvdyn.powershell.records import encode_record
 
     vms = data.get("vms")
     if not isinstance(vms, list):

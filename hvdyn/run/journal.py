@@ -22,6 +22,7 @@ from hvdyn.core.model import (
     VmFacts,
     VmPlan,
 )
+from hvdyn.core.vocab import JournalOutcome
 from hvdyn.history import Store
 from hvdyn.history.rows import JournalRow
 from hvdyn.policy.evaluate import Resolution
@@ -29,7 +30,9 @@ from hvdyn.policy.schema import DEFAULT_HOST_RESERVE_MB
 from hvdyn.policy.vocab import Restart
 
 # Journal outcomes after which the host may hold the run's values.
-MAY_HAVE_WRITTEN = frozenset({"applied", "failed", "unknown", "sent"})
+MAY_HAVE_WRITTEN = frozenset(
+    {JournalOutcome.APPLIED, JournalOutcome.FAILED, JournalOutcome.UNKNOWN, JournalOutcome.SENT}
+)
 
 
 class StoreJournal:
@@ -50,7 +53,7 @@ class StoreJournal:
         self,
         host: str,
         vm_plan: VmPlan,
-        outcome: str,
+        outcome: JournalOutcome,
         *,
         after: MemorySettings | None,
         message: str,

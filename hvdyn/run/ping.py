@@ -18,7 +18,8 @@ from typing import Any
 
 from hvdyn.core.errors import HvdynError, ProtocolError, TransportError
 from hvdyn.core.model import HostSpec, Script, ScriptResult
-from hvdyn.powershell.records import PingRecord, parse_stream
+from hvdyn.powershell.record_parser import parse_stream
+from hvdyn.powershell.records import PingRecord
 from hvdyn.transport import Transport, TransportContext, transport_class
 
 PING_SCRIPT = "ping"
@@ -75,11 +76,7 @@ def _with_delivery(spec: HostSpec, delivery: str) -> HostSpec:
 def _failure(spec: HostSpec, exc: HvdynError, started: float, requests: int,
              notes: list[str]) -> PingResult:
     hint = exc.hint if isinstance(exc, TransportError) else None
-    message = str(exc)
-    if isinstance(exc, TransportError):
-        message = message.removeprefix(f"{exc.host}: ")
-        if hint:
-            message = message.removesuffix(f" (hint: {hint})")
+    message = exc.message if isinstance(exc, TransportError) else str(exc)
     return PingResult(
         host=spec.name, transport=spec.transport, ok=False, error=message,
         error_kind=type(exc).__name__, hint=hint, notes=tuple(notes),

@@ -20,7 +20,9 @@ from typing import Any
 
 from hvdyn.core.errors import HvdynError, ProtocolError, TransportError
 from hvdyn.core.model import HostSpec, Script
-from hvdyn.powershell.records import ProbeRecord, parse_stream
+from hvdyn.core.vocab import ProbeStatus
+from hvdyn.powershell.record_parser import parse_stream
+from hvdyn.powershell.records import ProbeRecord
 from hvdyn.transport import Transport, TransportContext, transport_class
 
 PROBE_SCRIPT = "probe"
@@ -31,7 +33,7 @@ DEFAULT_TIMEOUT_S = 120.0
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProbeCheck:
     check: str
-    status: str  # ok | no | error
+    status: ProbeStatus
     value: str | None
     data: Any = None
 
@@ -101,12 +103,12 @@ def _run_once(
 
 def _exit_code_check(spec: HostSpec, rc: int) -> ProbeCheck:
     if spec.transport == "mock":
-        return ProbeCheck(check="exit_code", status="ok",
+        return ProbeCheck(check="exit_code", status=ProbeStatus.OK,
                           value="not checked: the simulated host has no process exit code")
     if rc == PROBE_EXIT_CODE:
-        return ProbeCheck(check="exit_code", status="ok",
+        return ProbeCheck(check="exit_code", status=ProbeStatus.OK,
                           value=f"the script's exit {PROBE_EXIT_CODE} came back", data=rc)
-    return ProbeCheck(check="exit_code", status="no",
+    return ProbeCheck(check="exit_code", status=ProbeStatus.NO,
                       value=f"the script exited {PROBE_EXIT_CODE} but the transport saw {rc}",
                       data=rc)
 
@@ -124,12 +126,9 @@ def probe_host(
             found, rc = _run_once(spec, context, delivery, timeout_s)
         except TransportError as exc:
             # Connection, authentication or TLS: another delivery mode will not help.
-            message = str(exc).removeprefix(f"{exc.host}: ")
-            if exc.hint:
-                message = message.removesuffix(f" (hint: {exc.hint})")
             return ProbeResult(
                 host=spec.name, transport=spec.transport, ok=False, deliveries=deliveries,
-                error=message, error_kind=type(exc).__name__, hint=exc.hint,
+                error=exc.message, error_kind=type(exc).__name__, hint=exc.hint,
                 elapsed_s=round(time.monotonic() - started, 3),
             )
         except HvdynError as exc:
@@ -147,7 +146,7 @@ def probe_host(
             error=str(first_error), error_kind=type(first_error).__name__, elapsed_s=elapsed,
         )
     for mode, outcome in deliveries.items():
-        checks.append(ProbeCheck(check=f"delivery_{mode}", status="ok" if outcome == "ok"
-                                 else "no", value=outcome))
+        checks.append(ProbeCheck(check=f"delivery_{mode}", status=ProbeStatus.OK if outcome == "ok"
+                                 else ProbeStatus.NO, value=outcome))
     return ProbeResult(host=spec.name, transport=spec.transport, ok=True, checks=tuple(checks),
                        deliveries=deliveries, elapsed_s=elapsed)

@@ -64,13 +64,12 @@ class MockTransport:
             raise cls(self.spec.name, message, hint)
         if dropped is not None:
             # What a real transport received before the shell died: no `end` record.
-            error = ConnectError(
+            text = protocol.encode_stream(script.name, dropped)
+            raise ConnectError(
                 self.spec.name, "the connection dropped mid-script (simulated)",
                 "the host may have applied part of the script; rerun to converge",
+                partial_stdout=text[: text.rfind("HVDYN1 ")],
             )
-            text = protocol.encode_stream(script.name, dropped)
-            error.partial_stdout = text[: text.rfind("HVDYN1 ")]  # type: ignore[attr-defined]
-            raise error
         if elapsed > timeout_s:
             raise TransportTimeout(
                 self.spec.name,

@@ -9,6 +9,11 @@ error stream becomes readable messages. The pool is closed and re-opened
 after any transport error or timeout (pypsrp#21) and after
 ``hvdyn_psrp_recycle_after`` invocations (pypsrp#148: WinRS command quota).
 
+pypsrp appends each output object to ``PowerShell.output`` as its Receive
+returns, so when the connection fails or the deadline passes mid-script,
+the lines received so far go out with the error
+(`TransportError.partial_stdout`).
+
 Imported only when a real host is contacted.
 """
 
@@ -149,7 +154,8 @@ class PsrpTransport:
     def close(self) -> None:
         self._recycle()
 
-    def _invoke(self, script: Script, deadline: float) -> ScriptResult:
+    def _invoke(self, script: Script, deadline: float, received: list[str]) -> ScriptResult:
+        """Run the pipeline; if it fails midway, its output so far is left in `received`."""
         pool = self._open()
         host, ui = self._host, self._host.ui
         host.rc = None
@@ -158,20 +164,25 @@ class PsrpTransport:
         ps = PowerShell(pool)
         ps.add_script(script.text)
         ps.begin_invoke()
-        while ps.state == PSInvocationState.RUNNING:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                try:
-                    ps.stop()
-                finally:
-                    self._recycle()
-                raise TransportTimeout(
-                    self.opts.host,
-                    f"script {script.name!r} did not finish before its deadline; it was stopped",
-                    "raise the timeout for this script or check the host's load",
-                )
-            ps.poll_invoke(timeout=max(1, min(self.opts.operation_timeout_s,
-                                              math.ceil(remaining))))
+        try:
+            while ps.state == PSInvocationState.RUNNING:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    try:
+                        ps.stop()
+                    finally:
+                        self._recycle()
+                    raise TransportTimeout(
+                        self.opts.host,
+                        f"script {script.name!r} did not finish before its deadline;"
+                        " it was stopped",
+                        "raise the timeout for this script or check the host's load",
+                    )
+                ps.poll_invoke(timeout=max(1, min(self.opts.operation_timeout_s,
+                                                  math.ceil(remaining))))
+        except BaseException:
+            received.append(output_text(list(ps.output), list(ui.stdout)))
+            raise
         self.invocations += 1
         errors = [format_error(e) for e in ps.streams.error]
         errors.extend(line.rstrip("\r\n") for line in ui.stderr)
@@ -188,14 +199,18 @@ class PsrpTransport:
         """Run `script` in the pool; failures to talk to the host raise TransportError."""
         deadline = time.monotonic() + timeout_s
         before = self._counter.count
+        received: list[str] = []  # the output so far, when the pipeline fails midway
         try:
-            result = self._invoke(script, deadline)
-        except TransportError:
+            result = self._invoke(script, deadline, received)
+        except TransportError as exc:
             self._recycle()
+            exc.partial_stdout = exc.partial_stdout or "".join(received)
             raise
         except Exception as exc:
             self._recycle()
-            raise classify(self.opts, exc, offered=self._counter.offered) from exc
+            error = classify(self.opts, exc, offered=self._counter.offered)
+            error.partial_stdout = "".join(received)
+            raise error from exc
         if self.invocations >= self.opts.recycle_after:
             self._recycle()
         return ScriptResult(rc=result.rc, stdout=result.stdout, stderr=result.stderr,

@@ -15,6 +15,10 @@ timeout on a data Send means the script has not started, and it is run
 again from the start in a new shell. A timeout on the End Send is not
 repeated: the script may be running, so its output is awaited as usual.
 
+The script's stdout is kept chunk by chunk as Receives return it: when the
+connection fails or the deadline passes mid-script, what had arrived goes
+out with the error (`TransportError.partial_stdout`).
+
 This module is imported only when a real host is contacted, so pywinrm and
 requests load here, never from ``hvdyn.transport``.
 """
@@ -236,9 +240,9 @@ class WinrmTransport:
         )
 
     def _collect(
-        self, shell: str, cid: str, deadline: float, what: str
+        self, shell: str, cid: str, deadline: float, what: str, out: list[bytes]
     ) -> tuple[int, bytes, bytes]:
-        out: list[bytes] = []
+        """Receive until the command is done; stdout chunks go to `out` as they arrive."""
         err: list[bytes] = []
         while True:
             if time.monotonic() >= deadline:  # _command's finally sends Signal terminate
@@ -270,9 +274,13 @@ class WinrmTransport:
         args: tuple[str, ...],
         stdin: bytes | None,
         deadline: float,
-        what: str
+        what: str,
+        received: list[bytes] | None = None,
     ) -> tuple[int, bytes, bytes]:
-        """Run one command in the shell: Command, Send(s), Receive(s), Signal."""
+        """Run one command in the shell: Command, Send(s), Receive(s), Signal.
+
+        `received` collects the command's stdout as it arrives (kept if it fails).
+        """
         shell = self._open_shell()
         try:
             self._op_timeout(deadline)
@@ -291,19 +299,24 @@ class WinrmTransport:
                 raise _NotStarted(exc) from exc
             raise
         try:
-            return self._collect(shell, cid, deadline, what)
+            return self._collect(shell, cid, deadline, what, [] if received is None else received)
         finally:
             self._terminate(shell, cid)
 
     # ------------------------------------------------------------ scripts
 
-    def _run_stdin(self, script: Script, deadline: float) -> tuple[int, bytes, bytes]:
+    def _run_stdin(
+        self, script: Script, deadline: float, received: list[bytes]
+    ) -> tuple[int, bytes, bytes]:
         args = (*PS_ARGS, "-EncodedCommand", encoded_command(STDIN_BOOTSTRAP))
         return self._command(
-            POWERSHELL, args, script_payload(script.text), deadline, f"script {script.name!r}"
+            POWERSHELL, args, script_payload(script.text), deadline, f"script {script.name!r}",
+            received,
         )
 
-    def _run_file(self, script: Script, deadline: float) -> tuple[int, bytes, bytes]:
+    def _run_file(
+        self, script: Script, deadline: float, received: list[bytes]
+    ) -> tuple[int, bytes, bytes]:
         # cmd.exe does the file work: mkdir/echo/rmdir, no PowerShell text here.
         folder = f'"%TEMP%\\hvdyn-{uuid.uuid4().hex[:16]}"'
         target = folder[:-1] + '\\script.b64"'
@@ -328,7 +341,7 @@ class WinrmTransport:
                 f"{encoded_command(FILE_DECODER)} && {POWERSHELL} {' '.join(PS_ARGS)} "
                 "-File script.ps1"
             )
-            return self._command(run, (), b"", deadline, f"script {script.name!r}")
+            return self._command(run, (), b"", deadline, f"script {script.name!r}", received)
         finally:
             if self._shell is not None:
                 try:
@@ -342,24 +355,29 @@ class WinrmTransport:
         deadline = time.monotonic() + timeout_s
         before = self._counter.count
         runner = self._run_file if self.opts.delivery == "file" else self._run_stdin
+        received: list[bytes] = []  # the script's stdout chunks so far
         try:
             attempt = 0
             while True:
                 try:
-                    rc, out, err = runner(script, deadline)
+                    rc, out, err = runner(script, deadline, received)
                     break
                 except _NotStarted as exc:
                     attempt += 1
                     log.info("%s: %s; new shell (attempt %d)", self.opts.host, exc, attempt)
                     self._drop_shell()
+                    received.clear()  # nothing ran: the next attempt starts from nothing
                     if attempt > SHELL_RETRIES:
                         raise exc.cause from exc
-        except TransportError:
+        except TransportError as exc:
+            exc.partial_stdout = exc.partial_stdout or decode_stdout(b"".join(received))
             raise
         except Exception as exc:
             self._drop_shell()
             cause = exc.cause if isinstance(exc, _NotStarted) else exc
-            raise classify(self.opts, cause, offered=self._counter.offered) from exc
+            error = classify(self.opts, cause, offered=self._counter.offered)
+            error.partial_stdout = decode_stdout(b"".join(received))
+            raise error from exc
         return ScriptResult(
             rc=rc,
             stdout=decode_stdout(out),

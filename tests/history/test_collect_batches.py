@@ -18,7 +18,7 @@ from hvdyn.cli.progress import collect_progress
 from hvdyn.core.errors import TransportError
 from hvdyn.core.model import HostSpec, Script, ScriptResult
 from hvdyn.history import open_store
-from hvdyn.powershell.records import MAX_OUTPUT_CHARS
+from hvdyn.powershell.record_parser import MAX_OUTPUT_CHARS
 from hvdyn.run.collect import (
     OUTPUT_BUDGET_CHARS,
     RECORD_CHARS,

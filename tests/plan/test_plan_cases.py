@@ -24,9 +24,9 @@ from hvdyn.core.model import (
     VmState,
     parse_size_mb,
 )
+from hvdyn.planning.host_plan import plan_host
 from hvdyn.planning.plan import PlanOptions
 from hvdyn.policy.load import load_policy
-from hvdyn.run.engine import Engine, RunOptions
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
 
@@ -79,9 +79,7 @@ def test_plan_case(case_file: Path, tmp_path: Path) -> None:
     spec = HostSpec(
         name="hv01", address="hv01", transport="mock", groups=tuple(case.get("groups", []))
     )
-    options = RunOptions(plan=PlanOptions(**case.get("options", {})))
-    engine = Engine(policy, lambda _spec: None, options)  # type: ignore[arg-type,return-value]
-    plan, _ = engine.plan_host(facts, spec)
+    plan, _ = plan_host(policy, facts, spec, PlanOptions(**case.get("options", {})))
 
     got = {
         vm.vm.name: {

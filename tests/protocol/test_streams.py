@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from hvdyn.core.errors import ProtocolError
+from hvdyn.powershell.record_parser import MAX_OUTPUT_CHARS, parse_stream
 from hvdyn.powershell.records import (
-    MAX_OUTPUT_CHARS,
     BalancerRecord,
     ErrorRecord,
     HostRecord,
@@ -17,7 +17,6 @@ from hvdyn.powershell.records import (
     SampleRecord,
     VmRecord,
     encode_stream,
-    parse_stream,
 )
 
 STREAMS = Path(__file__).resolve().parent.parent / "data" / "streams"
@@ -133,7 +132,8 @@ def test_large_valid_output_under_limit_parses() -> None:
 
 def test_unpaired_surrogates_in_names_become_replacement_characters() -> None:
     """Windows names may hold an unpaired UTF-16 surrogate; it must not reach a terminal raw."""
-    from hvdyn.powershell.records import ErrorRecord, parse_stream
+    from hvdyn.powershell.record_parser import parse_stream
+    from hvdyn.powershell.records import ErrorRecord
 
     out = (
         'HVDYN1 {"t":"begin","script":"discover","ps":"2.0"}\n'

@@ -10,6 +10,7 @@ import pytest
 from hvdyn.core.errors import ConnectError, TransportTimeout
 from hvdyn.core.model import HostSpec, Script
 from hvdyn.powershell import records as protocol
+from hvdyn.powershell.record_parser import parse_stream
 from hvdyn.sim import load_state, reset, session, state_path
 from hvdyn.transport import TransportContext, transport_class
 from hvdyn.transport.mock import MockTransport
@@ -56,12 +57,12 @@ def test_mock_transport_stream_parses(tmp_path: Path, small_path: Path) -> None:
     transport = cls(spec_for(small_path), TransportContext(state_dir=tmp_path))
     result = transport.run(script("discover", {"host": "hv-test"}), timeout_s=60)
     assert result.rc == 0
-    parsed = protocol.parse_stream(result.stdout, host="hv-test", script="discover")
+    parsed = parse_stream(result.stdout, host="hv-test", script="discover")
     assert len(parsed.of_type(protocol.VmRecord)) == 5
     assert parsed.of_type(protocol.HostRecord)[0].total_mb == 16384
     collected = transport.run(script("collect", {"host": "hv-test", "samples": 2,
                                                  "interval_s": 5}), timeout_s=60)
-    out = protocol.parse_stream(collected.stdout, host="hv-test", script="collect")
+    out = parse_stream(collected.stdout, host="hv-test", script="collect")
     assert len(out.of_type(protocol.BalancerRecord)) == 2
     transport.close()
 
@@ -69,8 +70,8 @@ def test_mock_transport_stream_parses(tmp_path: Path, small_path: Path) -> None:
 def test_mock_apply_then_discover_sees_change(tmp_path: Path, small_path: Path) -> None:
     ctx = TransportContext(state_dir=tmp_path)
     first = MockTransport(spec_for(small_path), ctx)
-    vms = protocol.parse_stream(first.run(script("discover", {"host": "h"}), timeout_s=9).stdout,
-                                host="h", script="discover").of_type(protocol.VmRecord)
+    vms = parse_stream(first.run(script("discover", {"host": "h"}), timeout_s=9).stdout,
+                       host="h", script="discover").of_type(protocol.VmRecord)
     dm = next(v for v in vms if v.name == "dm-vm")
     expect = dm.settings.as_dict()
     target = dict(expect, maximum_mb=8192)
@@ -79,12 +80,11 @@ def test_mock_apply_then_discover_sees_change(tmp_path: Path, small_path: Path) 
               "vms": [{"id": dm.id, "name": dm.name, "expect_state": dm.state, "expect": expect,
                        "target": target, "offline": True, "restart": True}]}
     out = first.run(script("apply", params), timeout_s=3600)
-    results = protocol.parse_stream(out.stdout, host="h", script="apply").of_type(
-        protocol.ResultRecord)
+    results = parse_stream(out.stdout, host="h", script="apply").of_type(protocol.ResultRecord)
     assert results[0].outcome == "applied" and results[0].restarted
     second = MockTransport(spec_for(small_path), ctx)  # a new process would see the same
-    again = protocol.parse_stream(second.run(script("discover", {"host": "h"}), timeout_s=9)
-                                  .stdout, host="h", script="discover")
+    again = parse_stream(second.run(script("discover", {"host": "h"}), timeout_s=9)
+                         .stdout, host="h", script="discover")
     assert next(v for v in again.of_type(protocol.VmRecord) if v.id == dm.id).settings.maximum_mb \
         == 8192
 
@@ -96,7 +96,7 @@ def test_hostile_names_survive_the_wire(tmp_path: Path, write_fixture) -> None: 
     transport = MockTransport(spec_for(fixture), TransportContext(state_dir=tmp_path))
     stdout = transport.run(script("discover", {"host": "h"}), timeout_s=9).stdout
     assert stdout.isascii()
-    vms = protocol.parse_stream(stdout, host="h", script="discover").of_type(protocol.VmRecord)
+    vms = parse_stream(stdout, host="h", script="discover").of_type(protocol.VmRecord)
     assert vms[0].name == name
 
 

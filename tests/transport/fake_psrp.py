@@ -25,6 +25,9 @@ deserialize the HostInfo the client sends). What the fake models (MS-PSRP 3.1.4/
   and ``CommandState Done``. Nothing ready within the request's
   OperationTimeout -> the OperationTimeout fault pypsrp polls through.
 - Signal terminate / ps_ctrl_c (stops the pipeline), Delete (closes the pool).
+- A connection lost mid-script (``Reply.drop_after`` / ``PsReply.drop_after``):
+  the first output objects are received, then the next Receive of the
+  pipeline gets no answer, its TCP connection closed.
 
 The handler is FakeWsman's: ``handler(script_text) -> Reply``; ``Reply.stdout``
 lines become output strings, ``Reply.stderr`` lines error records and
@@ -62,7 +65,7 @@ from pypsrp.messages import (
 from pypsrp.powershell import Fragment
 from pypsrp.serializer import Serializer
 
-from .fake_wsman import NS, OPERATION_TIMEOUT, PSRP_URI, SHELL_NOT_FOUND, Reply, _Fault
+from .fake_wsman import NS, OPERATION_TIMEOUT, PSRP_URI, SHELL_NOT_FOUND, Reply, _Dropped, _Fault
 
 if TYPE_CHECKING:
     from .fake_wsman import FakeWsman
@@ -86,6 +89,7 @@ class PsReply:
     errors: list[str] = field(default_factory=list)
     exit_code: int | None = None
     delay_s: float = 0.0
+    drop_after: int | None = None  # output objects received, then the connection is lost
 
 
 def from_reply(reply: Reply | PsReply) -> PsReply:
@@ -97,6 +101,7 @@ def from_reply(reply: Reply | PsReply) -> PsReply:
         errors=[line for line in reply.stderr.splitlines() if line],
         exit_code=reply.rc,
         delay_s=reply.delay_s,
+        drop_after=reply.drop_after,
     )
 
 
@@ -107,6 +112,7 @@ class _Pipeline:
     created: bool = False
     outbox: list[bytes] = field(default_factory=list)  # packed fragments for the client
     finished: bool = False  # PIPELINE_STATE queued
+    dropping: bool = False  # the next Receive with nothing queued loses the connection
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
@@ -247,10 +253,15 @@ class FakePsrp:
         pipeline = pool.pipelines[command_id] if command_id else None
         outbox = pipeline.outbox if pipeline is not None else pool.outbox
         with pool.changed:
-            if not pool.changed.wait_for(lambda: bool(outbox), op_timeout):
+            def ready() -> bool:
+                return bool(outbox) or (pipeline is not None and pipeline.dropping)
+
+            if not pool.changed.wait_for(ready, op_timeout):
                 raise _Fault(OPERATION_TIMEOUT, "The WS-Management service cannot complete the"
                              " operation within the time specified in OperationTimeout.",
                              "w:TimedOut")
+            if not outbox:  # the pipeline's output so far was received: the connection drops
+                raise _Dropped
             count = self.messages_per_receive or len(outbox)
             fragments, outbox[:] = outbox[:count], outbox[count:]
             done = pipeline is not None and pipeline.finished and not outbox
@@ -314,6 +325,13 @@ class FakePsrp:
         if reply.delay_s and pipeline.cancel.wait(reply.delay_s):
             self._queue(pool, pipeline.outbox, pipeline.pid,
                         PipelineState(state=PSInvocationState.STOPPED))
+            return
+        if reply.drop_after is not None:
+            for obj in reply.output[: reply.drop_after]:
+                self._queue(pool, pipeline.outbox, pipeline.pid, _Output(obj))
+            with pool.changed:
+                pipeline.dropping = True
+                pool.changed.notify_all()
             return
         for obj in reply.output:
             self._queue(pool, pipeline.outbox, pipeline.pid, _Output(obj))

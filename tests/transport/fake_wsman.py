@@ -15,6 +15,9 @@ Delete, and models what matters to hvdyn's transport:
 - output split over several Receives (``receive_chunk``);
 - the WinRS operation quota (wmierror 0x803381A6) after ``quota_after``
   commands in one shell, and shells dropped by the host (``drop_shells``);
+- a connection lost mid-script (``Reply.drop_after``): the first lines of
+  stdout are received, then the next Receive gets no answer, its TCP
+  connection closed;
 - code page 65001 vs 437 on stdout;
 - a tiny cmd.exe (mkdir / echo >> / cd /d / rmdir / powershell.exe) over an
   in-memory file system, for the file delivery mode.
@@ -75,6 +78,7 @@ class Reply:
     stderr: str = ""
     rc: int = 0
     delay_s: float = 0.0
+    drop_after: int | None = None  # stdout lines received, then the connection is lost
 
 
 Handler = Callable[[str], Reply]
@@ -91,6 +95,7 @@ class _Command:
     err: bytes = b""
     rc: int = 0
     sent_out: int = 0
+    drop_at: int | None = None  # bytes of stdout served before the connection drops
 
 
 @dataclass
@@ -98,6 +103,10 @@ class _Shell:
     codepage: int
     commands: dict[str, _Command] = field(default_factory=dict)
     count: int = 0
+
+
+class _Dropped(Exception):
+    """The connection closes without an answer (the host or the network went away)."""
 
 
 class _Fault(Exception):
@@ -290,6 +299,10 @@ class FakeWsman:
             raise _Fault(OPERATION_TIMEOUT, "The WS-Management service cannot complete the"
                          " operation within the time specified in OperationTimeout.", "w:TimedOut")
         size = self.receive_chunk or len(cmd.out) or 1
+        if cmd.drop_at is not None:
+            if cmd.sent_out >= cmd.drop_at:
+                raise _Dropped
+            size = min(size, cmd.drop_at - cmd.sent_out)
         piece = cmd.out[cmd.sent_out : cmd.sent_out + size]
         cmd.sent_out += len(piece)
         finished = cmd.sent_out >= len(cmd.out)
@@ -318,17 +331,23 @@ class FakeWsman:
         cmd.out = reply.stdout.encode(encoding, errors="replace")
         cmd.err = reply.stderr.encode(encoding, errors="replace")
         cmd.rc = reply.rc
+        if reply.drop_after is not None:
+            kept = "".join(reply.stdout.splitlines(keepends=True)[: reply.drop_after])
+            cmd.drop_at = len(kept.encode(encoding, errors="replace"))
         cmd.done.set()
 
     def _run_line(self, cmd: _Command) -> Reply:
         cwd = "C:\\Users\\hvadmin"
         out: list[str] = []
+        drop: int | None = None  # a segment's drop_after, in lines of the whole output
         for segment in cmd.line.split(" && "):
             reply, cwd = self._segment(segment.strip().replace("%TEMP%", TEMP), cwd, cmd)
+            if reply.drop_after is not None:
+                drop = len("".join(out).splitlines()) + reply.drop_after
             out.append(reply.stdout)
             if reply.rc != 0 or cmd.cancel.is_set():
-                return Reply("".join(out), reply.stderr, reply.rc or 1)
-        return Reply("".join(out), "", 0)
+                return Reply("".join(out), reply.stderr, reply.rc or 1, drop_after=drop)
+        return Reply("".join(out), "", 0, drop_after=drop)
 
     def _segment(self, seg: str, cwd: str, cmd: _Command) -> tuple[Reply, str]:
         if m := re.fullmatch(r'mkdir "(.+)"', seg):
@@ -498,6 +517,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
                              f" ({type(exc).__name__})") from exc
             status = 200
             reply_action = action + "Response"
+        except _Dropped:
+            self.close_connection = True  # no answer: the client sees the connection drop
+            return
         except _Fault as fault:
             status = 500
             reply_action = "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault"

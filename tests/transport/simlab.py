@@ -41,6 +41,8 @@ class SimulatedHosts:
         }
         self.expected: dict[str, tuple[str, Script]] = {}
         self.received: list[tuple[str, str]] = []
+        # (host, script name) -> stdout lines received before the connection drops (once)
+        self.drops: dict[tuple[str, str], int] = {}
         self.lock = threading.Lock()
 
     def announce(self, host: str, script: Script) -> None:
@@ -54,7 +56,8 @@ class SimulatedHosts:
             host, script = self.expected.pop(text)
             self.received.append((host, script.name))
             records: list[Any] = list(run_script(self.states[host], script.name, script.params))
-        return Reply(stdout=encode_stream(script.name, records))
+            drop = self.drops.pop((host, script.name), None)
+        return Reply(stdout=encode_stream(script.name, records), drop_after=drop)
 
 
 # Inventory lines per auth: "basic" is the fake's lab mode; the others leave hvdyn's

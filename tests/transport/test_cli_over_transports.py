@@ -80,3 +80,30 @@ def test_apply_uses_one_connection_per_host_and_converges(lab: Lab, tmp_path: Pa
 
     code, doc = _plan(inventory, state)
     assert code == 0 and doc["summary"]["changes"] == 0
+
+
+def test_a_connection_lost_mid_apply_keeps_the_results_received(lab: Lab, tmp_path: Path) -> None:
+    """The salvage of a real client's partial output: VMs whose result arrived are applied,
+    the rest unknown (the host did apply them: the rerun finds nothing left to do)."""
+    _, sim, _, inventory = lab
+    sim.drops[("hv-full-01", "apply")] = 2  # the begin record and the first VM's result
+    state = tmp_path / "state"
+    apply = ("apply", REPO / "examples" / "lab.yaml", "-i", inventory, "--state-dir", state,
+             "--format", "json")
+    code, doc = hvdyn(*apply)
+    assert code == 1
+    host = next(h for h in doc["hosts"] if h["host"] == "hv-full-01")
+    assert host["status"] == "failed" and "Remote end closed connection" in host["error"]
+    sent = [vm for vm in host["vms"] if vm["changes"]]
+    assert len(sent) > 2
+    first, lost = sent[0], sent[1:]
+    assert {c["status"] for c in first["changes"]} == {"applied"}
+    assert all(vm["reason"].startswith("outcome unknown: connection lost") for vm in lost)
+
+    code, shown = hvdyn("runs", "show", "1", "--state-dir", state, "--format", "json")
+    journaled = {vm["name"]: vm["outcome"] for vm in shown["vms"] if vm["host"] == "hv-full-01"}
+    assert journaled == {first["name"]: "applied", **{vm["name"]: "unknown" for vm in lost}}
+
+    code, doc = hvdyn(*apply)
+    host = next(h for h in doc["hosts"] if h["host"] == "hv-full-01")
+    assert [vm["name"] for vm in host["vms"] if vm["changes"]] == []

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from hvdyn.core.model import HostSpec, Script
-from hvdyn.powershell.records import PingRecord, parse_stream
+from hvdyn.powershell.record_parser import parse_stream
+from hvdyn.powershell.records import PingRecord
 from hvdyn.run.ping import ping_host, render_ping
 from hvdyn.transport import TransportContext, transport_class
 

@@ -23,7 +23,8 @@ import pytest
 
 from hvdyn.core.errors import TransportTimeout
 from hvdyn.core.model import Script
-from hvdyn.powershell.records import VmRecord, encode_stream, parse_stream
+from hvdyn.powershell.record_parser import parse_stream
+from hvdyn.powershell.records import VmRecord, encode_stream
 from hvdyn.sim import load_fixture, run_script
 from hvdyn.transport.psrp import PsrpTransport
 

@@ -9,7 +9,8 @@ import pytest
 
 from hvdyn.core.errors import AuthError, ConnectError, CredentialError, TransportTimeout
 from hvdyn.core.model import Script
-from hvdyn.powershell.records import encode_stream, parse_stream
+from hvdyn.powershell.record_parser import parse_stream
+from hvdyn.powershell.records import encode_stream
 from hvdyn.transport.winrm import WinrmTransport, stdin_chunk_bytes
 
 from .conftest import context_for, spec_for

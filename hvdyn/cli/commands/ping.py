@@ -15,8 +15,8 @@ from hvdyn.cli.output import stdout_console
 from hvdyn.core.errors import EXIT_FAILED, EXIT_OK
 from hvdyn.formats.results import printable
 from hvdyn.inventory.credentials import make_password_resolver
-from hvdyn.run.engine import fan_out
 from hvdyn.run.ping import PingResult, ping_host
+from hvdyn.run.runtime import fan_out
 from hvdyn.transport import TransportContext
 
 

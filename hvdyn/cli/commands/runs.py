@@ -15,6 +15,7 @@ from hvdyn.cli.output import stdout_console
 from hvdyn.cli.stored_runs import CHANGING, load_run
 from hvdyn.core.errors import EXIT_OK, InputError
 from hvdyn.core.model import VmState
+from hvdyn.core.vocab import JournalOutcome
 from hvdyn.formats.results import format_value, printable
 from hvdyn.history import open_store
 from hvdyn.history.rows import JournalRow, RunRow
@@ -95,7 +96,7 @@ def runs_show(run_id: int, **kwargs: Any) -> int:
         run = load_run(store, run_id)
         vms = _vm_outcomes(store.journal(run_id))
     left_off = [v for v in vms if v["left_off"]]
-    unknown = [v for v in vms if v["outcome"] in ("unknown", "sent")]
+    unknown = [v for v in vms if v["outcome"] in (JournalOutcome.UNKNOWN, JournalOutcome.SENT)]
     if settings.fmt == "json":
         doc = {"run": _run_json(run), "vms": vms, "left_off": [v["id"] for v in left_off],
                "unknown": [v["id"] for v in unknown]}
@@ -118,7 +119,8 @@ def _print_run(run: RunRow, vms: list[dict[str, Any]], left_off: list[dict[str, 
         console.print(Text(host, style="bold"))
         for vm in (v for v in vms if v["host"] == host):
             line = Text(f"  {printable(vm['name'])}  ")
-            line.append(vm["outcome"], style="green" if vm["outcome"] == "applied" else "yellow")
+            applied = vm["outcome"] == JournalOutcome.APPLIED
+            line.append(vm["outcome"], style="green" if applied else "yellow")
             message = (vm["message"] or "").removeprefix(vm["outcome"]).strip()
             if message:  # "applied (VM restarted)": the outcome is already printed
                 line.append(f" {message}", style="dim")

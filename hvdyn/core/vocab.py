@@ -1,0 +1,61 @@
+"""The words stages pass to each other, each spelled once.
+
+Why here: the same outcome travels from a script's `result` record through
+verification into the journal table and out to `hvdyn runs`; a word
+misspelled in one place would be a silent mismatch, not an error. Each
+vocabulary is a `StrEnum`, so members compare and serialise as the plain
+strings already on the wire, in stored databases and in JSON output.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ResultOutcome(enum.StrEnum):
+    """What an apply script reports for one VM (the `outcome` of a `result` record)."""
+
+    APPLIED = "applied"
+    UNCHANGED = "unchanged"  # already as desired: nothing written
+    CONFLICT = "conflict"  # the VM changed since the plan: left alone
+    PENDING = "pending"  # needs the VM off and it may not be restarted
+    FAILED = "failed"
+
+
+class JournalOutcome(enum.StrEnum):
+    """A journaled VM's outcome (the `journal.outcome` column; its CHECK is built from this).
+
+    The order is the order of the column's CHECK list: keep it.
+    """
+
+    SENT = "sent"  # intent written, script sent, no read-back yet
+    APPLIED = "applied"
+    FAILED = "failed"
+    PENDING = "pending"
+    CONFLICT = "conflict"
+    UNKNOWN = "unknown"  # the connection was lost or the run ended before the read-back
+
+    @classmethod
+    def sql_list(cls) -> str:
+        """The members as an SQL value list: ``('sent','applied',...)``."""
+        return "(" + ",".join(f"'{member}'" for member in cls) + ")"
+
+
+class ProbeStatus(enum.StrEnum):
+    """The answer to one `probe` check (the `status` of a `probe` record)."""
+
+    OK = "ok"
+    NO = "no"
+    ERROR = "error"
+
+
+class Step(enum.StrEnum):
+    """What a host is doing, as the engine reports it to a progress display.
+
+    `APPLY` and `RESTART` are followed by the names of the VMs in the batch.
+    """
+
+    DISCOVER = "discover"
+    APPLY = "apply"
+    RESTART = "restart"
+    DONE = "done"
