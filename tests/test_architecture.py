@@ -33,7 +33,6 @@ def test_no_import_cycle(edges: dict[str, set[str]]) -> None:
     assert cycles(edges) == []
 
 
-@pytest.mark.xfail(strict=True, reason="four modules still to split (issue 18 in progress)")
 def test_no_module_over_400_lines(modules: dict[str, Path]) -> None:
     assert long_modules(modules, MAX_LINES) == {}
 
