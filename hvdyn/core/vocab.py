@@ -12,6 +12,13 @@ from __future__ import annotations
 import enum
 
 
+class Restart(enum.StrEnum):
+    """A policy rule's `restart:`: may apply shut a running VM down for needs-off changes?"""
+
+    ALLOWED = "allowed"  # yes, even without --allow-restart
+    NEVER = "never"  # no, even with --allow-restart
+
+
 class ResultOutcome(enum.StrEnum):
     """What an apply script reports for one VM (the `outcome` of a `result` record)."""
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from hvdyn.core.errors import PolicyError
 from hvdyn.core.model import Desired, DesiredValue, HostSpec, VmFacts
 from hvdyn.core.sizes import STATIC_INERT_FIELDS, startup_above_maximum, stored_limits
+from hvdyn.core.vocab import Restart
 from hvdyn.policy.match import Matcher
-from hvdyn.policy.vocab import Restart
 
 
 @dataclass(frozen=True, slots=True)

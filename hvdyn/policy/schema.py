@@ -21,11 +21,13 @@ from hvdyn.core.model import (
     format_mb,
     parse_size_mb,
 )
-from hvdyn.policy.vocab import MATCH_STATES, Restart
+from hvdyn.core.vocab import Restart
 
 MIN_VM_MEMORY_MB = 32
 MAX_HOST_RESERVE_MB = 1024 * 1024  # 2008 R2 SP1 Datacenter supports 1 TB
 DEFAULT_HOST_RESERVE_MB = 2048
+# The VM states `match: state:` can name, in the order error messages list them.
+MATCH_STATES = (VmState.RUNNING, VmState.OFF, VmState.SAVED, VmState.PAUSED)
 _STATE_BY_LABEL = {state.label: state for state in MATCH_STATES}
 _RESTART_VALUES = tuple(Restart)
 # policy `set` key -> model.FIELDS name

@@ -22,12 +22,11 @@ from hvdyn.core.model import (
     VmFacts,
     VmPlan,
 )
-from hvdyn.core.vocab import JournalOutcome
+from hvdyn.core.vocab import JournalOutcome, Restart
 from hvdyn.history import Store
 from hvdyn.history.rows import JournalRow
 from hvdyn.policy.evaluate import Resolution
 from hvdyn.policy.schema import DEFAULT_HOST_RESERVE_MB
-from hvdyn.policy.vocab import Restart
 
 # Journal outcomes after which the host may hold the run's values.
 MAY_HAVE_WRITTEN = frozenset(

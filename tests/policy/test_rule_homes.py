@@ -8,10 +8,11 @@ import pytest
 
 from hvdyn.core.errors import PolicyError
 from hvdyn.core.model import VmState
+from hvdyn.core.vocab import Restart
 from hvdyn.core.yamlpos import parse_yaml
 from hvdyn.policy.errors import located
 from hvdyn.policy.evaluate import Resolution
-from hvdyn.policy.vocab import MATCH_STATES, Restart
+from hvdyn.policy.schema import MATCH_STATES
 
 from .policy_helpers import host, vm, write_policy
 
