@@ -106,6 +106,15 @@ class Heartbeat(enum.IntEnum):
 
 # Field names used in plans, JSON output and script parameters (contract).
 FIELDS = ("dynamic", "startup_mb", "minimum_mb", "maximum_mb", "buffer", "weight")
+
+
+def format_setting(field: str, value: bool | int) -> str:
+    """A setting's value as users read it: static/dynamic, '2GB', '20%', '5000'."""
+    if field == "dynamic":
+        return "dynamic" if value else "static"
+    if field.endswith("_mb"):
+        return format_mb(int(value))
+    return f"{value}%" if field == "buffer" else str(value)
 # Fields Hyper-V on 2008 R2 SP1 changes only while the VM is Off.
 OFFLINE_FIELDS = frozenset({"dynamic", "startup_mb", "minimum_mb", "maximum_mb"})
 

@@ -24,7 +24,7 @@ from hvdyn.core.model import (
     HostResult,
     HostStatus,
     VmPlan,
-    format_mb,
+    format_setting,
 )
 
 _DRIFT = {ChangeStatus.PLANNED, ChangeStatus.PENDING, ChangeStatus.BLOCKED, ChangeStatus.CONFLICT}
@@ -44,16 +44,6 @@ def printable(text: str) -> str:
     return "".join(
         ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
     )
-
-
-def format_value(field: str, value: bool | int) -> str:
-    if field == "dynamic":
-        return "dynamic" if value else "static"
-    if field.endswith("_mb"):
-        return format_mb(int(value))
-    if field == "buffer":
-        return f"{value}%"
-    return str(value)
 
 
 # ---------------------------------------------------------------- summary + JSON
@@ -244,8 +234,8 @@ def _print_changes(vms: Sequence[VmPlan], console: Console) -> None:
             line = Text()
             line.append(f"{change.field:<11}")
             arrow = (
-                f"{format_value(change.field, change.current)} -> "
-                f"{format_value(change.field, change.desired)}"
+                f"{format_setting(change.field, change.current)} -> "
+                f"{format_setting(change.field, change.desired)}"
             )
             line.append(f"{arrow:<20} ")
             line.append(str(change.status), style=_STATUS_STYLE[change.status])

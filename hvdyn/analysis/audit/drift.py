@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from hvdyn.analysis.audit.rules import DM_UNUSABLE, MINIMUM_DRIFT, OVERCOMMITTED, SETTING_DRIFT
 from hvdyn.core.findings import Finding
-from hvdyn.core.model import HostFacts, HostResult, format_mb
+from hvdyn.core.model import HostFacts, HostResult, format_mb, format_setting
 from hvdyn.planning.checks import guest_dm_support
 from hvdyn.policy.evaluate import Policy
 
@@ -22,8 +22,8 @@ def drift_findings(result: HostResult) -> list[Finding]:
             minimum_off = change.field == "minimum_mb" and vm.memory.minimum_mb != (
                 vm.memory.startup_mb
             )
-            what = _show(change.field, change.current)
-            want = _show(change.field, change.desired)
+            what = format_setting(change.field, change.current)
+            want = format_setting(change.field, change.desired)
             status = f" ({change.status}: {change.reason})" if change.reason else ""
             if minimum_off:
                 findings.append(Finding(
@@ -40,14 +40,6 @@ def drift_findings(result: HostResult) -> list[Finding]:
                     " (needs the VM off: --allow-restart)" if change.needs_off else ""),
             ))
     return findings
-
-
-def _show(name: str, value: bool | int) -> str:
-    if name == "dynamic":
-        return "dynamic" if value else "static"
-    if name.endswith("_mb"):
-        return format_mb(int(value))
-    return f"{value}%" if name == "buffer" else str(value)
 
 
 def overcommit_ratio(facts: HostFacts, reserve_mb: int) -> float | None:

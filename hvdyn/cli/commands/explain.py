@@ -17,7 +17,8 @@ from hvdyn.cli.options import POLICY_ARGUMENT, common_options, settings_from
 from hvdyn.cli.output import stdout_console
 from hvdyn.cli.review import SNAPSHOT_OPTION, review_plan
 from hvdyn.core.errors import EXIT_OK, InputError, without_host
-from hvdyn.formats.results import exit_code, format_value, printable
+from hvdyn.core.model import format_setting
+from hvdyn.formats.results import exit_code, printable
 from hvdyn.run.engine import RunOptions
 
 
@@ -112,8 +113,8 @@ def _print_explain(found: list[dict[str, Any]]) -> None:
             for name, entry in vm["values"].items():
                 where = f"{entry['file']}:{entry['line']}" if entry["file"] else ""
                 console.print(
-                    f"  {name:<11} {format_value(name, entry['value']):<9} "
-                    f"current {format_value(name, vm['current'][name]):<9} "
+                    f"  {name:<11} {format_setting(name, entry['value']):<9} "
+                    f"current {format_setting(name, vm['current'][name]):<9} "
                     f"from {entry['source']} {where}".rstrip()
                 )
         if vm["error"]:

@@ -14,9 +14,9 @@ from hvdyn.cli.options import common_options, settings_from
 from hvdyn.cli.output import stdout_console
 from hvdyn.cli.stored_runs import CHANGING, load_run
 from hvdyn.core.errors import EXIT_OK, InputError
-from hvdyn.core.model import VmState
+from hvdyn.core.model import VmState, format_setting
 from hvdyn.core.vocab import JournalOutcome
-from hvdyn.formats.results import format_value, printable
+from hvdyn.formats.results import printable
 from hvdyn.history import open_store
 from hvdyn.history.rows import JournalRow, RunRow
 
@@ -126,9 +126,9 @@ def _print_run(run: RunRow, vms: list[dict[str, Any]], left_off: list[dict[str, 
                 line.append(f" {message}", style="dim")
             console.print(line)
             for f in vm["fields"]:
-                arrow = (f"{format_value(f['field'], f['before'])} -> "
-                         f"{format_value(f['field'], f['desired'])}")
-                now = "?" if f["after"] is None else format_value(f["field"], f["after"])
+                arrow = (f"{format_setting(f['field'], f['before'])} -> "
+                         f"{format_setting(f['field'], f['desired'])}")
+                now = "?" if f["after"] is None else format_setting(f["field"], f["after"])
                 console.print(f"      {f['field']:<11}{arrow:<20} host now: {now}")
     for vm in left_off:
         console.print(Text(f"  left off by hvdyn: {vm['host']} {printable(vm['name'])}",
