@@ -17,7 +17,7 @@ from hvdyn.policy.evaluate import Resolution
 
 
 class PolicyLike(Protocol):
-    """What planning needs of a policy (`hvdyn.policy.load.Policy`, or a rollback's)."""
+    """What planning needs of a policy (`hvdyn.policy.evaluate.Policy`, or a rollback's)."""
 
     @property
     def host_reserve_mb(self) -> int: ...

@@ -38,7 +38,7 @@ def hvdyn_executable() -> str:
     found = shutil.which("hvdyn")
     if found:
         return str(Path(found).absolute())
-    return f"{sys.executable} -c 'from hvdyn.cli.group import main; main()'"
+    return f"{sys.executable} -c 'from hvdyn.cli import main; main()'"
 
 
 def absolute_args(args: tuple[str, ...]) -> list[str]:
