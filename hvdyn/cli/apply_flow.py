@@ -166,7 +166,7 @@ def recorded_apply(request: ApplyRequest) -> ApplyOutcome:
     A dry run sends nothing that changes a host and records no run.
     """
     from hvdyn.cli.context import transport_factory
-    from hvdyn.formats.results import exit_code
+    from hvdyn.core.model import exit_code
     from hvdyn.history import open_store
     from hvdyn.run.engine import Engine
     from hvdyn.run.journal import StoreJournal

@@ -46,7 +46,7 @@ def collect_progress(stream: IO[str] | None = None) -> Iterator[CollectCallback]
         TimeRemainingColumn,
     )
 
-    from hvdyn.formats.results import printable
+    from hvdyn.formats.text import printable
 
     display = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                        TextColumn("samples"), TimeRemainingColumn(),
@@ -89,7 +89,7 @@ def progress_display(settings: Settings) -> Iterator[ProgressCallback]:
     from rich.console import Console
     from rich.progress import TaskID
 
-    from hvdyn.formats.results import printable
+    from hvdyn.formats.text import printable
 
     progress = progress_bar(Console(stderr=True))
     tasks: dict[str, TaskID] = {}

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
 from operator import attrgetter
 from typing import Any
+
+from hvdyn.core.errors import EXIT_FAILED, EXIT_OK, EXIT_PENDING
 
 # A host's result carries the findings of its safety checks; their home is core.findings.
 from hvdyn.core.findings import Finding as Finding
@@ -373,3 +375,13 @@ class HostResult:
     error: str | None = None
     findings: tuple[Finding, ...] = ()
     scripts: tuple[Script, ...] = ()  # what was (or would be) sent, for --dry-run
+
+
+def exit_code(results: Sequence[HostResult]) -> int:
+    """The exit code of a plan or apply over these hosts (README: Exit codes)."""
+    statuses = {r.status for r in results}
+    if statuses & {HostStatus.FAILED, HostStatus.UNREACHABLE}:
+        return EXIT_FAILED
+    if HostStatus.DRIFT in statuses:
+        return EXIT_PENDING
+    return EXIT_OK

@@ -20,7 +20,7 @@ from rich.text import Text
 
 from hvdyn.analysis.recommend import Advice
 from hvdyn.core.model import format_mb
-from hvdyn.formats.results import printable
+from hvdyn.formats.text import printable
 
 VERDICT_STYLE = {"undersized": "red", "oversized": "yellow", "refused": "dim",
                  "unknown": "dim"}

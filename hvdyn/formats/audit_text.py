@@ -12,7 +12,7 @@ from rich.text import Text
 
 from hvdyn.analysis.audit import AuditReport
 from hvdyn.core.findings import Kind, Severity
-from hvdyn.formats.results import printable
+from hvdyn.formats.text import printable
 
 _STYLE = {"error": "red", "warning": "yellow", "info": "dim"}
 

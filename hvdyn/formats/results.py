@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.padding import Padding
 from rich.text import Text
 
-from hvdyn.core.errors import EXIT_FAILED, EXIT_OK, EXIT_PENDING, without_host
+from hvdyn.core.errors import without_host
 from hvdyn.core.findings import Finding, Severity
 from hvdyn.core.model import (
     Change,
@@ -26,24 +26,9 @@ from hvdyn.core.model import (
     VmPlan,
     format_setting,
 )
+from hvdyn.formats.text import printable
 
 _DRIFT = {ChangeStatus.PLANNED, ChangeStatus.PENDING, ChangeStatus.BLOCKED, ChangeStatus.CONFLICT}
-
-
-def exit_code(results: Sequence[HostResult]) -> int:
-    statuses = {r.status for r in results}
-    if statuses & {HostStatus.FAILED, HostStatus.UNREACHABLE}:
-        return EXIT_FAILED
-    if HostStatus.DRIFT in statuses:
-        return EXIT_PENDING
-    return EXIT_OK
-
-
-def printable(text: str) -> str:
-    """A VM name safe for a terminal: control characters shown as escapes."""
-    return "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
-    )
 
 
 # ---------------------------------------------------------------- summary + JSON

@@ -10,8 +10,8 @@ from typing import Any
 from hvdyn.analysis.audit import AVAILABLE_MIN_MB
 from hvdyn.core.model import MemorySettings, format_mb
 from hvdyn.formats.report_page import page, table
-from hvdyn.formats.results import printable
 from hvdyn.formats.svg import Chart, Series, render
+from hvdyn.formats.text import printable
 from hvdyn.history.rows import parse_ts
 from hvdyn.whatif.run import WhatifReport
 from hvdyn.whatif.verdict import (

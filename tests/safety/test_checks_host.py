@@ -24,7 +24,7 @@ from hvdyn.core.model import (
     VmPlan,
     VmState,
 )
-from hvdyn.formats.results import printable
+from hvdyn.formats.text import printable
 from hvdyn.planning.checks import CAPACITY, HostContext, check_host
 from hvdyn.planning.checks.host import dm_without_heartbeat
 from hvdyn.planning.plan import PlanOptions, block_by_findings, plan_vm

@@ -14,7 +14,7 @@ from hvdyn.analysis.audit.health import (
     warn_threshold,
 )
 from hvdyn.analysis.audit.judge import host_audit, run_audit, store_audit
-from hvdyn.analysis.audit.report import AuditReport, HostAudit
+from hvdyn.analysis.audit.result import AuditReport, HostAudit
 
 __all__ = [
     "AVAILABLE_MIN_MB",

@@ -18,7 +18,7 @@ from hvdyn.analysis.audit.health import (
     rollup_health,
     vm_health,
 )
-from hvdyn.analysis.audit.report import AuditReport, HostAudit
+from hvdyn.analysis.audit.result import AuditReport, HostAudit
 from hvdyn.analysis.audit.rules import HOST_FAILED, NO_SAMPLES
 from hvdyn.core.findings import Finding
 from hvdyn.core.model import HostResult, HostSpec, HostStatus

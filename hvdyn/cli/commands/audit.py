@@ -17,7 +17,7 @@ from hvdyn.formats.audit_text import audit_json, print_audit
 from hvdyn.formats.chart_data import HostHistory, host_history
 from hvdyn.formats.html import audit_html
 from hvdyn.formats.junit import to_junit
-from hvdyn.formats.prometheus import to_prometheus
+from hvdyn.formats.textfile import to_prometheus
 from hvdyn.history import open_store
 
 AUDIT_FORMATS = ("table", "json", "junit", "prometheus", "html")

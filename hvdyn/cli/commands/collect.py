@@ -17,7 +17,7 @@ from hvdyn.cli.options import duration, host_options, state_dir_of
 from hvdyn.cli.output import stdout_console
 from hvdyn.cli.progress import collect_progress
 from hvdyn.core.errors import EXIT_FAILED, EXIT_OK, InputError
-from hvdyn.formats.results import printable
+from hvdyn.formats.text import printable
 from hvdyn.history import Retention, open_store
 from hvdyn.run.collect import Collector, CollectResult
 

@@ -17,8 +17,8 @@ from hvdyn.cli.options import POLICY_ARGUMENT, common_options, settings_from
 from hvdyn.cli.output import stdout_console
 from hvdyn.cli.review import SNAPSHOT_OPTION, review_plan
 from hvdyn.core.errors import EXIT_OK, InputError, without_host
-from hvdyn.core.model import format_setting
-from hvdyn.formats.results import exit_code, printable
+from hvdyn.core.model import exit_code, format_setting
+from hvdyn.formats.text import printable
 from hvdyn.run.engine import RunOptions
 
 

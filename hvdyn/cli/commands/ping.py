@@ -13,7 +13,7 @@ from hvdyn.cli.context import load_hosts
 from hvdyn.cli.options import FORMATS, host_options, settings_from
 from hvdyn.cli.output import stdout_console
 from hvdyn.core.errors import EXIT_FAILED, EXIT_OK
-from hvdyn.formats.results import printable
+from hvdyn.formats.text import printable
 from hvdyn.inventory.credentials import make_password_resolver
 from hvdyn.run.ping import PingResult, ping_host
 from hvdyn.run.runtime import fan_out

@@ -66,7 +66,7 @@ def command(
     **kwargs: Any,
 ) -> int:
     """Discover hosts and show what would change and why (exit 2 when something would)."""
-    from hvdyn.formats.results import exit_code
+    from hvdyn.core.model import exit_code
     from hvdyn.planning.plan import PlanOptions
     from hvdyn.run.engine import RunOptions
 

@@ -16,7 +16,7 @@ from hvdyn.cli.stored_runs import CHANGING, load_run
 from hvdyn.core.errors import EXIT_OK, InputError
 from hvdyn.core.model import VmState, format_setting
 from hvdyn.core.vocab import JournalOutcome
-from hvdyn.formats.results import printable
+from hvdyn.formats.text import printable
 from hvdyn.history import open_store
 from hvdyn.history.rows import JournalRow, RunRow
 
