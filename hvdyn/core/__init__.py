@@ -1,5 +1,8 @@
 """Foundations every stage shares.
 
-Error types, the domain records, the balancer model, safe file writes and
-positioned YAML. Imports nothing else from hvdyn.
+`errors` (error types, exit codes), `model` (the domain records), `vocab`
+(the words stages pass each other), `findings` (declared rules and what they
+find), `sizes` (Hyper-V's rules for memory sizes), `balancer` (the Dynamic
+Memory balancer model), `fileio` (safe file writes), `yamlpos` (YAML with
+positions). Imports nothing else from hvdyn.
 """

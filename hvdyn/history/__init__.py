@@ -6,7 +6,9 @@ Parts: `db` (opening, permissions, transactions), `schema` (migrations),
 `queries` (reading), `retention` (ageing out), `resolution` (which of raw,
 hourly or daily a window is read from), `store` (the `Store` class),
 `source` (the SQLite store or a Prometheus server, for the commands that
-only read history).
+only read history), `prometheus_source` (reading a Prometheus server's HTTP
+API as store rows), `metric_names` (the series names, both ways), `stats`
+(percentiles), `export` (CSV/JSON export).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The policy file's schema: pydantic models and the value parsers behind them.
 
 Each parser raises `PydanticCustomError("hvdyn", ...)` with the message and
-the allowed form, which `hvdyn.policy.load` turns into FILE:LINE:COL errors.
+the allowed form, which `hvdyn.policy.errors` turns into FILE:LINE:COL errors.
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ verbatim ('single-quoted') literals, with ``'`` doubled, joined with
 ``[char]0xNNNN`` pieces (UTF-16 code units) for everything else, control
 characters included: ``('Caf' + [char]0x00E9)``. Inside a verbatim literal
 nothing but a quote is special, so no value can end it early. Other types
-have their own literal forms; anything else is refused. `render.py`
-installs `ps_literal` as the Jinja `finalize`, so a template cannot emit a
-value any other way.
+have their own literal forms; anything else is refused.
+`hvdyn.powershell.templates` installs `ps_literal` as the Jinja `finalize`, so
+a template cannot emit a value any other way.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Prometheus: the `hvdyn exporter` metrics and reading history back from a server.
+"""The `hvdyn exporter`: collect hosts in the background and serve their metrics.
 
-`metrics` names every series (docs/metrics.md), `exporter` collects in the
-background and serves them, `source` reads them back through the HTTP API
-as the same rows the SQLite store gives.
+`exporter` runs the collection rounds and the HTTP server, `expose` turns
+store rows into Prometheus series. The series names are
+`hvdyn.history.metric_names` (docs/metrics.md), shared with
+`hvdyn.history.prometheus_source`, which reads them back.
 """
