@@ -45,7 +45,8 @@ _FORBIDDEN_NODES = (nodes.Macro, nodes.CallBlock, nodes.FilterBlock)
 # A here-string opener at the end of a line: its body could hold lines starting with '#'.
 _HERE_STRING_OPEN = re.compile(r"""@['"\u2018-\u201e]\s*$""")
 
-# Required params per script and the JSON types they must have (the contract with `hvdyn.powershell.params`).
+# Required params per script and the JSON types they must have (the contract with
+# `hvdyn.powershell.params`).
 _PARAM_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
     "discover": {"host": str},
     "ping": {"host": str, "delivery": str},
