@@ -5,9 +5,10 @@ Sizes are whole MB, as in `hvdyn.core.model.MemorySettings`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TypeVar
 
-from hvdyn.core.model import format_mb
+from hvdyn.core.model import MemorySettings, format_mb
 
 # A static VM's buffer and weight do nothing: a policy does not manage them and a
 # plan leaves them as they are.
@@ -50,3 +51,23 @@ def startup_above_maximum(
         f"startup {format_mb(startup_mb)}{s_from} is larger than "
         f"maximum {format_mb(maximum_mb)}{m_from}"
     )
+
+
+def dm_maximums_mb(settings: Iterable[MemorySettings]) -> int:
+    """The most Dynamic Memory could hand out: the maximums of the dynamic VMs.
+
+    A static VM holds its startup and never grows, so it is not counted.
+    """
+    return sum(s.maximum_mb for s in settings if s.dynamic)
+
+
+def overcommit_ratio(maximums_mb: int, total_mb: int, reserve_mb: int) -> float | None:
+    """DM maximums over the host RAM left after the reserve; None when nothing is left.
+
+    The plan's check, the audit and whatif all judge a host by this one ratio
+    against the policy's max_overcommit.
+    """
+    pool_mb = total_mb - reserve_mb
+    if pool_mb <= 0:
+        return None
+    return maximums_mb / pool_mb

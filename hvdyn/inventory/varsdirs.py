@@ -57,10 +57,7 @@ def read_vars(files: list[Path]) -> dict[str, Var]:
         if data is None:
             continue
         if not isinstance(data, dict):
-            pos = doc.pos(())
-            raise InventoryError(
-                str(path), pos.line, pos.col, "", "a vars file must be a mapping of name: value"
-            )
+            raise doc.located(InventoryError, (), "a vars file must be a mapping of name: value")
         if path.suffix not in EXTENSIONS:
             log.debug("reading vars file without extension: %s", path)
         for name, value in data.items():

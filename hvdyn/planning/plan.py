@@ -70,6 +70,19 @@ def target_settings(current: MemorySettings, desired: Desired) -> MemorySettings
     )
 
 
+def checked_target(current: MemorySettings, desired: Desired
+                   ) -> tuple[MemorySettings, str | None]:
+    """`target_settings`, and why Hyper-V would refuse them (None when it would not).
+
+    A field the policy leaves alone keeps the VM's value, so a policy that is
+    valid on its own can still give startup above maximum (e.g. it makes a VM
+    with a stale Limit dynamic). Such a VM is left alone: `plan` blocks its
+    changes, whatif keeps its settings.
+    """
+    target = target_settings(current, desired)
+    return target, startup_above_maximum(target.dynamic, target.startup_mb, target.maximum_mb)
+
+
 # Plans of a fleet hold a handful of distinct targets, and they are frozen: one shared
 # instance each, as for changes (`make_change`).
 @lru_cache(maxsize=4096, typed=True)
@@ -136,15 +149,13 @@ def plan_vm(
     if desired is None or not desired.values:
         return VmPlan(vm=vm, reason=unmanaged or "no policy value applies to this VM"), []
 
-    target = target_settings(vm.memory, desired)
+    target, refused = checked_target(vm.memory, desired)
     changes = _diff(vm.memory, target)
     if not changes:
         return VmPlan(vm=vm, reason="compliant"), []
 
-    if policy_error is None:
-        too_large = startup_above_maximum(target.dynamic, target.startup_mb, target.maximum_mb)
-        if too_large is not None:
-            policy_error = f"{too_large}; set maximum in the policy for this VM"
+    if policy_error is None and refused is not None:
+        policy_error = f"{refused}; set maximum in the policy for this VM"
     if policy_error is not None:
         blocked = _with_status(changes, ChangeStatus.BLOCKED, policy_error)
         return VmPlan(vm=vm, changes=blocked, reason=policy_error), []

@@ -76,14 +76,28 @@ class RollbackPolicy:
     hosts: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
-    def from_journal(cls, run_id: int, journal: Sequence[JournalRow], **kw: object
-                     ) -> RollbackPolicy:
+    def from_journal(
+        cls,
+        run_id: int,
+        journal: Sequence[JournalRow],
+        *,
+        restart: Restart | None = None,
+        host_reserve_mb: int = DEFAULT_HOST_RESERVE_MB,
+        max_overcommit: float | None = None,
+    ) -> RollbackPolicy:
+        """The rows that may have written, by VM; host limits as the run's policy had them."""
         rows: dict[tuple[str, str], list[JournalRow]] = {}
         for row in journal:
             if row.outcome in MAY_HAVE_WRITTEN:
                 rows.setdefault((row.host, row.vm_id.upper()), []).append(row)
-        hosts = frozenset(host for host, _ in rows)
-        return cls(run_id, rows, hosts=hosts, **kw)  # type: ignore[arg-type]
+        return cls(
+            run_id,
+            rows,
+            restart=restart,
+            host_reserve_mb=host_reserve_mb,
+            max_overcommit=max_overcommit,
+            hosts=frozenset(host for host, _ in rows),
+        )
 
     def resolve(self, vm: VmFacts, host: HostSpec) -> Resolution:
         rows = self.rows.get((host.name, vm.id.upper()))

@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hvdyn.core.model import GuestInfo, HostSpec, MemorySettings, VmFacts, VmState
-from hvdyn.core.sizes import startup_above_maximum
 from hvdyn.history.rows import VmSettingsRow
-from hvdyn.planning.plan import target_settings
+from hvdyn.planning.plan import checked_target
 from hvdyn.policy.evaluate import Policy
 
 
@@ -57,12 +56,10 @@ def propose(policy: Policy, spec: HostSpec, rows: list[VmSettingsRow],
         elif resolution.desired is None or not resolution.desired.values:
             note = resolution.note or "no policy value applies to this VM"
         else:
-            target = target_settings(vm.memory, resolution.desired)
+            target, refused = checked_target(vm.memory, resolution.desired)
             rules = resolution.desired.rules
-            too_large = startup_above_maximum(target.dynamic, target.startup_mb,
-                                              target.maximum_mb)
-            if too_large is not None:
-                note = f"left alone: {too_large}"
+            if refused is not None:
+                note = f"left alone: {refused}"
                 target = vm.memory
         out[vm.id] = Proposal(vm_id=vm.id, current=vm.memory, target=target, rules=rules,
                               note=note)

@@ -24,6 +24,7 @@ import numpy as np
 
 from hvdyn.analysis.audit import AVAILABLE_MIN_MB
 from hvdyn.core.model import MemorySettings, format_mb
+from hvdyn.core.sizes import dm_maximums_mb, overcommit_ratio
 from hvdyn.whatif.history import Gap, HostHistory
 from hvdyn.whatif.propose import Proposal
 from hvdyn.whatif.replay import Outcome, SettingsGrid
@@ -212,9 +213,8 @@ def host_figures(history: HostHistory, grid: SettingsGrid, outcome: Outcome,
     startup = int(last[ran & grid.known].sum()) + sum(o.startup_mb for o in others)
     capacity = history.total_mb - reserve_mb
     dynamic = grid.dynamic[:, -1] & grid.known
-    maximums = int(grid.maximum_mb[:, -1][dynamic].sum())
-    maximums += sum(o.maximum_mb for o in others if o.dynamic)
-    overcommit = maximums / capacity if capacity > 0 else None
+    maximums = int(grid.maximum_mb[:, -1][dynamic].sum()) + dm_maximums_mb(others)
+    overcommit = overcommit_ratio(maximums, history.total_mb, reserve_mb)
     low_share = float(np.count_nonzero(outcome.available < AVAILABLE_MIN_MB)
                       / max(1, len(outcome.available)))
     at_risk = [f for f in figures if f.at_risk]

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from hvdyn.core.model import Provenance
-from hvdyn.core.sizes import STATIC_INERT_FIELDS, startup_above_maximum, stored_limits
+from hvdyn.core.model import MemorySettings, Provenance
+from hvdyn.core.sizes import (
+    STATIC_INERT_FIELDS,
+    dm_maximums_mb,
+    overcommit_ratio,
+    startup_above_maximum,
+    stored_limits,
+)
 
 
 def test_a_static_vm_keeps_minimum_and_maximum_at_startup() -> None:
@@ -44,3 +50,28 @@ def test_startup_above_maximum_says_where_each_size_came_from() -> None:
     rule = Provenance(source="big", file="p.yaml", line=9)
     message = startup_above_maximum(True, 8192, 4096, startup_from=rule, maximum_from="current")
     assert message == "startup 8GB from big (p.yaml:9) is larger than maximum 4GB from current"
+
+
+def _mem(dynamic: bool, maximum_mb: int) -> MemorySettings:
+    startup = min(1024, maximum_mb)
+    return MemorySettings(dynamic=dynamic, startup_mb=startup, minimum_mb=startup,
+                          maximum_mb=maximum_mb, buffer=20, weight=5000)
+
+
+def test_dm_maximums_count_dynamic_vms_only() -> None:
+    """A static VM holds its startup and never grows: it adds nothing DM could hand out."""
+    vms = [_mem(True, 4096), _mem(False, 8192), _mem(True, 2048)]
+    assert dm_maximums_mb(vms) == 6144
+    assert dm_maximums_mb([]) == 0
+
+
+def test_overcommit_ratio_is_maximums_over_ram_left_after_the_reserve() -> None:
+    assert overcommit_ratio(12288, 8192, 2048) == 2.0
+    assert overcommit_ratio(0, 8192, 2048) == 0.0
+    ratio = overcommit_ratio(10000, 8192, 2048)
+    assert isinstance(ratio, float) and ratio == 10000 / 6144
+
+
+def test_no_overcommit_ratio_when_the_reserve_takes_all_the_ram() -> None:
+    assert overcommit_ratio(4096, 2048, 2048) is None
+    assert overcommit_ratio(4096, 1024, 2048) is None

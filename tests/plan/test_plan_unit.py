@@ -14,7 +14,7 @@ from hvdyn.core.model import (
     VmFacts,
     VmState,
 )
-from hvdyn.planning.plan import PlanOptions, plan_vm, target_settings
+from hvdyn.planning.plan import PlanOptions, checked_target, plan_vm, target_settings
 
 HOST = HostFacts(name="hv01", total_mb=65536, free_mb=30000)
 W7 = GuestInfo(
@@ -159,7 +159,25 @@ def test_startup_above_current_maximum_is_blocked_with_advice() -> None:
         vm(state=VmState.OFF), HOST, desired(startup_mb=8192, minimum_mb=8192), PlanOptions()
     )
     assert {c.status for c in p.changes} == {ChangeStatus.BLOCKED}
-    assert "set maximum" in p.reason
+    assert p.reason == (
+        "startup 8GB is larger than maximum 4GB; set maximum in the policy for this VM"
+    )
+
+
+def test_checked_target_says_why_hyper_v_would_refuse_the_target() -> None:
+    """A field the policy leaves alone keeps its value, so startup can end above maximum."""
+    target, refused = checked_target(settings(), desired(startup_mb=8192))
+    assert target == settings(startup_mb=8192)
+    assert refused == "startup 8GB is larger than maximum 4GB"
+
+
+def test_checked_target_accepts_a_target_hyper_v_takes() -> None:
+    assert checked_target(settings(), desired(startup_mb=2048)) == (
+        settings(startup_mb=2048), None
+    )
+    # A static VM's maximum follows its startup: never refused.
+    target, refused = checked_target(settings(), desired(dynamic=False, startup_mb=8192))
+    assert target.maximum_mb == 8192 and refused is None
 
 
 def test_policy_error_blocks_the_vm() -> None:

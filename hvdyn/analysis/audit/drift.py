@@ -9,6 +9,7 @@ from __future__ import annotations
 from hvdyn.analysis.audit.rules import DM_UNUSABLE, MINIMUM_DRIFT, OVERCOMMITTED, SETTING_DRIFT
 from hvdyn.core.findings import Finding
 from hvdyn.core.model import HostFacts, HostResult, format_mb, format_setting
+from hvdyn.core.sizes import dm_maximums_mb, overcommit_ratio
 from hvdyn.planning.checks import guest_dm_support
 from hvdyn.policy.evaluate import Policy
 
@@ -42,16 +43,15 @@ def drift_findings(result: HostResult) -> list[Finding]:
     return findings
 
 
-def overcommit_ratio(facts: HostFacts, reserve_mb: int) -> float | None:
-    usable = facts.total_mb - reserve_mb
-    if usable <= 0:
-        return None
-    return sum(vm.memory.maximum_mb for vm in facts.vms if vm.memory.dynamic) / usable
+def host_overcommit(facts: HostFacts, reserve_mb: int) -> float | None:
+    """The host's `overcommit_ratio` with the settings it holds now."""
+    return overcommit_ratio(dm_maximums_mb(vm.memory for vm in facts.vms), facts.total_mb,
+                            reserve_mb)
 
 
 def config_findings(facts: HostFacts, policy: Policy) -> list[Finding]:
     findings: list[Finding] = []
-    ratio = overcommit_ratio(facts, policy.host_reserve_mb)
+    ratio = host_overcommit(facts, policy.host_reserve_mb)
     if ratio is not None and policy.max_overcommit is not None and ratio > policy.max_overcommit:
         findings.append(Finding(
             rule=OVERCOMMITTED, host=facts.name,

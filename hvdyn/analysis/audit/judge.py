@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from hvdyn.analysis.audit.drift import config_findings, drift_findings, overcommit_ratio
+from hvdyn.analysis.audit.drift import config_findings, drift_findings, host_overcommit
 from hvdyn.analysis.audit.health import (
     VmHealth,
     balancer_findings,
@@ -78,7 +78,7 @@ def host_audit(result: HostResult, policy: Policy, store: Store, since: timedelt
         host=host, result=result,
         window=(start, end) if start and end else None,
         samples=samples if keep_samples else [], balancer=balancer, vms=health or [],
-        overcommit=None if facts is None else overcommit_ratio(facts, policy.host_reserve_mb),
+        overcommit=None if facts is None else host_overcommit(facts, policy.host_reserve_mb),
     )
     return audit, findings
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from hvdyn.core.findings import Finding, Severity
 from hvdyn.core.model import Heartbeat, HostFacts, MemorySettings, VmPlan, VmState
+from hvdyn.core.sizes import dm_maximums_mb, overcommit_ratio
 from hvdyn.planning.checks.framework import Check, Hit, check
 
 # States whose VMs hold (or, when resumed, will need) their startup RAM.
@@ -59,27 +60,20 @@ def admission(ctx: HostContext) -> Iterable[Hit]:
     return [Hit(text + "; not made worse", eased=True)]
 
 
-def _overcommit(plans: tuple[VmPlan, ...], pool_mb: int, *, planned: bool) -> float:
-    total = 0
-    for p in plans:
-        s = after(p) if planned else p.vm.memory
-        total += s.maximum_mb if s.dynamic else 0
-    return total / pool_mb
-
-
 @check("HVD007", Severity.ERROR,
        "sum of DM maximums / (host RAM - reserve) above max_overcommit "
        "(blocks the host; warning when not made worse)",
        eased_to=Severity.WARNING)
 def overcommit(ctx: HostContext) -> Iterable[Hit]:
     limit = ctx.max_overcommit
-    pool = ctx.host.total_mb - ctx.reserve_mb
-    if limit is None or pool <= 0:
+    if limit is None:
         return []
-    before = _overcommit(ctx.plans, pool, planned=False)
-    planned = _overcommit(ctx.plans, pool, planned=True)
-    if planned <= limit:
+    total, reserve = ctx.host.total_mb, ctx.reserve_mb
+    before = overcommit_ratio(dm_maximums_mb(p.vm.memory for p in ctx.plans), total, reserve)
+    planned = overcommit_ratio(dm_maximums_mb(after(p) for p in ctx.plans), total, reserve)
+    if before is None or planned is None or planned <= limit:
         return []
+    pool = total - reserve
     text = (
         f"Dynamic Memory maximums would add up to {planned:.2f}x the {pool}MB left after "
         f"the reserve, above the policy's max_overcommit {limit:g}"
