@@ -32,7 +32,7 @@ from typing import Any
 
 from hvdyn.core.yamlpos import TaggedText
 from hvdyn.inventory.base import Problems, RawHost, Var, Where, has_jinja, is_password_key, log
-from hvdyn.transport import HVDYN_VAR_NAMES, host_var, reads
+from hvdyn.transport import HVDYN_VAR_NAMES, TRANSPORT_VAR, host_var, reads
 from hvdyn.transport.hostvars import (
     AUTH,
     CERT_CHECK,
@@ -200,7 +200,7 @@ def resolve(name: str, host_vars: dict[str, Var]) -> Connection:
         port = port_given or default_port(str(scheme))
         raw_auth = _first(values, *AUTH.names_for("winrm")) or AUTH.default
         validation = _first(values, *CERT_CHECK.names_for("winrm"))
-    transport = str(hvdyn_transport or plugin or "winrm")
+    transport = str(hvdyn_transport or plugin or TRANSPORT_VAR.default)
     auths = [auth_name(a) for a in auth_list(raw_auth)]
     if any(values.get(n) is not None
            for n in (*CERT_PEM.names_for("winrm"), *CERT_KEY_PEM.names_for("winrm"))):
