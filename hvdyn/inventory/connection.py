@@ -27,14 +27,28 @@ Ansible's precedence between them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from hvdyn.core.yamlpos import TaggedText
 from hvdyn.inventory.base import Problems, RawHost, Var, Where, has_jinja, is_password_key, log
-from hvdyn.transport import HVDYN_VAR_NAMES, host_var, reads
-from hvdyn.transport.hostvars import NEEDS_PASSWORD, auth_list, auth_name, flag, port_of
+from hvdyn.transport import HVDYN_VAR_NAMES, TRANSPORT_VAR, host_var, reads
+from hvdyn.transport.hostvars import (
+    AUTH,
+    CERT_CHECK,
+    CERT_KEY_PEM,
+    CERT_PEM,
+    NEEDS_PASSWORD,
+    PORTS,
+    PSRP_AUTH,
+    SCHEME,
+    WINRM_PORT,
+    auth_list,
+    auth_name,
+    default_port,
+    port_of,
+)
+from hvdyn.transport.rules import Settings, connection_problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,36 +173,37 @@ def resolve(name: str, host_vars: dict[str, Var]) -> Connection:
     )
     if plugin == "winrm":
         address = _last(values, "ansible_host", "ansible_winrm_host") or name
-        port = port_of(_last(values, "ansible_port", "ansible_winrm_port") or 5986) or 5986
-        scheme = _first(values, "hvdyn_scheme", "ansible_winrm_scheme") or (
-            "http" if port == 5985 else "https"
+        port = port_of(_last(values, "ansible_port", "ansible_winrm_port") or WINRM_PORT.default)
+        port = port or port_of(WINRM_PORT.default)
+        scheme = _first(values, *SCHEME.names_for("winrm")) or (
+            "http" if port == PORTS["http"] else "https"
         )
-        raw_auth = _first(values, "hvdyn_auth", "ansible_winrm_transport")
+        raw_auth = _first(values, *AUTH.names_for("winrm"))
         if raw_auth is None:
             raw_auth = "kerberos" if user and "@" in str(user) else "basic"
-        validation = _first(values, "hvdyn_cert_validation", "ansible_winrm_server_cert_validation")
+        validation = _first(values, *CERT_CHECK.names_for("winrm"))
     elif plugin == "psrp":
         address = _last(values, "ansible_host", "ansible_psrp_host") or name
         port_raw = _last(values, "ansible_port", "ansible_psrp_port")
-        scheme = _first(values, "hvdyn_scheme", "ansible_psrp_protocol")
+        scheme = _first(values, *SCHEME.names_for("psrp"))
         if scheme is None:
-            scheme = "https" if port_raw is None or port_of(port_raw) != 5985 else "http"
-        port = port_of(port_raw) or (5986 if scheme == "https" else 5985)
-        raw_auth = _first(values, "hvdyn_auth", "ansible_psrp_auth") or "negotiate"
-        validation = _first(values, "hvdyn_cert_validation", "ansible_psrp_cert_validation")
+            scheme = "https" if port_raw is None or port_of(port_raw) != PORTS["http"] else "http"
+        port = port_of(port_raw) or default_port(scheme)
+        raw_auth = _first(values, *AUTH.names_for("psrp")) or PSRP_AUTH.default
+        validation = _first(values, *CERT_CHECK.names_for("psrp"))
     else:
         address = values.get("ansible_host") or name
         port_given = port_of(values["ansible_port"]) if "ansible_port" in values else None
-        scheme = _first(values, "hvdyn_scheme", "ansible_winrm_scheme") or (
-            "https" if port_given == 5986 else "http"
+        scheme = _first(values, *SCHEME.names_for("winrm")) or (
+            "https" if port_given == PORTS["https"] else SCHEME.default
         )
-        port = port_given or (5986 if scheme == "https" else 5985)
-        raw_auth = _first(values, "hvdyn_auth", "ansible_winrm_transport") or "ntlm"
-        validation = _first(values, "hvdyn_cert_validation", "ansible_winrm_server_cert_validation")
-    transport = str(hvdyn_transport or plugin or "winrm")
+        port = port_given or default_port(str(scheme))
+        raw_auth = _first(values, *AUTH.names_for("winrm")) or AUTH.default
+        validation = _first(values, *CERT_CHECK.names_for("winrm"))
+    transport = str(hvdyn_transport or plugin or TRANSPORT_VAR.default)
     auths = [auth_name(a) for a in auth_list(raw_auth)]
-    if _first(values, "ansible_winrm_cert_pem", "ansible_winrm_cert_key_pem", "hvdyn_cert_pem",
-              "hvdyn_cert_key_pem") is not None:
+    if any(values.get(n) is not None
+           for n in (*CERT_PEM.names_for("winrm"), *CERT_KEY_PEM.names_for("winrm"))):
         # pywinrm 0.5: 'ssl' with a client certificate is certificate auth, else basic
         auths = ["certificate" if a.lower() == "ssl" else auth_name(a)
                  for a in auth_list(raw_auth)]
@@ -199,7 +214,7 @@ def resolve(name: str, host_vars: dict[str, Var]) -> Connection:
         scheme=str(scheme),
         auth=tuple(dict.fromkeys(auths)),
         user=None if user is None else str(user),
-        cert_validation=str(validation or "validate").strip().lower(),
+        cert_validation=str(validation or CERT_CHECK.default).strip().lower(),
         semantics=plugin or "hvdyn",
     )
 
@@ -215,37 +230,13 @@ def check_connection(
         found = [host_vars[n].where for n in names if n in host_vars]
         return found[0] if found else host_at
 
-    auth_at = at("hvdyn_auth", "ansible_winrm_transport", "ansible_psrp_auth", "ansible_user",
-                 "ansible_connection")
-    values: Callable[[str], Any] = lambda n: host_vars[n].value if n in host_vars else None  # noqa: E731
-    if "negotiate" in conn.auth and conn.transport != "psrp":
-        problems.add(auth_at, "negotiate auth needs the psrp transport",
-                     "ntlm, kerberos, credssp, basic, certificate")
-    if "basic" in conn.auth and conn.scheme == "http" and not flag(
-        values("hvdyn_allow_unencrypted") or False
-    ):
-        problems.add(
-            at("hvdyn_auth", "ansible_winrm_transport", "ansible_psrp_auth", "hvdyn_scheme",
-               "ansible_winrm_scheme", "ansible_psrp_protocol", "ansible_winrm_port",
-               "ansible_psrp_port", "ansible_port", "ansible_connection"),
-            f"{name}: basic auth over plain HTTP sends the password readable on the wire; use "
-            "ntlm (encrypted over HTTP 5985), https (port 5986), or set "
-            "hvdyn_allow_unencrypted: true for a lab host",
-            "ntlm, kerberos, https",
-        )
-    if "certificate" in conn.auth:
-        if conn.scheme != "https":
-            problems.add(auth_at, f"{name}: certificate auth needs https (port 5986)", "https")
-        pem = values("hvdyn_cert_pem") or values("ansible_winrm_cert_pem") or values(
-            "ansible_psrp_certificate_pem")
-        key = values("hvdyn_cert_key_pem") or values("ansible_winrm_cert_key_pem") or values(
-            "ansible_psrp_certificate_key_pem")
-        if not (pem and key):
-            problems.add(auth_at, f"{name}: certificate auth needs hvdyn_cert_pem and "
-                         "hvdyn_cert_key_pem", "paths to PEM files")
+    values = {n: var.value for n, var in host_vars.items()}
+    settings = Settings(host=name, scheme=conn.scheme, auth=conn.auth, vars=values,
+                        transport=conn.transport)
+    for problem in connection_problems(settings):
+        problems.add(at(*problem.vars), problem.message, problem.allowed)
     if conn.cert_validation == "ignore" and conn.scheme == "https":
-        var = next(n for n in ("hvdyn_cert_validation", "ansible_winrm_server_cert_validation",
-                               "ansible_psrp_cert_validation") if n in host_vars)
+        var = next(n for n in CERT_CHECK.names if n in host_vars)
         log.warning(
             "%s: certificate validation is off (%s: ignore): anyone on the path can pose as "
             "this host; set hvdyn_ca_bundle to the CA that signed its certificate instead",

@@ -20,10 +20,10 @@ from collections.abc import Callable, Mapping
 
 from hvdyn.core.model import HostSpec
 from hvdyn.inventory import inventory_password
+from hvdyn.transport.hostvars import DEFAULT_PASSWORD_ENV
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PASSWORD_ENV = "HVDYN_PASSWORD"
 KEYRING_SERVICE = "hvdyn"
 
 PasswordResolver = Callable[[HostSpec], str | None]

@@ -7,7 +7,8 @@ host is contacted, so `hvdyn --help` and the mock path never load them.
 
 The inventory validates and locates host vars through `HOST_VARS` and
 `host_var` and lists transports from `TRANSPORT_NAMES`: what a transport
-reads is declared once, next to the transports (`hostvars`, `_options`).
+reads is declared once, next to the transports (`hostvars`), and so is each
+rule that judges them together (`rules`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,15 @@ from typing import Protocol
 
 from hvdyn.core.errors import InputError
 from hvdyn.core.model import HostSpec, Script, ScriptResult
-from hvdyn.transport._options import CONNECTION_VARS, OPTION_VARS
-from hvdyn.transport.hostvars import MOCK_VARS, PSRP_VARS, WINRM_VARS, HostVar, Kind
+from hvdyn.transport.hostvars import (
+    CONNECTION_VARS,
+    MOCK_VARS,
+    OPTION_VARS,
+    PSRP_VARS,
+    WINRM_VARS,
+    HostVar,
+    Kind,
+)
 
 
 class Transport(Protocol):

@@ -1,10 +1,11 @@
 """Connection options for the real transports, read once from a HostSpec.
 
-`CONNECTION_VARS` and `OPTION_VARS` declare the host vars behind them
-(docs/transports.md says when to set which); the inventory refuses a value
-that cannot work at load, and `parse_options` checks again for a HostSpec
-built another way. ``hvdyn_tls_min`` below 1.2 opts a host into a legacy TLS
-context: an untouched 2008 R2 HTTPS listener speaks TLS 1.0.
+`hostvars.CONNECTION_VARS` and `hostvars.OPTION_VARS` declare the host vars
+behind them (docs/transports.md says when to set which); the inventory
+refuses a value that cannot work at load, and `parse_options` checks again,
+with the same `rules`, for a HostSpec built another way. ``hvdyn_tls_min``
+below 1.2 opts a host into a legacy TLS context: an untouched 2008 R2 HTTPS
+listener speaks TLS 1.0.
 """
 
 from __future__ import annotations
@@ -16,73 +17,30 @@ from typing import Any
 from hvdyn.core.errors import CredentialError, InputError
 from hvdyn.core.model import HostSpec
 from hvdyn.transport.hostvars import (
+    ALLOW_UNENCRYPTED,
+    AUTH,
     AUTHS,
-    CERT_VALIDATION,
+    CA_BUNDLE,
+    CERT_CHECK,
+    CERT_KEY_PEM,
+    CERT_PEM,
+    DEFAULT_PASSWORD_ENV,
+    DELIVERY,
+    MAX_ENVELOPE,
     NEEDS_PASSWORD,
-    SCHEMES,
+    OPERATION_TIMEOUT,
+    RECYCLE_AFTER,
+    SCHEME,
+    TLS_MIN,
     HostVar,
-    Kind,
+    default_port,
     flag,
 )
+from hvdyn.transport.rules import Settings, connection_problems
 
-__all__ = ["AUTHS", "CONNECTION_VARS", "OPTION_VARS", "ConnOptions", "parse_options",
-           "password_for"]
+__all__ = ["AUTHS", "ConnOptions", "parse_options", "password_for"]
 
-DELIVERIES = ("stdin", "file")
-TLS_VERSIONS = ("1.0", "1.1", "1.2")
-DEFAULT_PASSWORD_ENV = "HVDYN_PASSWORD"
 _NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
-
-# Where and as whom: the inventory reads these into HostSpec fields, with the
-# precedence Ansible's winrm/psrp plugins give them (hvdyn_* wins).
-CONNECTION_VARS = (
-    HostVar("hvdyn_scheme", Kind.CHOICE, "http or https", allowed=SCHEMES),
-    HostVar("hvdyn_user", Kind.TEXT, "the account (DOMAIN\\user, user@REALM or local)"),
-    HostVar("hvdyn_auth", Kind.AUTH_LIST,
-            "auth methods tried in order, the next only when the host rejects one",
-            allowed=AUTHS),
-    HostVar("hvdyn_password_env", Kind.ENV_NAME, "environment variable holding the password",
-            default=DEFAULT_PASSWORD_ENV),
-    HostVar("ansible_connection", Kind.WORD, "winrm or psrp; any other is not a target"),
-    HostVar("ansible_host", Kind.TEXT, "address (default: the inventory name)"),
-    HostVar("ansible_port", Kind.PORT, "port (default 5985 for http, 5986 for https)"),
-    HostVar("ansible_user", Kind.TEXT, "the account"),
-)
-
-TLS_MIN = HostVar("hvdyn_tls_min", Kind.TLS_VERSION,
-                  "oldest TLS version accepted; below 1.2 for an untouched 2008 R2 listener",
-                  allowed=TLS_VERSIONS)
-CERT_CHECK = HostVar("hvdyn_cert_validation", Kind.CHOICE_ANY_CASE,
-                     "check the listener certificate", allowed=CERT_VALIDATION,
-                     default="validate")
-DELIVERY = HostVar("hvdyn_script_delivery", Kind.CHOICE_ANY_CASE,
-                   "winrm: script on stdin, or uploaded to a temp file", allowed=DELIVERIES,
-                   default="stdin")
-OPERATION_TIMEOUT = HostVar("hvdyn_operation_timeout_s", Kind.INTEGER,
-                            "WS-Management OperationTimeout, seconds", bounds=(1, 3600),
-                            default=20)
-MAX_ENVELOPE = HostVar("hvdyn_max_envelope_kb", Kind.INTEGER,
-                       "the host's MaxEnvelopeSizekb (150 on WinRM 2.0)", bounds=(32, 8192),
-                       default=150)
-RECYCLE_AFTER = HostVar("hvdyn_psrp_recycle_after", Kind.INTEGER,
-                        "psrp: invocations before a new runspace pool", bounds=(1, 100000),
-                        default=100)
-
-# How: read by `parse_options` for every real transport.
-OPTION_VARS = (
-    TLS_MIN,
-    CERT_CHECK,
-    HostVar("hvdyn_ca_bundle", Kind.PATH, "PEM file with the CA(s) that signed the listener"),
-    HostVar("hvdyn_allow_unencrypted", Kind.FLAG, "permit basic auth over plain HTTP (lab only)"),
-    DELIVERY,
-    OPERATION_TIMEOUT,
-    MAX_ENVELOPE,
-    RECYCLE_AFTER,
-    HostVar("hvdyn_cert_pem", Kind.PATH, "client certificate for certificate auth"),
-    HostVar("hvdyn_cert_key_pem", Kind.PATH, "its key (keep it 0600)"),
-    HostVar("hvdyn_credssp_disable_tlsv1_2", Kind.FLAG,
-            "CredSSP's inner TLS on a 2008 R2 host without TLS 1.2"),
-)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,55 +137,28 @@ def _int(spec: HostSpec, var: HostVar) -> int:
 
 def parse_options(spec: HostSpec) -> ConnOptions:
     """Validate the connection settings of one host; InputError names the var."""
-    scheme = _choice(spec, spec.scheme or "http", "scheme", SCHEMES)
-    auth = _choice(spec, spec.auth or "ntlm", "ansible_winrm_transport", AUTHS)
+    scheme = _choice(spec, spec.scheme or SCHEME.default, "scheme", SCHEME.allowed)
+    auth = _choice(spec, spec.auth or AUTH.default, "ansible_winrm_transport", AUTH.allowed)
     tls_raw = _var(spec, TLS_MIN.name)
     tls_min = None if tls_raw is None else _choice(spec, tls_raw, TLS_MIN.name, TLS_MIN.allowed)
     validation = _choice(
-        spec,
-        _var(
-            spec,
-            "hvdyn_cert_validation",
-            "ansible_winrm_server_cert_validation",
-            "ansible_psrp_cert_validation",
-        )
-        or CERT_CHECK.default,
-        CERT_CHECK.name,
+        spec, CERT_CHECK.value_in(spec.vars) or CERT_CHECK.default, CERT_CHECK.name,
         CERT_CHECK.allowed,
     )
-    allow_unencrypted = _flag(spec, "hvdyn_allow_unencrypted")
-    if auth == "basic" and scheme == "http" and not allow_unencrypted:
-        raise InputError(
-            f"{spec.name}: basic auth over plain HTTP sends the password readable on the wire;"
-            " use ntlm (encrypted over HTTP 5985), https, or set hvdyn_allow_unencrypted: true"
-            " for a lab host"
-        )
-    if auth == "certificate" and scheme != "https":
-        raise InputError(f"{spec.name}: certificate auth needs scheme https (port 5986)")
-    cert_pem = _var(
-        spec, "hvdyn_cert_pem", "ansible_winrm_cert_pem", "ansible_psrp_certificate_pem"
-    )
-    cert_key_pem = _var(
-        spec, "hvdyn_cert_key_pem", "ansible_winrm_cert_key_pem", "ansible_psrp_certificate_key_pem"
-    )
-    if auth == "certificate" and not (cert_pem and cert_key_pem):
-        raise InputError(
-            f"{spec.name}: certificate auth needs hvdyn_cert_pem and hvdyn_cert_key_pem"
-        )
+    allow_unencrypted = _flag(spec, ALLOW_UNENCRYPTED.name)
+    settings = Settings(host=spec.name, scheme=scheme, auth=(auth,), vars=spec.vars)
+    for problem in connection_problems(settings):
+        raise InputError(problem.message)
+    cert_pem = CERT_PEM.value_in(spec.vars)
+    cert_key_pem = CERT_KEY_PEM.value_in(spec.vars)
     delivery = _choice(
         spec, _var(spec, DELIVERY.name) or DELIVERY.default, DELIVERY.name, DELIVERY.allowed
     )
-    ca_bundle = _var(
-        spec,
-        "hvdyn_ca_bundle",
-        "ansible_winrm_ca_trust_path",
-        "ansible_psrp_ca_cert",
-        "ansible_psrp_cert_trust_path",
-    )
+    ca_bundle = CA_BUNDLE.value_in(spec.vars)
     return ConnOptions(
         host=spec.name,
         address=spec.address,
-        port=spec.port or (5986 if scheme == "https" else 5985),
+        port=spec.port or default_port(scheme),
         scheme=scheme,
         auth=auth,
         user=spec.user,

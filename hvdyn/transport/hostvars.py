@@ -1,16 +1,17 @@
-"""Host vars the transports read, declared once: name, kind, allowed values, default, help.
+"""Host vars the transports read, declared once: name, kind, allowed values, default,
+the Ansible plugin options that mean the same (aliases), help.
 
 The inventory checks each var a host sets against its declaration here (at
 load, with FILE:LINE:COL), so a value that cannot work never reaches a
-transport. The transport modules load pywinrm, pypsrp or the simulator, so
-the declarations live in light modules: this one for the winrm, psrp and
-mock transports' own vars, `_options` for the options every real transport
-reads, and `hvdyn.transport` assembles the registry.
+transport; `hvdyn.transport.rules` judges the vars together. The transport
+modules load pywinrm, pypsrp or the simulator, so the declarations live in
+this light module and `hvdyn.transport` assembles the registry.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -19,7 +20,11 @@ AUTHS = ("ntlm", "kerberos", "credssp", "basic", "certificate", "negotiate")  # 
 NEEDS_PASSWORD = frozenset({"ntlm", "credssp", "basic"})  # and a user; the others need neither
 PYWINRM_AUTHS = {"plaintext": "basic", "ssl": "basic"}  # pywinrm's names for basic auth
 SCHEMES = ("http", "https")
+PORTS = {"http": 5985, "https": 5986}  # WinRM's listeners
 CERT_VALIDATION = ("validate", "ignore")
+DELIVERIES = ("stdin", "file")
+TLS_VERSIONS = ("1.0", "1.1", "1.2")
+DEFAULT_PASSWORD_ENV = "HVDYN_PASSWORD"
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
@@ -51,6 +56,20 @@ class HostVar:
     allowed: tuple[str, ...] = ()
     bounds: tuple[int, int] | None = None
     default: str | int | None = None
+    aliases: tuple[str, ...] = ()  # the Ansible plugin options read when this var is not set
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """This var, then its aliases: the first one set wins."""
+        return (self.name, *self.aliases)
+
+    def names_for(self, plugin: str) -> tuple[str, ...]:
+        """This var, then the aliases one Ansible plugin (winrm, psrp) reads."""
+        return (self.name, *(a for a in self.aliases if a.startswith(f"ansible_{plugin}_")))
+
+    def value_in(self, values: Mapping[str, Any], names: tuple[str, ...] = ()) -> Any:
+        """The value of the first of `names` (default: all of them) set to something."""
+        return next((values[n] for n in names or self.names if values.get(n) is not None), None)
 
     def problem(self, value: Any) -> tuple[str, str] | None:
         """(message, allowed) when `value` cannot work; None when it can or is checked later."""
@@ -81,6 +100,11 @@ class HostVar:
             if port_of(value, low, high) is None:
                 return f"not an integer in {low}..{high}: {value!r}", f"{low}..{high}"
         return None
+
+
+def default_port(scheme: str) -> int:
+    """The port WinRM listens on for `scheme` (http's for anything but https)."""
+    return PORTS["https"] if scheme == "https" else PORTS["http"]
 
 
 def flag(value: Any) -> bool | None:
@@ -126,9 +150,11 @@ def _ansible(plugin: str, option: str, kind: Kind, help: str, *, allowed: tuple[
 
 
 # As Ansible's winrm connection plugin reads them (ansible-core 2.19, pywinrm).
+WINRM_PORT = _ansible("winrm", "port", Kind.PORT, "port; wins over ansible_port",
+                      default=PORTS["https"])
 WINRM_VARS = (
     _ansible("winrm", "host", Kind.TEXT, "address; wins over ansible_host"),
-    _ansible("winrm", "port", Kind.PORT, "port; wins over ansible_port", default=5986),
+    WINRM_PORT,
     _ansible("winrm", "scheme", Kind.CHOICE, "http or https (default: http only for port 5985)",
              allowed=SCHEMES),
     _ansible("winrm", "transport", Kind.AUTH_LIST, "auth methods, tried in order", allowed=AUTHS),
@@ -144,13 +170,14 @@ WINRM_VARS = (
 )
 
 # As Ansible's psrp connection plugin reads them (ansible-core 2.19, pypsrp).
+PSRP_AUTH = _ansible("psrp", "auth", Kind.AUTH_LIST, "auth methods, tried in order",
+                     allowed=AUTHS, default="negotiate")
 PSRP_VARS = (
     _ansible("psrp", "host", Kind.TEXT, "address; wins over ansible_host"),
     _ansible("psrp", "port", Kind.PORT, "port; wins over ansible_port"),
     _ansible("psrp", "protocol", Kind.CHOICE, "http or https (default: https unless port 5985)",
              allowed=SCHEMES),
-    _ansible("psrp", "auth", Kind.AUTH_LIST, "auth methods, tried in order", allowed=AUTHS,
-             default="negotiate"),
+    PSRP_AUTH,
     _ansible("psrp", "user", Kind.TEXT, "user; wins over ansible_user"),
     _ansible("psrp", "cert_validation", Kind.CHOICE_ANY_CASE, "check the listener certificate",
              allowed=CERT_VALIDATION, default="validate"),
@@ -168,4 +195,71 @@ PSRP_VARS = (
 MOCK_VARS = (
     HostVar("hvdyn_mock_fixture", Kind.TEXT,
             "the simulated host's fixture file, relative to the inventory"),
+)
+
+# Where and as whom: the inventory reads these into HostSpec fields, with the
+# precedence Ansible's winrm/psrp plugins give them (hvdyn_* wins).
+SCHEME = HostVar("hvdyn_scheme", Kind.CHOICE, "http or https", allowed=SCHEMES, default="http",
+                 aliases=("ansible_winrm_scheme", "ansible_psrp_protocol"))
+AUTH = HostVar("hvdyn_auth", Kind.AUTH_LIST,
+               "auth methods tried in order, the next only when the host rejects one",
+               allowed=AUTHS, default="ntlm",
+               aliases=("ansible_winrm_transport", "ansible_psrp_auth"))
+CONNECTION_VARS = (
+    SCHEME,
+    HostVar("hvdyn_user", Kind.TEXT, "the account (DOMAIN\\user, user@REALM or local)"),
+    AUTH,
+    HostVar("hvdyn_password_env", Kind.ENV_NAME, "environment variable holding the password",
+            default=DEFAULT_PASSWORD_ENV),
+    HostVar("ansible_connection", Kind.WORD, "winrm or psrp; any other is not a target"),
+    HostVar("ansible_host", Kind.TEXT, "address (default: the inventory name)"),
+    HostVar("ansible_port", Kind.PORT, "port (default 5985 for http, 5986 for https)"),
+    HostVar("ansible_user", Kind.TEXT, "the account"),
+)
+
+TLS_MIN = HostVar("hvdyn_tls_min", Kind.TLS_VERSION,
+                  "oldest TLS version accepted; below 1.2 for an untouched 2008 R2 listener",
+                  allowed=TLS_VERSIONS)
+CERT_CHECK = HostVar("hvdyn_cert_validation", Kind.CHOICE_ANY_CASE,
+                     "check the listener certificate", allowed=CERT_VALIDATION,
+                     default="validate",
+                     aliases=("ansible_winrm_server_cert_validation",
+                              "ansible_psrp_cert_validation"))
+CA_BUNDLE = HostVar("hvdyn_ca_bundle", Kind.PATH,
+                    "PEM file with the CA(s) that signed the listener",
+                    aliases=("ansible_winrm_ca_trust_path", "ansible_psrp_ca_cert",
+                             "ansible_psrp_cert_trust_path"))
+ALLOW_UNENCRYPTED = HostVar("hvdyn_allow_unencrypted", Kind.FLAG,
+                            "permit basic auth over plain HTTP (lab only)")
+DELIVERY = HostVar("hvdyn_script_delivery", Kind.CHOICE_ANY_CASE,
+                   "winrm: script on stdin, or uploaded to a temp file", allowed=DELIVERIES,
+                   default="stdin")
+OPERATION_TIMEOUT = HostVar("hvdyn_operation_timeout_s", Kind.INTEGER,
+                            "WS-Management OperationTimeout, seconds", bounds=(1, 3600),
+                            default=20)
+MAX_ENVELOPE = HostVar("hvdyn_max_envelope_kb", Kind.INTEGER,
+                       "the host's MaxEnvelopeSizekb (150 on WinRM 2.0)", bounds=(32, 8192),
+                       default=150)
+RECYCLE_AFTER = HostVar("hvdyn_psrp_recycle_after", Kind.INTEGER,
+                        "psrp: invocations before a new runspace pool", bounds=(1, 100000),
+                        default=100)
+CERT_PEM = HostVar("hvdyn_cert_pem", Kind.PATH, "client certificate for certificate auth",
+                   aliases=("ansible_winrm_cert_pem", "ansible_psrp_certificate_pem"))
+CERT_KEY_PEM = HostVar("hvdyn_cert_key_pem", Kind.PATH, "its key (keep it 0600)",
+                       aliases=("ansible_winrm_cert_key_pem", "ansible_psrp_certificate_key_pem"))
+
+# How: read by `_options.parse_options` for every real transport.
+OPTION_VARS = (
+    TLS_MIN,
+    CERT_CHECK,
+    CA_BUNDLE,
+    ALLOW_UNENCRYPTED,
+    DELIVERY,
+    OPERATION_TIMEOUT,
+    MAX_ENVELOPE,
+    RECYCLE_AFTER,
+    CERT_PEM,
+    CERT_KEY_PEM,
+    HostVar("hvdyn_credssp_disable_tlsv1_2", Kind.FLAG,
+            "CredSSP's inner TLS on a 2008 R2 host without TLS 1.2"),
 )

@@ -12,7 +12,8 @@ from hvdyn.transport.hostvars import Kind
 
 REPO = Path(__file__).resolve().parents[2]
 # Modules that read host vars by name: each name they quote must be declared.
-READERS = ("hvdyn/transport/_options.py", "hvdyn/inventory/connection.py",
+READERS = ("hvdyn/transport/_options.py", "hvdyn/transport/rules.py",
+           "hvdyn/inventory/connection.py",
            "hvdyn/inventory/__init__.py")
 
 
