@@ -18,6 +18,7 @@ import click
 from hvdyn.cli.options import Settings
 from hvdyn.cli.progress import progress_display
 from hvdyn.core.errors import EXIT_FAILED
+from hvdyn.core.vocab import RunKind, RunOutcome, outcome_of_run
 
 # The engine, the store and the report are imported where they are used.
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def run_options_from(kwargs: dict[str, Any], settings: Settings) -> RunOptions:
 class ApplyRequest:
     """One apply or rollback: what to converge, where, how, and what the run records."""
 
-    command: Literal["apply", "rollback"]
+    command: Literal[RunKind.APPLY, RunKind.ROLLBACK]
     policy: PolicyLike
     hosts: tuple[HostSpec, ...]
     settings: Settings
@@ -185,18 +186,18 @@ def recorded_apply(request: ApplyRequest) -> ApplyOutcome:
             policy_path=None if request.policy_path is None else str(request.policy_path),
             policy_digest=request.policy_digest, options=request.recorded_options())
         code = EXIT_FAILED
-        outcome = "failed"
+        outcome = RunOutcome.FAILED
         try:
             with progress_display(settings) as progress:
                 engine = Engine(request.policy, factory, options, progress=progress,
                                 journal=StoreJournal(store, run_id), guests=store)
                 results, interrupted = run_engine(engine, hosts)
             code = exit_code(results)
-            outcome = {0: "ok", 1: "failed", 2: "drift"}.get(code, "failed")
             if interrupted:  # not everything asked for was done: never 0, nor 2 (drift)
-                code, outcome = EXIT_FAILED, "interrupted"
+                code = EXIT_FAILED
+            outcome = outcome_of_run(request.command, code, interrupted=interrupted)
         except KeyboardInterrupt:
-            outcome = "interrupted"
+            outcome = RunOutcome.INTERRUPTED
             raise
         finally:
             store.finish_run(run_id, outcome=outcome, exit_code=code)
@@ -205,7 +206,7 @@ def recorded_apply(request: ApplyRequest) -> ApplyOutcome:
     return ApplyOutcome(results, code, run_id)
 
 
-def run_footer(outcome: ApplyOutcome, command: str) -> None:
+def run_footer(outcome: ApplyOutcome, command: RunKind) -> None:
     """The run id last, on stderr, where it does not scroll away above a long report."""
     run_id, code = outcome.run_id, outcome.exit_code
     if run_id is not None:

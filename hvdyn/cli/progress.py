@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # rich is imported when a display is drawn
 
     from hvdyn.cli.options import Settings
     from hvdyn.run.collect import Progress as CollectCallback
-    from hvdyn.run.engine import ProgressCallback
+    from hvdyn.run.executor import ProgressCallback
 
 
 # ---------------------------------------------------------------- collect
@@ -80,11 +80,18 @@ def progress_bar(console: Console) -> Progress:
                     TimeElapsedColumn(), console=console, transient=True)
 
 
+def step_text(step: Step, vms: tuple[str, ...]) -> str:
+    """What a host's line says: `apply web-01, web-02, web-03 ...` (three names at most)."""
+    if not vms:
+        return str(step)
+    return f"{step} {', '.join(vms[:3])}" + (" ..." if len(vms) > 3 else "")
+
+
 @contextlib.contextmanager
 def progress_display(settings: Settings) -> Iterator[ProgressCallback]:
     """A live per-host line on the terminal (stderr, cleared at the end); else nothing."""
     if not wants_progress(settings):
-        yield lambda host, step: None
+        yield lambda host, step, vms: None
         return
     from rich.console import Console
     from rich.progress import TaskID
@@ -95,14 +102,14 @@ def progress_display(settings: Settings) -> Iterator[ProgressCallback]:
     tasks: dict[str, TaskID] = {}
     lock = threading.Lock()
 
-    def update(host: str, step: str) -> None:
+    def update(host: str, step: Step, vms: tuple[str, ...]) -> None:
         with lock:
             if host not in tasks:
                 tasks[host] = progress.add_task(host, total=1)
         if step == Step.DONE:
             progress.update(tasks[host], description=f"{host}: done", completed=1)
         else:
-            progress.update(tasks[host], description=printable(f"{host}: {step}"))
+            progress.update(tasks[host], description=printable(f"{host}: {step_text(step, vms)}"))
 
     with progress:
         yield update

@@ -6,8 +6,6 @@ from hvdyn.core.errors import InputError
 from hvdyn.history import Store
 from hvdyn.history.rows import RunRow
 
-CHANGING = ("apply", "rollback")  # the runs that journal changes
-
 
 def load_run(store: Store, run_id: int) -> RunRow:
     """Run `run_id`; an input error naming the store when there is none."""

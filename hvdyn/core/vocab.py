@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import enum
 
+from hvdyn.core.errors import EXIT_FAILED, EXIT_OK, EXIT_PENDING
+
 
 class Restart(enum.StrEnum):
     """A policy rule's `restart:`: may apply shut a running VM down for needs-off changes?"""
@@ -66,3 +68,48 @@ class Step(enum.StrEnum):
     APPLY = "apply"
     RESTART = "restart"
     DONE = "done"
+
+
+class RunKind(enum.StrEnum):
+    """The command a recorded run was (the `runs.command` column, `runs --command`).
+
+    The order is the order `runs --command` lists them in: keep it.
+    """
+
+    APPLY = "apply"
+    ROLLBACK = "rollback"
+    AUDIT = "audit"
+    COLLECT = "collect"
+
+
+CHANGING_RUNS = frozenset({RunKind.APPLY, RunKind.ROLLBACK})  # the runs that journal changes
+
+
+class RunOutcome(enum.StrEnum):
+    """How a recorded run ended (the `runs.outcome` column); `outcome_of_run` picks it."""
+
+    OK = "ok"
+    COMPLIANT = "compliant"  # audit's word for ok: nothing drifted
+    DRIFT = "drift"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM: not everything asked for was done
+
+
+# Exit code -> outcome, per kind; an exit code not listed is FAILED. The kinds
+# differ on purpose: a clean audit is `compliant`, collect has no drift.
+_OUTCOME_OF_EXIT: dict[RunKind, dict[int, RunOutcome]] = {
+    RunKind.APPLY: {EXIT_OK: RunOutcome.OK, EXIT_FAILED: RunOutcome.FAILED,
+                    EXIT_PENDING: RunOutcome.DRIFT},
+    RunKind.ROLLBACK: {EXIT_OK: RunOutcome.OK, EXIT_FAILED: RunOutcome.FAILED,
+                       EXIT_PENDING: RunOutcome.DRIFT},
+    RunKind.AUDIT: {EXIT_OK: RunOutcome.COMPLIANT, EXIT_FAILED: RunOutcome.FAILED,
+                    EXIT_PENDING: RunOutcome.DRIFT},
+    RunKind.COLLECT: {EXIT_OK: RunOutcome.OK},  # collect exits 0 or 1
+}
+
+
+def outcome_of_run(kind: RunKind, exit_code: int, *, interrupted: bool = False) -> RunOutcome:
+    """The outcome a run of `kind` records for its exit code (or for being interrupted)."""
+    if interrupted:
+        return RunOutcome.INTERRUPTED
+    return _OUTCOME_OF_EXIT[kind].get(exit_code, RunOutcome.FAILED)

@@ -23,12 +23,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from hvdyn.core.vocab import CHANGING_RUNS
 from hvdyn.history import Store
 from hvdyn.history.resolution import chart_balancer, chart_samples
 from hvdyn.history.rows import BalancerRow, SampleRow, parse_ts
 from hvdyn.history.source import HistorySource, window_start
-
-CHANGING_COMMANDS = ("apply", "rollback")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,7 +124,7 @@ def change_events(store: Store, host: str, samples: Sequence[SampleRow]) -> list
     runs = {r.id: r for r in store.runs(limit=1_000_000)}
     collects = sorted(i for i in newest if i in runs and runs[i].finished)
     events: list[ChangeEvent] = []
-    for run in sorted((r for r in runs.values() if r.command in CHANGING_COMMANDS
+    for run in sorted((r for r in runs.values() if r.command in CHANGING_RUNS
                        and collects and collects[0] < r.id < max(newest)),
                       key=lambda r: r.id):
         rows = [j for j in store.journal(run.id) if j.host == host]

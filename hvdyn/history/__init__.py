@@ -17,7 +17,6 @@ from hvdyn.history.retention import Retention
 from hvdyn.history.store import (
     BALANCER_COUNTER_COLUMNS,
     DB_NAME,
-    JOURNAL_OUTCOMES,
     VM_COUNTER_COLUMNS,
     Store,
     open_store,
@@ -26,5 +25,5 @@ from hvdyn.history.store import (
     window_start,
 )
 
-__all__ = ["BALANCER_COUNTER_COLUMNS", "DB_NAME", "JOURNAL_OUTCOMES", "VM_COUNTER_COLUMNS",
+__all__ = ["BALANCER_COUNTER_COLUMNS", "DB_NAME", "VM_COUNTER_COLUMNS",
            "Retention", "Store", "open_store", "parse_duration", "store_path", "window_start"]

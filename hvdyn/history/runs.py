@@ -8,11 +8,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hvdyn.core.model import Change, GuestInfo, MemorySettings, VmFacts
-from hvdyn.core.vocab import JournalOutcome
+from hvdyn.core.vocab import JournalOutcome, RunKind, RunOutcome
 from hvdyn.history.db import StoreBase, columns_of
 from hvdyn.history.rows import AuditRow, JournalRow, RunRow, now_ts
-
-JOURNAL_OUTCOMES = tuple(JournalOutcome)
 
 
 def insert_rows(conn: Any, table: str, rows: Sequence[Any]) -> None:
@@ -34,7 +32,7 @@ class RunsMixin(StoreBase):
 
     def start_run(
         self,
-        command: str,
+        command: RunKind,
         *,
         policy_path: str | None = None,
         policy_digest: str | None = None,
@@ -59,7 +57,7 @@ class RunsMixin(StoreBase):
             )
             return int(cursor.lastrowid or 0)
 
-    def finish_run(self, run_id: int, *, outcome: str, exit_code: int) -> None:
+    def finish_run(self, run_id: int, *, outcome: RunOutcome, exit_code: int) -> None:
         """Close a run. Journal rows still `sent` become `unknown`: no read-back came."""
         stamp = now_ts()
         with self._tx() as conn:
@@ -143,7 +141,7 @@ class RunsMixin(StoreBase):
         each row gets the value of its own field. Outcome is a `JournalOutcome`
         other than `sent`.
         """
-        if outcome not in JOURNAL_OUTCOMES or outcome == JournalOutcome.SENT:
+        if outcome not in tuple(JournalOutcome) or outcome == JournalOutcome.SENT:
             raise ValueError(f"journal outcome {outcome!r} is not a final outcome")
         values = after.as_dict() if isinstance(after, MemorySettings) else dict(after or {})
         stamp = now_ts()

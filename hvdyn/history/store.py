@@ -18,9 +18,9 @@ from hvdyn.history.db import DB_NAME
 from hvdyn.history.queries import QueryMixin
 from hvdyn.history.retention import RetentionMixin
 from hvdyn.history.rows import format_ts, parse_ts
-from hvdyn.history.runs import JOURNAL_OUTCOMES, RunsMixin
+from hvdyn.history.runs import RunsMixin
 
-__all__ = ["BALANCER_COUNTER_COLUMNS", "DB_NAME", "JOURNAL_OUTCOMES", "VM_COUNTER_COLUMNS",
+__all__ = ["BALANCER_COUNTER_COLUMNS", "DB_NAME", "VM_COUNTER_COLUMNS",
            "Store", "open_store", "parse_duration", "store_path", "window_start"]
 
 # WMI property of the "Hyper-V Dynamic Memory VM" counters -> samples column (docs/history.md).

@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from hvdyn.analysis.audit import AuditReport
+from hvdyn.core.findings import Kind
 from hvdyn.core.model import HostSpec
 from hvdyn.history import Store, store_path
 from hvdyn.history.rows import BalancerRow, HostMemoryRow, SampleRow, VmSettingsRow
@@ -57,7 +58,7 @@ class AuditView:
     def of(cls, report: AuditReport, host: str) -> AuditView:
         counts = Counter(f.id for f in report.findings if f.host == host)
         per_vm = Counter(f.vm_id.upper() for f in report.findings
-                         if f.kind == "drift" and f.vm_id and f.host == host)
+                         if f.kind is Kind.DRIFT and f.vm_id and f.host == host)
         audits = [h for h in report.hosts if h.host == host]
         vms = [vm for h in audits for vm in (h.facts.vms if h.facts is not None else ())]
         return cls(

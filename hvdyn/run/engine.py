@@ -30,7 +30,13 @@ from hvdyn.planning.host_plan import PolicyLike, plan_host
 from hvdyn.planning.plan import PlanOptions
 from hvdyn.powershell.params import ApplyOptions, apply_params
 from hvdyn.powershell.templates import render_script
-from hvdyn.run.executor import ApplyContext, JournalSink, apply_host, apply_timeout
+from hvdyn.run.executor import (
+    ApplyContext,
+    JournalSink,
+    ProgressCallback,
+    apply_host,
+    apply_timeout,
+)
 from hvdyn.run.runtime import discover, fan_out
 from hvdyn.run.verify import host_result
 from hvdyn.transport import Transport
@@ -75,10 +81,7 @@ class RunOptions:
     host_timeout_s: float | None = None  # whole apply phase of a host; None = sum of deadlines
 
 
-ProgressCallback = Callable[[str, str], None]  # (host, a `Step`, for apply/restart + VM names)
-
-
-def _no_progress(host: str, step: str) -> None:
+def _no_progress(host: str, step: Step, vms: tuple[str, ...]) -> None:
     return None
 
 
@@ -134,7 +137,7 @@ class Engine:
         except HvdynError as exc:
             return HostResult(host=spec.name, status=HostStatus.FAILED, plan=empty, error=str(exc))
         finally:
-            self._progress(spec.name, Step.DONE)
+            self._progress(spec.name, Step.DONE, ())
 
     def _run_host(self, spec: HostSpec) -> HostResult:
         if self._snapshot is not None:
@@ -144,7 +147,7 @@ class Engine:
             return self._plan_and_render(facts, spec)
         transport = self._transport_for(spec)
         try:
-            self._progress(spec.name, Step.DISCOVER)
+            self._progress(spec.name, Step.DISCOVER, ())
             facts = self._remembered(spec, discover(transport, spec))
             if self._options.mode == "plan" or self._options.dry_run:
                 return self._plan_and_render(facts, spec)

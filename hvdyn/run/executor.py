@@ -36,6 +36,10 @@ from hvdyn.run.runtime import run_script
 from hvdyn.run.verify import merge_results
 from hvdyn.transport import Transport
 
+# (host, what it is doing, the VMs of an apply/restart batch: empty for the other steps).
+# A record, not a sentence: the display words it, readers compare the `Step`.
+ProgressCallback = Callable[[str, Step, tuple[str, ...]], None]
+
 JOURNAL_OUTCOME = {
     ChangeStatus.APPLIED: JournalOutcome.APPLIED,
     ChangeStatus.CONFLICT: JournalOutcome.CONFLICT,
@@ -79,7 +83,7 @@ class ApplyContext:
     options: ApplyOptions
     journal: JournalSink | None
     transport_for: Callable[[HostSpec], Transport]  # a connection of its own per restart batch
-    progress: Callable[[str, str], None]  # (host, step)
+    progress: ProgressCallback
     stopped: Callable[[], bool]
     deadline: float  # time.monotonic() value
     max_restarts: int = 1
@@ -177,8 +181,8 @@ def run_batch(
     if ctx.journal is not None:
         for vm_plan in vms:
             ctx.journal.intent(ctx.spec.name, vm_plan)
-    names = ", ".join(v.vm.name for v in vms[:3]) + (" ..." if len(vms) > 3 else "")
-    ctx.progress(ctx.spec.name, f"{Step.RESTART if vms[0].restart else Step.APPLY} {names}")
+    ctx.progress(ctx.spec.name, Step.RESTART if vms[0].restart else Step.APPLY,
+                 tuple(v.vm.name for v in vms))
     timeout_s = min(remaining, apply_timeout(plan, ctx.options))
     try:
         parsed = run_script(transport, ctx.spec, script, timeout_s=timeout_s)

@@ -115,7 +115,10 @@ class Journal:
         return {name: outcome for what, name, outcome in self.calls if what == "outcome"}
 
 
-def _context(host: ScriptedHost, journal: Journal, *, progress: list[str] | None = None,
+Steps = list[tuple[Step, tuple[str, ...]]]  # what the progress callback was told
+
+
+def _context(host: ScriptedHost, journal: Journal, *, progress: Steps | None = None,
              deadline_s: float = 3600.0, stopped: bool = False, max_restarts: int = 1,
              others: list[ScriptedHost] | None = None) -> ApplyContext:
     def transport_for(spec: HostSpec) -> Transport:
@@ -126,7 +129,8 @@ def _context(host: ScriptedHost, journal: Journal, *, progress: list[str] | None
 
     return ApplyContext(
         spec=SPEC, options=ApplyOptions(), journal=journal, transport_for=transport_for,
-        progress=lambda host, step: (progress if progress is not None else []).append(step),
+        progress=lambda host, step, vms: (progress if progress is not None else []).append(
+            (step, vms)),
         stopped=lambda: stopped, deadline=time.monotonic() + deadline_s,
         max_restarts=max_restarts,
     )
@@ -149,7 +153,7 @@ def test_quiet_vms_go_together_then_each_restart_alone() -> None:
 
 
 def test_each_batch_is_journaled_before_it_is_sent_and_verified_after() -> None:
-    host, journal, progress = ScriptedHost(), Journal(), list[str]()
+    host, journal, progress = ScriptedHost(), Journal(), Steps()
     out = apply_host(_context(host, journal, progress=progress), host, PLAN)
     assert host.sent == [["web-01", "web-02"], ["sql-01"], ["sql-02"]]
     assert journal.calls == [
@@ -158,8 +162,8 @@ def test_each_batch_is_journaled_before_it_is_sent_and_verified_after() -> None:
         ("intent", "sql-01", None), ("outcome", "sql-01", "applied"),
         ("intent", "sql-02", None), ("outcome", "sql-02", "applied"),
     ]
-    assert progress == [f"{Step.APPLY} web-01, web-02", f"{Step.RESTART} sql-01",
-                        f"{Step.RESTART} sql-02"]
+    assert progress == [(Step.APPLY, ("web-01", "web-02")), (Step.RESTART, ("sql-01",)),
+                        (Step.RESTART, ("sql-02",))]
     assert set(out.vms) == {v.vm.id for v in PLAN.vms if v.has_work}
     assert all(s == {ChangeStatus.APPLIED} for s in _statuses(out.vms).values())
     assert _reasons(out.vms)["sql-01"] == "applied (VM restarted)"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from hvdyn.cli.context import load_targets, transport_factory
 from hvdyn.core.model import HostStatus
+from hvdyn.core.vocab import Step
 from hvdyn.history import open_store
 from hvdyn.planning.plan import PlanOptions
 from hvdyn.run.engine import Engine, RunOptions
@@ -43,8 +44,8 @@ def test_ctrl_c_stops_new_hosts_and_in_flight_work_is_journaled(make_world: Make
     run_id = store.start_run("apply")
     engine: Engine
 
-    def progress(host: str, step: str) -> None:
-        if step.startswith("apply"):
+    def progress(host: str, step: Step, vms: tuple[str, ...]) -> None:
+        if step is Step.APPLY:
             engine.stop()  # Ctrl-C while hv1's apply script is in flight
 
     engine = Engine(targets.policy, transport_factory(w.state), options, progress=progress,
@@ -110,8 +111,8 @@ def test_ctrl_c_before_a_batch_sends_nothing_more(make_world: Make) -> None:
     targets = load_targets(w.policy, None, None)
     engine: Engine
 
-    def progress(host: str, step: str) -> None:
-        if step == "discover":
+    def progress(host: str, step: Step, vms: tuple[str, ...]) -> None:
+        if step is Step.DISCOVER:
             engine.stop()
 
     engine = Engine(targets.policy, transport_factory(w.state),

@@ -17,6 +17,7 @@ from hvdyn.cli.apply_flow import (
 from hvdyn.cli.context import load_targets
 from hvdyn.cli.options import POLICY_ARGUMENT, common_options, settings_from
 from hvdyn.cli.output import print_results
+from hvdyn.core.vocab import RunKind
 
 
 @click.command("apply")
@@ -29,7 +30,7 @@ def command(policy: Path, **kwargs: Any) -> int:
     options = run_options_from(kwargs, settings)
     targets = load_targets(policy, settings.inventory, settings.limit)
     outcome = recorded_apply(ApplyRequest(
-        command="apply",
+        command=RunKind.APPLY,
         policy=targets.policy,
         hosts=tuple(targets.hosts),
         settings=settings,
@@ -39,5 +40,5 @@ def command(policy: Path, **kwargs: Any) -> int:
         inventory=targets.inventory_path.resolve(),
     ))
     print_results(outcome.results, settings, scripts=options.dry_run, run_id=outcome.run_id)
-    run_footer(outcome, "apply")
+    run_footer(outcome, RunKind.APPLY)
     return outcome.exit_code

@@ -13,6 +13,8 @@ from hvdyn.cli.context import load_targets, transport_factory
 from hvdyn.cli.options import duration, host_options, output_option, state_dir_of
 from hvdyn.cli.output import stdout_console
 from hvdyn.core.fileio import write_atomic
+from hvdyn.core.findings import Kind
+from hvdyn.core.vocab import RunKind, outcome_of_run
 from hvdyn.formats.audit_text import audit_json, print_audit
 from hvdyn.formats.chart_data import HostHistory, host_history
 from hvdyn.formats.html import audit_html
@@ -53,7 +55,7 @@ def command(policy: Path, inventory: Path | None, limit: str | None, forks: int,
     state = state_dir_of(state_dir)
     with open_store(state) as store:
         run_id = store.start_run(
-            "audit", policy_path=str(policy.absolute()), policy_digest=targets.policy.digest,
+            RunKind.AUDIT, policy_path=str(policy.absolute()), policy_digest=targets.policy.digest,
             options={"inventory": str(targets.inventory_path), "limit": limit, "since": since,
                      "format": fmt})
         report = run_audit(targets.policy, targets.hosts,
@@ -65,8 +67,7 @@ def command(policy: Path, inventory: Path | None, limit: str | None, forks: int,
         code = report.exit_code
         histories = [host_history(store, h.host, window) for h in report.hosts
                      if fmt == "html" and store.newest_ts(h.host) is not None]
-        store.finish_run(run_id, outcome={0: "compliant", 1: "failed", 2: "drift"}[code],
-                         exit_code=code)
+        store.finish_run(run_id, outcome=outcome_of_run(RunKind.AUDIT, code), exit_code=code)
     if fmt == "table":
         print_audit(report, stdout_console())
         if output is not None:
@@ -79,7 +80,7 @@ def command(policy: Path, inventory: Path | None, limit: str | None, forks: int,
             write_atomic(output, text)  # 0644: readable by node_exporter / the web server
     if output is not None:
         click.echo(f"wrote {output}", err=True)
-    failing = [f for f in report.findings if f.fails and f.kind != "drift"]
+    failing = [f for f in report.findings if f.fails and f.kind is not Kind.DRIFT]
     for f in failing:
         click.echo(f"{f.id} {f.severity}: {f.host}/{f.vm_name or '-'}: {f.message}", err=True)
     return code

@@ -17,6 +17,7 @@ from hvdyn.cli.options import duration, host_options, state_dir_of
 from hvdyn.cli.output import stdout_console
 from hvdyn.cli.progress import collect_progress
 from hvdyn.core.errors import EXIT_FAILED, EXIT_OK, InputError
+from hvdyn.core.vocab import RunKind, outcome_of_run
 from hvdyn.formats.text import printable
 from hvdyn.history import Retention, open_store
 from hvdyn.run.collect import Collector, CollectResult
@@ -88,7 +89,7 @@ def command(inventory: Path | None, limit: str | None, forks: int, state_dir: Pa
     hosts = load_hosts(inventory, limit)
     state = state_dir_of(state_dir)
     with open_store(state) as store:
-        run_id = store.start_run("collect", options={
+        run_id = store.start_run(RunKind.COLLECT, options={
             "inventory": str(inventory) if inventory else None, "limit": limit,
             "samples": samples, "interval": interval, "keep": keep, "keep_raw": keep_raw,
             "keep_hourly": keep_hourly, "keep_daily": keep_daily})
@@ -100,7 +101,8 @@ def command(inventory: Path | None, limit: str | None, forks: int, state_dir: Pa
         code = EXIT_FAILED if any(not r.ok for r in results) else EXIT_OK
         aged = store.apply_retention(retention)
         pruned = store.prune(keep_for) if keep_for else None
-        store.finish_run(run_id, outcome="failed" if code else "ok", exit_code=code)
+        store.finish_run(run_id, outcome=outcome_of_run(RunKind.COLLECT, code),
+                         exit_code=code)
     if fmt == "json":
         document = _collect_json(results)
         document["retention"] = aged

@@ -14,13 +14,14 @@ from hvdyn.cli.context import load_hosts
 from hvdyn.cli.options import common_options, settings_from
 from hvdyn.cli.output import stdout_console
 from hvdyn.core.errors import EXIT_FAILED, EXIT_OK
+from hvdyn.core.vocab import ProbeStatus
 from hvdyn.formats.text import printable
 from hvdyn.inventory.credentials import make_password_resolver
 from hvdyn.run.probe import DEFAULT_TIMEOUT_S, ProbeResult, probe_host
 from hvdyn.run.runtime import fan_out
 from hvdyn.transport import TransportContext
 
-_STYLE = {"ok": "green", "no": "yellow", "error": "red"}
+_STYLE = {ProbeStatus.OK: "green", ProbeStatus.NO: "yellow", ProbeStatus.ERROR: "red"}
 
 
 @click.command("probe")

@@ -18,8 +18,9 @@ from hvdyn.cli.apply_flow import (
 from hvdyn.cli.context import load_targets
 from hvdyn.cli.options import Settings, common_options, settings_from
 from hvdyn.cli.output import print_results
-from hvdyn.cli.stored_runs import CHANGING, load_run
+from hvdyn.cli.stored_runs import load_run
 from hvdyn.core.errors import InputError
+from hvdyn.core.vocab import CHANGING_RUNS, RunKind
 from hvdyn.history import open_store
 from hvdyn.history.rows import RunRow
 from hvdyn.inventory import load_inventory, select_hosts
@@ -39,7 +40,7 @@ def command(run_id: int, **kwargs: Any) -> int:
     with open_store(settings.state_dir) as store:
         run = load_run(store, run_id)
         journal = store.journal(run_id)
-    if run.command not in CHANGING:
+    if run.command not in CHANGING_RUNS:
         article = "an" if run.command[:1] in "aeiou" else "a"
         raise InputError(f"run {run_id} is {article} {run.command}: nothing to roll back "
                          "(only apply and rollback runs change hosts)")
@@ -53,12 +54,12 @@ def command(run_id: int, **kwargs: Any) -> int:
     hosts = [h for h in select_hosts(load_inventory(inventory), settings.limit)
              if h.name in rollback_policy.hosts]
     outcome = recorded_apply(ApplyRequest(
-        command="rollback", policy=rollback_policy, hosts=tuple(hosts), settings=settings,
+        command=RunKind.ROLLBACK, policy=rollback_policy, hosts=tuple(hosts), settings=settings,
         options=options, policy_path=None if run.policy_path is None else Path(run.policy_path),
         policy_digest=run.policy_digest, inventory=inventory, rollback_of=run_id,
     ))
     print_results(outcome.results, settings, scripts=options.dry_run, run_id=outcome.run_id)
-    run_footer(outcome, "rollback")
+    run_footer(outcome, RunKind.ROLLBACK)
     return outcome.exit_code
 
 

@@ -12,16 +12,15 @@ from rich.text import Text
 
 from hvdyn.cli.options import common_options, settings_from
 from hvdyn.cli.output import stdout_console
-from hvdyn.cli.stored_runs import CHANGING, load_run
+from hvdyn.cli.stored_runs import load_run
 from hvdyn.core.errors import EXIT_OK, InputError
 from hvdyn.core.model import VmState, format_setting
-from hvdyn.core.vocab import JournalOutcome
+from hvdyn.core.vocab import CHANGING_RUNS, JournalOutcome, RunKind
 from hvdyn.formats.text import printable
 from hvdyn.history import open_store
 from hvdyn.history.rows import JournalRow, RunRow
 
 OFF = int(VmState.OFF)
-RUN_KINDS = ("apply", "rollback", "audit", "collect")  # every command that records a run
 
 
 def _run_json(run: RunRow) -> dict[str, Any]:
@@ -49,10 +48,10 @@ def command(ctx: click.Context, /, last: int, commands: str | None, **kwargs: An
     if ctx.invoked_subcommand is not None:
         return EXIT_OK
     kinds = None if commands is None else {c.strip() for c in commands.split(",") if c.strip()}
-    if kinds is not None and not kinds <= set(RUN_KINDS):
+    if kinds is not None and not kinds <= set(RunKind):
         raise InputError(f"--command {commands}: unknown kind "
-                         f"{', '.join(sorted(kinds - set(RUN_KINDS)))} "
-                         f"(allowed: {', '.join(RUN_KINDS)})")
+                         f"{', '.join(sorted(kinds - set(RunKind)))} "
+                         f"(allowed: {', '.join(RunKind)})")
     with open_store(settings.state_dir) as store:
         rows = [r for r in store.runs(limit=last if kinds is None else 1_000_000)
                 if kinds is None or r.command in kinds][:last]
@@ -113,7 +112,7 @@ def _print_run(run: RunRow, vms: list[dict[str, Any]], left_off: list[dict[str, 
     console = stdout_console()
     console.print(Text(f"run {run.id}: {run.command} {run.policy_path or ''}  started "
                        f"{run.started}, outcome {run.outcome or 'unfinished'}", style="bold"))
-    if run.command not in CHANGING:
+    if run.command not in CHANGING_RUNS:
         console.print(f"  {run.command} runs change nothing: no journal")
     for host in sorted({vm["host"] for vm in vms}):
         console.print(Text(host, style="bold"))
