@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import io
-from dataclasses import fields, replace
-from pathlib import Path
+from dataclasses import replace
 
 from rich.console import Console
 
-from hvdyn.cli.options import Settings
-from hvdyn.cli.progress import progress_bar, wants_progress
 from hvdyn.core.findings import Severity
 from hvdyn.core.model import (
     ChangeStatus,
@@ -24,7 +21,6 @@ from hvdyn.core.model import (
     VmPlan,
     VmState,
 )
-from hvdyn.formats.text import printable
 from hvdyn.planning.checks import CAPACITY, HostContext, check_host
 from hvdyn.planning.checks.host import dm_without_heartbeat
 from hvdyn.planning.plan import PlanOptions, block_by_findings, plan_vm
@@ -91,27 +87,6 @@ def test_duplicate_names_clusters_heartbeat() -> None:
         "HVD011": Severity.ERROR}
     off = replace(lost, state=VmState.OFF)
     assert _ids([_plan(off, True, startup_mb=2048, minimum_mb=2048)]) == {}
-
-
-def test_progress_only_on_a_terminal_and_never_for_json(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    known = {"inventory": None, "limit": None, "forks": 1, "state_dir": Path("."),
-             "fmt": "table", "verbose": False}
-    settings = Settings(**{f.name: known.get(f.name, False) for f in fields(Settings)})
-    assert not wants_progress(settings)  # pytest captures: not a terminal
-    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
-    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
-    assert wants_progress(settings)
-    assert not wants_progress(replace(settings, fmt="json"))
-
-
-def test_progress_shows_vm_names_as_text_not_markup() -> None:
-    """A VM named like rich markup ('[/bold]') must neither break nor style the display."""
-    out = io.StringIO()
-    console = Console(file=out, force_terminal=True, width=120)
-    bar = progress_bar(console)
-    bar.add_task(printable("hv01: restart [/bold] evil [red]\x1b]0;x"), total=1)
-    console.print(bar.make_tasks_table(bar.tasks))
-    assert "[/bold] evil [red]" in out.getvalue() and "\x1b]0;x" not in out.getvalue()
 
 
 def test_vm_findings_are_printed_with_their_vm_and_duplicates_once() -> None:
