@@ -3,7 +3,7 @@
 A template change shows up here as a reviewable diff of what hosts receive.
 When the change is intended, regenerate with
 
-    HVDYN_UPDATE_GOLDEN=1 pytest tests/render/test_golden.py
+    HVDYN_UPDATE_GOLDEN=1 pytest tests/powershell/test_golden.py
 
 and commit the new files with the template change. That run skips every
 case (it compares nothing); run again without the variable to check.
