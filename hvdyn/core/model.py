@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any
+from typing import Any, Literal, get_args
 
 from hvdyn.core.errors import EXIT_FAILED, EXIT_OK, EXIT_PENDING
 
@@ -106,11 +106,14 @@ class Heartbeat(enum.IntEnum):
 
 # ---------------------------------------------------------------- settings
 
-# Field names used in plans, JSON output and script parameters (contract).
-FIELDS = ("dynamic", "startup_mb", "minimum_mb", "maximum_mb", "buffer", "weight")
+# The name of one memory setting, as plans, JSON output, script parameters and the
+# journal spell it (contract). A Literal, so that mypy refuses a misspelt name where a
+# dict lookup would quietly give None.
+SettingName = Literal["dynamic", "startup_mb", "minimum_mb", "maximum_mb", "buffer", "weight"]
+FIELDS: tuple[SettingName, ...] = get_args(SettingName)
 
 
-def format_setting(field: str, value: bool | int) -> str:
+def format_setting(field: SettingName, value: bool | int) -> str:
     """A setting's value as users read it: static/dynamic, '2GB', '20%', '5000'."""
     if field == "dynamic":
         return "dynamic" if value else "static"
@@ -118,7 +121,8 @@ def format_setting(field: str, value: bool | int) -> str:
         return format_mb(int(value))
     return f"{value}%" if field == "buffer" else str(value)
 # Fields Hyper-V on 2008 R2 SP1 changes only while the VM is Off.
-OFFLINE_FIELDS = frozenset({"dynamic", "startup_mb", "minimum_mb", "maximum_mb"})
+OFFLINE_FIELDS: frozenset[SettingName] = frozenset(
+    {"dynamic", "startup_mb", "minimum_mb", "maximum_mb"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,23 +140,26 @@ class MemorySettings:
     buffer: int
     weight: int
 
-    def get(self, name: str) -> bool | int:
+    def get(self, name: SettingName) -> bool | int:
         value: bool | int = getattr(self, name)
         return value
 
     def as_dict(self) -> dict[str, bool | int]:
+        """The six settings keyed by name: the JSON form (scripts, plans, the simulator)."""
         return {name: self.get(name) for name in FIELDS}
 
-    def with_values(self, updates: Mapping[str, bool | int]) -> MemorySettings:
+    def with_values(self, updates: Mapping[SettingName, bool | int]) -> MemorySettings:
         """A copy with some fields replaced (names from FIELDS)."""
-        merged = {**self.as_dict(), **updates}
+        def pick(name: SettingName) -> bool | int:
+            return updates[name] if name in updates else self.get(name)
+
         return MemorySettings(
-            dynamic=bool(merged["dynamic"]),
-            startup_mb=int(merged["startup_mb"]),
-            minimum_mb=int(merged["minimum_mb"]),
-            maximum_mb=int(merged["maximum_mb"]),
-            buffer=int(merged["buffer"]),
-            weight=int(merged["weight"]),
+            dynamic=bool(pick("dynamic")),
+            startup_mb=int(pick("startup_mb")),
+            minimum_mb=int(pick("minimum_mb")),
+            maximum_mb=int(pick("maximum_mb")),
+            buffer=int(pick("buffer")),
+            weight=int(pick("weight")),
         )
 
 
@@ -244,10 +251,10 @@ class DesiredValue:
 class Desired:
     """Resolved policy for one VM: only fields the policy manages are present."""
 
-    values: Mapping[str, DesiredValue]
+    values: Mapping[SettingName, DesiredValue]
     rules: tuple[str, ...] = ()  # names of the rules that matched, in order
 
-    def get(self, name: str) -> bool | int | None:
+    def get(self, name: SettingName) -> bool | int | None:
         dv = self.values.get(name)
         return None if dv is None else dv.value
 
@@ -266,7 +273,7 @@ class ChangeStatus(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Change:
-    field: str
+    field: SettingName
     current: bool | int
     desired: bool | int
     needs_off: bool
@@ -279,7 +286,8 @@ class Change:
 # were most of the garbage collector's work and of the plan's memory).
 @lru_cache(maxsize=8192, typed=True)
 def make_change(
-    name: str, now: bool | int, wanted: bool | int, off: bool, status: ChangeStatus, reason: str
+    name: SettingName, now: bool | int, wanted: bool | int, off: bool, status: ChangeStatus,
+    reason: str,
 ) -> Change:
     """A `Change`, shared with every equal one made before."""
     return Change(

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
-from hvdyn.core.model import MemorySettings, format_mb
+from hvdyn.core.model import MemorySettings, SettingName, format_mb
 
 # A static VM's buffer and weight do nothing: a policy does not manage them and a
 # plan leaves them as they are.
-STATIC_INERT_FIELDS = ("buffer", "weight")
+STATIC_INERT_FIELDS: tuple[SettingName, ...] = ("buffer", "weight")
 
 _Size = TypeVar("_Size")
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from hvdyn.analysis.audit import AuditReport
 from hvdyn.analysis.catalog import RULES
 from hvdyn.core.findings import Kind
-from hvdyn.core.model import VmFacts
+from hvdyn.core.model import SettingName, VmFacts
 
 MB = 1024 * 1024
 
@@ -61,8 +61,10 @@ def to_prometheus(report: AuditReport, *, now: float | None = None) -> str:
              [(labels, float(drift[labels["vm_id"]])) for labels, _ in vm_rows])
     w.metric("hvdyn_vm_dynamic_memory_enabled", "1 when Dynamic Memory is on for the VM.",
              [(labels, 1.0 if vm.memory.dynamic else 0.0) for labels, vm in vm_rows])
-    for field, help_text in (("startup_mb", "Configured startup memory in bytes."),
-                             ("maximum_mb", "Configured maximum memory in bytes.")):
+    sizes: tuple[tuple[SettingName, str], ...] = (
+        ("startup_mb", "Configured startup memory in bytes."),
+        ("maximum_mb", "Configured maximum memory in bytes."))
+    for field, help_text in sizes:
         name = f"hvdyn_vm_{field[:-3]}_memory_bytes"
         w.metric(name, help_text, [
             (labels, float(vm.memory.get(field)) * MB) for labels, vm in vm_rows

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from hvdyn.core.errors import StoreError
+from hvdyn.core.model import SettingName
 
 TS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -71,7 +72,7 @@ class JournalRow:
     host: str
     vm_id: str
     vm_name: str
-    field: str
+    field: SettingName  # written only from a plan's Change.field
     before: bool | int
     desired: bool | int
     after: bool | int | None

@@ -21,6 +21,7 @@ from hvdyn.core.model import (
     Finding,
     HostFacts,
     MemorySettings,
+    SettingName,
     VmFacts,
     VmPlan,
     VmState,
@@ -111,7 +112,7 @@ _NEEDS_OFF = tuple(name in OFFLINE_FIELDS for name in FIELDS)
 
 # One differing field: (name, current, desired, needs_off). Change objects are built
 # once, with their final status, from these (a plan of 200,000 VMs builds many).
-_Diff = tuple[str, bool | int, bool | int, bool]
+_Diff = tuple[SettingName, bool | int, bool | int, bool]
 
 
 def _diff(current: MemorySettings, target: MemorySettings) -> list[_Diff]:

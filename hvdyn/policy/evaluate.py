@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hvdyn.core.errors import PolicyError
-from hvdyn.core.model import Desired, DesiredValue, HostSpec, VmFacts
+from hvdyn.core.model import Desired, DesiredValue, HostSpec, SettingName, VmFacts
 from hvdyn.core.sizes import STATIC_INERT_FIELDS, startup_above_maximum, stored_limits
 from hvdyn.core.vocab import Restart
 from hvdyn.policy.match import Matcher
@@ -26,7 +26,7 @@ class Rule:
     line: int
     index: int
     matcher: Matcher
-    values: Mapping[str, DesiredValue]
+    values: Mapping[SettingName, DesiredValue]
     restart: Restart | None = None
 
 
@@ -92,7 +92,7 @@ class Policy:
     inventory_path: Path | None
     host_reserve_mb: int
     max_overcommit: float | None
-    defaults: Mapping[str, DesiredValue]
+    defaults: Mapping[SettingName, DesiredValue]
     rules: tuple[Rule, ...]
     excludes: tuple[Matcher, ...] = field(default=())
     inventory_at: tuple[int, int] = (0, 0)  # line, column of `inventory:` in the policy
@@ -152,7 +152,7 @@ class Policy:
         return Resolution(desired=desired, error=error, restart=restart)
 
 
-def _finish(values: dict[str, DesiredValue], vm: VmFacts) -> str | None:
+def _finish(values: dict[SettingName, DesiredValue], vm: VmFacts) -> str | None:
     """Apply Hyper-V's couplings in place; return an error for startup > maximum."""
     dyn = values.get("dynamic")
     dynamic = vm.memory.dynamic if dyn is None else bool(dyn.value)
@@ -178,7 +178,8 @@ def _finish(values: dict[str, DesiredValue], vm: VmFacts) -> str | None:
     return error
 
 
-def _put(values: dict[str, DesiredValue], name: str, value: DesiredValue | None) -> None:
+def _put(values: dict[SettingName, DesiredValue], name: SettingName,
+         value: DesiredValue | None) -> None:
     if value is None:
         values.pop(name, None)
     else:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from hvdyn.core.errors import PolicyError, raise_located
 from hvdyn.core.fileio import read_input
-from hvdyn.core.model import DesiredValue, Provenance
+from hvdyn.core.model import DesiredValue, Provenance, SettingName
 from hvdyn.core.yamlpos import KeyPath, YamlDoc, parse_yaml
 from hvdyn.policy.errors import cross_checks, translate
 from hvdyn.policy.evaluate import Policy, Rule
@@ -43,8 +43,9 @@ def load_policy(path: Path) -> Policy:
     return _compile_policy(path, hashlib.sha256(raw).hexdigest(), doc, model)
 
 
-def _set_values(doc: YamlDoc, where: KeyPath, s: SetModel, source: str) -> dict[str, DesiredValue]:
-    out: dict[str, DesiredValue] = {}
+def _set_values(doc: YamlDoc, where: KeyPath, s: SetModel, source: str
+                ) -> dict[SettingName, DesiredValue]:
+    out: dict[SettingName, DesiredValue] = {}
     for key in SET_FIELDS:  # file-independent, stable order
         if key not in s.model_fields_set:
             continue

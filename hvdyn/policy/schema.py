@@ -17,6 +17,7 @@ from hvdyn.core.model import (
     BUFFER_RANGE,
     MAX_VM_MEMORY_MB,
     WEIGHT_RANGE,
+    SettingName,
     VmState,
     format_mb,
     parse_size_mb,
@@ -31,7 +32,7 @@ MATCH_STATES = (VmState.RUNNING, VmState.OFF, VmState.SAVED, VmState.PAUSED)
 _STATE_BY_LABEL = {state.label: state for state in MATCH_STATES}
 _RESTART_VALUES = tuple(Restart)
 # policy `set` key -> model.FIELDS name
-SET_FIELDS = {
+SET_FIELDS: dict[str, SettingName] = {
     "dynamic": "dynamic",
     "startup": "startup_mb",
     "maximum": "maximum_mb",

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from hvdyn.core.findings import Finding
 from hvdyn.core.model import (
+    FIELDS,
     Change,
     ChangeStatus,
     HostPlan,
@@ -48,7 +49,7 @@ def verify(vm_plan: VmPlan, record: ResultRecord) -> tuple[ChangeStatus, str]:
         assert target is not None
         wrong = [
             f"{name} is {record.settings.get(name)}, wanted {target.get(name)}"
-            for name in target.as_dict()
+            for name in FIELDS
             if record.settings.get(name) != target.get(name)
         ]
         if wrong:

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hvdyn.core.balancer import Claim, allocate
-from hvdyn.core.model import MemorySettings
+from hvdyn.core.model import MemorySettings, SettingName
 from hvdyn.planning.checks import guest_dm_support
 from hvdyn.whatif.history import HostHistory, SettingsChange
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-_GRID_FIELDS = ("startup_mb", "maximum_mb", "buffer", "weight")
+_GRID_FIELDS: tuple[SettingName, ...] = ("startup_mb", "maximum_mb", "buffer", "weight")
 
 
 @dataclass(slots=True, kw_only=True)

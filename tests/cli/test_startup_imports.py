@@ -44,7 +44,8 @@ def test_validate_loads_neither_engine_nor_store_nor_renderer(tmp_path: Path) ->
     assert code == 0
     assert "hvdyn.policy.load" in modules and "hvdyn.sim.fixture" in modules  # what it checks
     not_needed = ("hvdyn.run.engine", "hvdyn.run.executor", "hvdyn.history", "hvdyn.run.journal",
-                  "hvdyn.powershell.templates", "hvdyn.formats.results", "hvdyn.run.snapshot")
+                  "hvdyn.powershell.templates", "hvdyn.formats.results", "hvdyn.run.snapshot",
+                  "hvdyn.run.rollback")
     assert [m for m in not_needed if m in modules] == []
     assert _loaded(modules, "jinja2", "sqlite3", "rich") == []
 
@@ -62,4 +63,4 @@ def test_plan_still_loads_what_it_runs(tmp_path: Path) -> None:
     expected = {"hvdyn.run.engine", "hvdyn.history", "hvdyn.powershell.templates",
                 "hvdyn.formats.results"}
     assert expected <= modules
-    assert "hvdyn.run.journal" not in modules and "hvdyn.run.snapshot" not in modules
+    assert not {"hvdyn.run.journal", "hvdyn.run.snapshot", "hvdyn.run.rollback"} & modules

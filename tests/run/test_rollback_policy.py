@@ -5,7 +5,7 @@ from __future__ import annotations
 from hvdyn.core.vocab import JournalOutcome, Restart
 from hvdyn.history.rows import JournalRow
 from hvdyn.policy.schema import DEFAULT_HOST_RESERVE_MB
-from hvdyn.run.journal import RollbackPolicy
+from hvdyn.run.rollback import RollbackPolicy
 
 VM = "0f6a1c2d-0000-4000-8000-000000000001"
 

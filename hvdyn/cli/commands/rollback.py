@@ -26,7 +26,7 @@ from hvdyn.history.rows import RunRow
 from hvdyn.inventory import load_inventory, select_hosts
 from hvdyn.policy.evaluate import Policy
 from hvdyn.policy.load import load_policy
-from hvdyn.run.journal import RollbackPolicy
+from hvdyn.run.rollback import RollbackPolicy
 
 
 @click.command("rollback")
