@@ -8,7 +8,8 @@ hourly or daily a window is read from), `store` (the `Store` class),
 `source` (the SQLite store or a Prometheus server, for the commands that
 only read history), `prometheus_source` (reading a Prometheus server's HTTP
 API as store rows), `metric_names` (the series names, both ways), `stats`
-(percentiles), `export` (CSV/JSON export).
+(percentiles). Writing samples out as CSV or JSON is an output format:
+`hvdyn.formats.samples_export`.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from hvdyn.formats.samples_export import csv_cell, write_samples
 from hvdyn.history import open_store
-from hvdyn.history.export import csv_cell, write_samples
 from hvdyn.history.rows import SampleRow
 from tests.runner import run_cli
 

@@ -11,8 +11,8 @@ import click
 
 from hvdyn.cli.options import STATE_DIR_OPTION, output_option, state_dir_of
 from hvdyn.core.errors import EXIT_OK, InputError
+from hvdyn.formats.samples_export import atomic_text_file, write_samples
 from hvdyn.history import open_store, parse_duration
-from hvdyn.history.export import atomic_text_file, write_samples
 from hvdyn.history.rows import SampleRow, format_ts, parse_ts
 
 
