@@ -42,7 +42,7 @@ class Problem:
     allowed: str
 
 
-Rule = Callable[[Settings], Problem | None]
+ConnectionRule = Callable[[Settings], Problem | None]  # not core.findings.Rule: no id, no severity
 
 
 def negotiate_needs_psrp(settings: Settings) -> Problem | None:
@@ -83,8 +83,8 @@ def certificate_needs_files(settings: Settings) -> Problem | None:
     return None
 
 
-RULES: tuple[Rule, ...] = (negotiate_needs_psrp, basic_needs_encryption, certificate_needs_https,
-                           certificate_needs_files)
+RULES: tuple[ConnectionRule, ...] = (
+    negotiate_needs_psrp, basic_needs_encryption, certificate_needs_https, certificate_needs_files)
 
 
 def connection_problems(settings: Settings) -> list[Problem]:
