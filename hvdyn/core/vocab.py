@@ -97,11 +97,10 @@ class RunOutcome(enum.StrEnum):
 
 # Exit code -> outcome, per kind; an exit code not listed is FAILED. The kinds
 # differ on purpose: a clean audit is `compliant`, collect has no drift.
+_CHANGED = {EXIT_OK: RunOutcome.OK, EXIT_FAILED: RunOutcome.FAILED, EXIT_PENDING: RunOutcome.DRIFT}
 _OUTCOME_OF_EXIT: dict[RunKind, dict[int, RunOutcome]] = {
-    RunKind.APPLY: {EXIT_OK: RunOutcome.OK, EXIT_FAILED: RunOutcome.FAILED,
-                    EXIT_PENDING: RunOutcome.DRIFT},
-    RunKind.ROLLBACK: {EXIT_OK: RunOutcome.OK, EXIT_FAILED: RunOutcome.FAILED,
-                       EXIT_PENDING: RunOutcome.DRIFT},
+    RunKind.APPLY: _CHANGED,
+    RunKind.ROLLBACK: _CHANGED,
     RunKind.AUDIT: {EXIT_OK: RunOutcome.COMPLIANT, EXIT_FAILED: RunOutcome.FAILED,
                     EXIT_PENDING: RunOutcome.DRIFT},
     RunKind.COLLECT: {EXIT_OK: RunOutcome.OK},  # collect exits 0 or 1

@@ -25,6 +25,9 @@ def _value(text: str | None) -> bool | int | None:
     return None if text is None else json.loads(text)
 
 
+# What a journaled VM can end as: every outcome but `sent`, which is written before.
+_FINAL_OUTCOMES = frozenset(JournalOutcome) - {JournalOutcome.SENT}
+
 class RunsMixin(StoreBase):
     """Runs and what they did: the journal of apply/rollback, audit findings, guests."""
 
@@ -141,7 +144,7 @@ class RunsMixin(StoreBase):
         each row gets the value of its own field. Outcome is a `JournalOutcome`
         other than `sent`.
         """
-        if outcome not in tuple(JournalOutcome) or outcome == JournalOutcome.SENT:
+        if outcome not in _FINAL_OUTCOMES:
             raise ValueError(f"journal outcome {outcome!r} is not a final outcome")
         values = after.as_dict() if isinstance(after, MemorySettings) else dict(after or {})
         stamp = now_ts()

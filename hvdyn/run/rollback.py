@@ -31,7 +31,6 @@ MAY_HAVE_WRITTEN = frozenset(
 )
 
 
-
 @dataclass(frozen=True, slots=True)
 class RollbackPolicy:
     """Desired values = the journaled "before" of every field a run may have written."""

@@ -84,6 +84,8 @@ def test_journal_intent_then_outcome(tmp_path: Path) -> None:
         assert updated == 2
         with pytest.raises(ValueError):
             store.journal_outcome(run, vm_id="VM-B", outcome="sent", after=None)
+        with pytest.raises(ValueError, match="'done' is not a final outcome"):
+            store.journal_outcome(run, vm_id="VM-B", outcome="done", after=None)
         store.finish_run(run, outcome="changed", exit_code=0)
         rows = store.journal(run)
         assert [(r.vm_id, r.after, r.outcome) for r in rows] == [
